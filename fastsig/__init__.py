@@ -1,0 +1,47 @@
+"""fastsig: fast, exact AWS Signature Version 4 signing.
+
+>>> import fastsig
+>>> signer = fastsig.Signer(fastsig.Credentials("AKIDEXAMPLE", "secret"), "us-east-1", "s3")
+>>> url = signer.presign("GET", "https://bucket.s3.amazonaws.com/photos/cat.jpg")
+
+``fastsig.backend`` names the signing kernels in use: ``"cython"`` (compiled) or ``"python"``.
+"""
+
+from . import sigv4
+from ._backend import backend
+from ._errors import (
+    ConfigurationError,
+    CredentialsError,
+    ExpiringCredentialsWarning,
+    FastsigError,
+    FastsigWarning,
+    InvalidHeaderError,
+    InvalidRequestError,
+    InvalidURLError,
+    PayloadError,
+    SigningError,
+)
+from .credentials import Credentials
+from .signer import DEFAULT_EXCLUDED_HEADERS, S3_SERVICES, SignedRequest, Signer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigurationError",
+    "Credentials",
+    "CredentialsError",
+    "DEFAULT_EXCLUDED_HEADERS",
+    "ExpiringCredentialsWarning",
+    "FastsigError",
+    "FastsigWarning",
+    "InvalidHeaderError",
+    "InvalidRequestError",
+    "InvalidURLError",
+    "PayloadError",
+    "S3_SERVICES",
+    "SignedRequest",
+    "Signer",
+    "SigningError",
+    "backend",
+    "sigv4",
+]

@@ -1,0 +1,26 @@
+"""Chooses the signing kernels once: the compiled ``_speedups`` or its pure-Python twin.
+
+``FASTSIG_NO_EXTENSIONS`` (any non-empty value) forces the pure-Python twin. Nothing else in
+fastsig imports either twin; everything reads ``kernels`` from here at the time it needs them.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Dict
+
+from . import _speedups_py
+
+available: Dict[str, ModuleType] = {"python": _speedups_py}
+
+if not os.environ.get("FASTSIG_NO_EXTENSIONS"):
+    try:
+        from . import _speedups  # type: ignore[attr-defined]
+    except ImportError:
+        pass
+    else:
+        available["cython"] = _speedups
+
+backend: str = "cython" if "cython" in available else "python"
+kernels: ModuleType = available[backend]

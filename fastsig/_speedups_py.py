@@ -1,0 +1,554 @@
+"""The signing kernels in pure Python: the reference implementation.
+
+``_speedups.pyx`` is its compiled twin. Both define the same names with the same behaviour,
+byte for byte, including which exception each bad input raises. Nothing outside
+``fastsig._backend`` imports either module directly.
+
+Spec references are to the AWS SigV4 documentation, "Create a canonical request":
+CanonicalRequest = Method \\n CanonicalURI \\n CanonicalQuery \\n CanonicalHeaders \\n
+                   SignedHeaders \\n HashedPayload
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, Iterable, List, Optional, Tuple
+
+from ._errors import InvalidHeaderError, InvalidRequestError, InvalidURLError, PayloadError
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+
+_sha256 = hashlib.sha256
+
+# ---------------------------------------------------------------------------------------------
+# SHA-256 and HMAC-SHA256
+
+
+class Sha256:
+    """Streaming SHA-256 of a payload: ``update`` with bytes-like data, ``update_file`` with a
+    binary file object, then ``hexdigest``. Large updates release the GIL."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self, data: Any = b"") -> None:
+        self._h = _sha256(data)
+
+    def update(self, data: Any) -> None:
+        self._h.update(data)
+
+    def update_file(self, fileobj: Any, chunk_size: int = 65536) -> int:
+        """Hash ``fileobj`` from its current position to its end; return the bytes read."""
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        read = fileobj.read
+        update = self._h.update
+        total = 0
+        while True:
+            chunk = read(chunk_size)
+            if not chunk:
+                return total
+            if isinstance(chunk, str):
+                raise TypeError("file object returned str; open it in binary mode")
+            update(chunk)
+            total += len(chunk)
+
+    def copy(self) -> "Sha256":
+        clone = Sha256.__new__(Sha256)
+        clone._h = self._h.copy()
+        return clone
+
+    def digest(self) -> bytes:
+        return self._h.digest()
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+def sha256_hex(data: Any) -> str:
+    """Lowercase hex SHA-256 of bytes-like ``data``."""
+    return _sha256(data).hexdigest()
+
+
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104) of ``message`` under ``key``."""
+    return SigningKey(key).digest(message)
+
+
+class SigningKey:
+    """HMAC-SHA256 with the inner and outer states computed once, so that each signature
+    costs only the compressions of its own message."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        key = bytes(key)
+        if len(key) > 64:
+            key = _sha256(key).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = _sha256(key.translate(_IPAD))
+        self._outer = _sha256(key.translate(_OPAD))
+
+    def digest(self, message: Any) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def sign(self, message: str) -> str:
+        """Hex HMAC of a string to sign (ASCII by construction)."""
+        inner = self._inner.copy()
+        inner.update(message.encode("ascii"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+def derive_signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
+    """The SigV4 signing key:
+    kDate = HMAC("AWS4" + secret, date); kRegion = HMAC(kDate, region);
+    kService = HMAC(kRegion, service); kSigning = HMAC(kService, "aws4_request")."""
+    key = ("AWS4" + secret_access_key).encode("utf-8")
+    for part in (date, region, service, "aws4_request"):
+        key = hmac_sha256(key, part.encode("utf-8"))
+    return key
+
+
+# ---------------------------------------------------------------------------------------------
+# URI encoding (RFC 3986): only the unreserved characters A-Z a-z 0-9 - . _ ~ stay as they are;
+# every other byte of the UTF-8 form becomes %XX with uppercase hex.
+
+_BYTE_ESCAPES = ["%%%02X" % b for b in range(256)]
+_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9\-._~]+")
+_UNSAFE_RUN_KEEP_SLASH = re.compile(r"[^A-Za-z0-9\-._~/]+")
+_UNSAFE_RUN_BYTES = re.compile(rb"[^A-Za-z0-9\-._~]+")
+_UNSAFE_RUN_BYTES_KEEP_SLASH = re.compile(rb"[^A-Za-z0-9\-._~/]+")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
+
+
+def _escape_run(match: "re.Match[str]") -> str:
+    try:
+        data = match.group().encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidURLError("url contains a lone surrogate (not valid Unicode)") from None
+    return "".join([_BYTE_ESCAPES[b] for b in data])
+
+
+def _escape_run_bytes(match: "re.Match[bytes]") -> bytes:
+    return "".join([_BYTE_ESCAPES[b] for b in match.group()]).encode("ascii")
+
+
+def uri_encode(text: str, keep_slash: bool = False) -> str:
+    """Percent-encode ``text`` as SigV4 requires: unreserved characters stay, every other byte
+    of its UTF-8 form becomes ``%XX``. With ``keep_slash``, ``/`` stays too (paths)."""
+    pattern = _UNSAFE_RUN_KEEP_SLASH if keep_slash else _UNSAFE_RUN
+    return pattern.sub(_escape_run, text)
+
+
+def _unescape(text: str) -> bytes:
+    """The bytes that a %-encoded string stands for. A ``%`` that does not start a valid escape
+    is an error: it could mean itself or be a mistake, and a guess could sign the wrong thing."""
+    if _BAD_ESCAPE.search(text):
+        raise InvalidURLError("url contains a '%' that is not followed by two hex digits")
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidURLError("url contains a lone surrogate (not valid Unicode)") from None
+    return _ESCAPE.sub(lambda m: bytes((int(m.group(1), 16),)), raw)
+
+
+def _reencode(text: str, keep_slash: bool) -> str:
+    """Bring %-encoded text to the canonical encoding: decode escapes, encode again."""
+    if "%" not in text:
+        return uri_encode(text, keep_slash)
+    pattern = _UNSAFE_RUN_BYTES_KEEP_SLASH if keep_slash else _UNSAFE_RUN_BYTES
+    return pattern.sub(_escape_run_bytes, _unescape(text)).decode("ascii")
+
+
+def normalize_path(path: str) -> str:
+    """Remove ``.`` and ``..`` segments and collapse repeated slashes, as AWS services other
+    than S3 do (RFC 3986 section 5.2.4 plus the empty-segment rule). A trailing slash stays
+    when anything is left: ``//example//`` becomes ``/example/``."""
+    segments: List[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment and segment != ".":
+            segments.append(segment)
+    if not segments:
+        return "/"
+    tail = "/" if path.endswith("/") else ""
+    return "/" + "/".join(segments) + tail
+
+
+class PathPolicy:
+    """How one kind of service treats the URI path.
+
+    ``double_encode``: the path is taken as sent and URI-encoded once more for the canonical
+    request (every service but S3). Otherwise the path is brought to the canonical single
+    encoding, and that form is both sent and signed (S3).
+    ``normalize``: dot segments and repeated slashes are removed in the canonical URI."""
+
+    __slots__ = ("double_encode", "normalize")
+
+    def __init__(self, double_encode: bool, normalize: bool) -> None:
+        self.double_encode = bool(double_encode)
+        self.normalize = bool(normalize)
+
+    def __repr__(self) -> str:
+        return f"PathPolicy(double_encode={self.double_encode}, normalize={self.normalize})"
+
+    def paths(self, path: str) -> Tuple[str, str]:
+        """(the path to send, the canonical URI) for a request path."""
+        if not path:
+            path = "/"
+        if self.double_encode:
+            return path, uri_encode(normalize_path(path) if self.normalize else path, True)
+        sent = _reencode(path, True)
+        return sent, normalize_path(sent) if self.normalize else sent
+
+
+S3_PATHS = PathPolicy(double_encode=False, normalize=False)
+SERVICE_PATHS = PathPolicy(double_encode=True, normalize=True)
+DOUBLE_ENCODED_PATHS = PathPolicy(double_encode=True, normalize=False)
+NORMALIZED_S3_STYLE_PATHS = PathPolicy(double_encode=False, normalize=True)
+
+
+def _query_pairs(query: str) -> List[Tuple[str, str]]:
+    """(key, value) pairs of a query string, each brought to the canonical encoding. Empty
+    segments (``a=1&&b=2``) are not parameters; a key without ``=`` has an empty value. A
+    ``+`` is a literal plus (RFC 3986), and is sent as ``%2B`` so no server can read a space."""
+    pairs = []
+    for part in query.split("&"):
+        if part:
+            key, _, value = part.partition("=")
+            pairs.append((_reencode(key, False), _reencode(value, False)))
+    return pairs
+
+
+def canonical_query(query: str) -> str:
+    """The canonical query string: parameters in the canonical encoding, sorted by key and
+    then value, repeated keys kept."""
+    if not query:
+        return ""
+    pairs = _query_pairs(query)
+    pairs.sort()
+    return "&".join([k + "=" + v for k, v in pairs])
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests: URL, method and header checks
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_REG_NAME = re.compile(r"[A-Za-z0-9\-._~]+")
+_IPV6 = re.compile(r"\[[0-9A-Fa-f:.]+\]")
+_PORT = re.compile(r"[0-9]{1,5}")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Visible ASCII, space and tab, or an obsolete line fold (a line break followed by blanks).
+_FIELD_VALUE = re.compile(r"(?:[\t\x20-\x7e]|\r?\n[ \t])*")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_AUTH_QUERY_KEYS = frozenset(
+    {
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Security-Token",
+        "X-Amz-Signature",
+    }
+)
+
+_host_cache: dict = {}
+
+
+def _host_header(authority: str, default_port: int) -> str:
+    """The Host header for a URL authority: userinfo dropped, host lowercased, the port kept
+    unless it is the scheme's default."""
+    key = (authority, default_port)
+    cached = _host_cache.get(key)
+    if cached is not None:
+        return cached
+    hostport = authority.rpartition("@")[2]
+    if hostport.startswith("["):
+        end = hostport.find("]") + 1
+        host, port = hostport[:end], hostport[end:]
+        if not end or not _IPV6.fullmatch(host) or (port and port[0] != ":"):
+            raise InvalidURLError("url has an invalid IPv6 host")
+        port = port[1:]
+    else:
+        host, _, port = hostport.partition(":")
+        if not host:
+            raise InvalidURLError("url has no host")
+        if not _REG_NAME.fullmatch(host):
+            raise InvalidURLError("url host has characters that are not allowed in a host name")
+    host = host.lower()
+    if port:
+        number = int(port) if _PORT.fullmatch(port) else 0
+        if not 0 < number < 65536:
+            raise InvalidURLError("url has an invalid port")
+        if number != default_port:
+            host = f"{host}:{number}"
+    if len(_host_cache) >= 1024:
+        _host_cache.clear()
+    _host_cache[key] = host
+    return host
+
+
+def split_url(url: str) -> Tuple[str, str, str, str]:
+    """(scheme, Host header, path, query) of a request URL; the fragment is dropped."""
+    if not isinstance(url, str):
+        raise InvalidURLError("url must be a str")
+    if _CONTROL.search(url):
+        raise InvalidURLError("url contains control characters")
+    if not url.isascii():
+        try:
+            url.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidURLError("url contains a lone surrogate (not valid Unicode)") from None
+    scheme, sep, rest = url.partition("://")
+    default_port = _DEFAULT_PORTS.get(scheme.lower()) if sep else None
+    if default_port is None:
+        if not sep:
+            raise InvalidURLError("url has no scheme (expected https://host/...)")
+        raise InvalidURLError("url scheme must be http, https, ws or wss")
+    end = len(rest)
+    for delimiter in "/?#":
+        found = rest.find(delimiter, 0, end)
+        if found >= 0:
+            end = found
+    host = _host_header(rest[:end], default_port)
+    path, _, query = rest[end:].partition("#")[0].partition("?")
+    return scheme.lower(), host, path, query
+
+
+def _check_method(method: str) -> str:
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+        raise InvalidRequestError("method must be a non-empty HTTP token such as GET")
+    return method.upper()
+
+
+def _header_items(headers: Any) -> Iterable[Any]:
+    if headers is None:
+        return ()
+    items = getattr(headers, "items", None)
+    return items() if items is not None else headers
+
+
+def _check_header(item: Any) -> Tuple[str, str, str]:
+    """(name, lowercase name, value with folds unfolded) of one header, or an error."""
+    try:
+        name, value = item
+    except (TypeError, ValueError):
+        raise InvalidHeaderError("headers must be a mapping or (name, value) pairs") from None
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        raise InvalidHeaderError(f"header name {name!r} is not an HTTP token")
+    if not isinstance(value, str):
+        raise InvalidHeaderError(f"header {name!r} has a value that is not a str")
+    if not _FIELD_VALUE.fullmatch(value):
+        raise InvalidHeaderError(
+            f"header {name!r} has a value with a control character, a line break that is "
+            "not a fold, or a non-ASCII character"
+        )
+    if "\n" in value:
+        value = _FOLD.sub("", value)
+    return name, name.lower(), value
+
+
+def _canonical_value(value: str) -> str:
+    # Trim and collapse runs of blanks (space, tab, and the blanks of unfolded lines).
+    return " ".join(value.split())
+
+
+class _Headers:
+    """The caller's headers: what to send, and the canonical values of what to sign."""
+
+    __slots__ = ("names", "values", "host", "content_sha256")
+
+    def __init__(self, headers: Any, owned: frozenset) -> None:
+        names: dict = {}  # lowercase name -> name as the caller spelt it first
+        values: dict = {}  # lowercase name -> [value, ...]
+        self.content_sha256: Optional[str] = None
+        for item in _header_items(headers):
+            name, lname, value = _check_header(item)
+            if lname == "x-amz-content-sha256":
+                self.content_sha256 = _canonical_value(value)
+            if lname in owned:
+                continue
+            if lname in values:
+                values[lname].append(value)
+            else:
+                names[lname] = name
+                values[lname] = [value]
+        host = values.get("host")
+        self.host = ",".join(map(_canonical_value, host)) if host else None
+        self.names = names
+        self.values = values
+
+    def to_send(self) -> dict:
+        out = {}
+        for lname, vals in self.values.items():
+            out[self.names[lname]] = vals[0] if len(vals) == 1 else ",".join(map(_canonical_value, vals))
+        return out
+
+    def canonical(self, excluded: frozenset, extra: dict) -> Tuple[str, str]:
+        """(canonical headers block, signed headers list) of the caller's headers that are not
+        excluded, plus ``extra`` (lowercase name -> canonical value)."""
+        signed = dict(extra)
+        for lname, vals in self.values.items():
+            if lname not in excluded:
+                signed[lname] = ",".join(map(_canonical_value, vals))
+        names = sorted(signed)
+        block = "".join([n + ":" + signed[n] + "\n" for n in names])
+        return block, ";".join(names)
+
+
+def canonical_headers(headers: Any, excluded: Iterable[str] = ()) -> Tuple[str, str]:
+    """(canonical headers block, signed headers list) of ``headers``, a mapping or (name, value)
+    pairs; names in ``excluded`` (lowercase) are left out."""
+    skip = frozenset(excluded)
+    return _Headers(headers, skip).canonical(skip, {})
+
+
+class SigningContext:
+    """Signs requests for one set of credentials, scope and X-Amz-Date.
+
+    Built by ``fastsig.Signer`` once per signing second; each ``sign`` or ``presign`` is one
+    call. Inputs that settings or policy decide (expiry range, payload hash choice) are checked
+    by the caller; everything about the request itself is checked here."""
+
+    def __init__(
+        self,
+        signing_key: bytes,
+        access_key_id: str,
+        amz_date: str,
+        region: str,
+        service: str,
+        session_token: Optional[str],
+        path_policy: PathPolicy,
+        omit_session_token: bool,
+        content_sha256_header: bool,
+        excluded_headers: frozenset,
+    ) -> None:
+        self._key = SigningKey(signing_key)
+        self.amz_date = amz_date
+        self.scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+        self.credential = f"{access_key_id}/{self.scope}"
+        self._sts_prefix = f"{ALGORITHM}\n{amz_date}\n{self.scope}\n"
+        self._token = session_token
+        self._paths = path_policy
+        self._omit_token = bool(omit_session_token)
+        self._content_header = bool(content_sha256_header)
+        owned = {"authorization", "x-amz-date", "x-amz-security-token"}
+        if content_sha256_header:
+            owned.add("x-amz-content-sha256")
+        self._owned = frozenset(owned)
+        self._excluded = frozenset(excluded_headers) | self._owned
+        self._auth_queries: dict = {}
+
+    # -- header signing ------------------------------------------------------------------------
+
+    def sign(
+        self, method: str, url: str, headers: Any, payload_hash: Optional[str]
+    ) -> Tuple[str, dict, str, str, str]:
+        """(url to send, headers to send, canonical request, string to sign, signature)."""
+        method = _check_method(method)
+        scheme, host, path, query = split_url(url)
+        sent_path, canonical_uri = self._paths.paths(path)
+        cq = canonical_query(query)
+        given = _Headers(headers, self._owned)
+        if payload_hash is None:
+            payload_hash = given.content_sha256 or EMPTY_SHA256
+
+        send = given.to_send()
+        extra = {"x-amz-date": self.amz_date}
+        if given.host is None:
+            send["Host"] = host
+            extra["host"] = host
+        send["X-Amz-Date"] = self.amz_date
+        token = self._token
+        if token is not None:
+            send["X-Amz-Security-Token"] = token
+            if not self._omit_token:
+                extra["x-amz-security-token"] = token
+        if self._content_header:
+            send["X-Amz-Content-SHA256"] = payload_hash
+            extra["x-amz-content-sha256"] = payload_hash
+        block, signed_headers = given.canonical(self._excluded, extra)
+
+        creq = f"{method}\n{canonical_uri}\n{cq}\n{block}\n{signed_headers}\n{payload_hash}"
+        sts = self._sts_prefix + _sha256(creq.encode("utf-8")).hexdigest()
+        signature = self._key.sign(sts)
+        send["Authorization"] = (
+            f"{ALGORITHM} Credential={self.credential}, "
+            f"SignedHeaders={signed_headers}, Signature={signature}"
+        )
+        out_url = f"{scheme}://{host}{sent_path}?{cq}" if cq else f"{scheme}://{host}{sent_path}"
+        return out_url, send, creq, sts, signature
+
+    # -- presigned URLs ------------------------------------------------------------------------
+
+    def _auth_query(self, expires_in: int, signed_headers: str) -> List[Tuple[str, str]]:
+        """The X-Amz-* parameters of a presigned URL but the signature, in canonical order."""
+        key = (expires_in, signed_headers)
+        pairs = self._auth_queries.get(key)
+        if pairs is None:
+            pairs = [
+                ("X-Amz-Algorithm", ALGORITHM),
+                ("X-Amz-Credential", uri_encode(self.credential)),
+                ("X-Amz-Date", self.amz_date),
+                ("X-Amz-Expires", str(expires_in)),
+            ]
+            if self._token is not None and not self._omit_token:
+                pairs.append(("X-Amz-Security-Token", uri_encode(self._token)))
+            pairs.append(("X-Amz-SignedHeaders", uri_encode(signed_headers)))
+            if len(self._auth_queries) >= 64:
+                self._auth_queries.clear()
+            self._auth_queries[key] = pairs
+        return pairs
+
+    def presign(
+        self, method: str, url: str, expires_in: int, headers: Any, payload_hash: str
+    ) -> str:
+        """The presigned URL: the canonical query with the X-Amz-* parameters, then
+        ``X-Amz-Signature`` (and the session token after it when it is not signed)."""
+        method = _check_method(method)
+        scheme, host, path, query = split_url(url)
+        sent_path, canonical_uri = self._paths.paths(path)
+        if headers:
+            given = _Headers(headers, self._owned)
+            extra = {} if given.host is not None else {"host": host}
+            block, signed_headers = given.canonical(self._excluded, extra)
+        else:
+            block, signed_headers = f"host:{host}\n", "host"
+        auth = self._auth_query(expires_in, signed_headers)
+        if query:
+            pairs = [p for p in _query_pairs(query) if p[0] not in _AUTH_QUERY_KEYS]
+            pairs += auth
+            pairs.sort()
+        else:
+            pairs = auth
+        cq = "&".join([k + "=" + v for k, v in pairs])
+        creq = f"{method}\n{canonical_uri}\n{cq}\n{block}\n{signed_headers}\n{payload_hash}"
+        signature = self._key.sign(self._sts_prefix + _sha256(creq.encode("utf-8")).hexdigest())
+        presigned = f"{scheme}://{host}{sent_path}?{cq}&X-Amz-Signature={signature}"
+        if self._token is not None and self._omit_token:
+            presigned += "&X-Amz-Security-Token=" + uri_encode(self._token)
+        return presigned
+
+    def presign_many(
+        self, method: str, urls: Iterable[str], expires_in: int, payload_hash: str
+    ) -> List[str]:
+        """``presign`` for every URL of ``urls``, in order, without extra headers."""
+        presign = self.presign
+        return [presign(method, url, expires_in, None, payload_hash) for url in urls]

@@ -1,0 +1,45 @@
+"""The request time: whatever the caller passes, turned into epoch seconds and X-Amz-Date."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+from typing import Union
+
+from ._errors import InvalidRequestError
+
+Timestamp = Union[datetime.datetime, int, float, str]
+
+_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+
+
+def to_epoch_seconds(timestamp: Timestamp | None) -> int:
+    """Whole seconds since the epoch; SigV4 dates have one-second resolution."""
+    if timestamp is None:
+        return int(time.time())
+    if isinstance(timestamp, datetime.datetime):
+        if timestamp.tzinfo is None:
+            timestamp = timestamp.replace(tzinfo=datetime.timezone.utc)
+        return int(timestamp.timestamp() // 1)
+    if isinstance(timestamp, bool):
+        raise InvalidRequestError("timestamp must be a datetime, epoch seconds or YYYYMMDDTHHMMSSZ")
+    if isinstance(timestamp, (int, float)):
+        if timestamp != timestamp or not 0 <= timestamp < 253402300800:  # NaN, or past 9999
+            raise InvalidRequestError("timestamp is out of range")
+        return int(timestamp // 1)
+    if isinstance(timestamp, str):
+        if _AMZ_DATE.fullmatch(timestamp):
+            try:
+                parsed = datetime.datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ")
+            except ValueError:
+                pass
+            else:
+                return int(parsed.replace(tzinfo=datetime.timezone.utc).timestamp())
+        raise InvalidRequestError(f"timestamp {timestamp!r} is not of the form YYYYMMDDTHHMMSSZ")
+    raise InvalidRequestError("timestamp must be a datetime, epoch seconds or YYYYMMDDTHHMMSSZ")
+
+
+def amz_date(epoch_seconds: int) -> str:
+    """The X-Amz-Date form of a time: 20150830T123600Z."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(epoch_seconds))

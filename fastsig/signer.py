@@ -1,0 +1,315 @@
+"""``Signer``: SigV4 header signing and presigned URLs, the friendly front door."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+import warnings
+from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
+
+from . import _backend
+from ._errors import (
+    ConfigurationError,
+    CredentialsError,
+    ExpiringCredentialsWarning,
+    InvalidRequestError,
+    PayloadError,
+)
+from ._key_cache import signing_keys
+from ._timestamp import Timestamp, amz_date, to_epoch_seconds
+from .credentials import Credentials
+from .sigv4 import UNSIGNED_PAYLOAD, hash_payload
+
+__all__ = ["DEFAULT_EXCLUDED_HEADERS", "SignedRequest", "Signer", "S3_SERVICES"]
+
+Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
+
+S3_SERVICES = frozenset({"s3", "s3-object-lambda", "s3express"})
+"""Services that get S3's rules by default: the path is encoded once and not normalized,
+``X-Amz-Content-SHA256`` is sent, and presigned URLs carry ``UNSIGNED-PAYLOAD``."""
+
+DEFAULT_EXCLUDED_HEADERS = frozenset(
+    {
+        # Rewritten by proxies, load balancers or HTTP clients on the way to the service.
+        "connection",
+        "expect",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "user-agent",
+        "via",
+        "x-amzn-trace-id",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-proto",
+    }
+)
+"""Headers that are sent but never signed, because something between the client and the
+service may add, change or drop them."""
+
+MAX_EXPIRES = 604800  # seven days: the longest a SigV4 presigned URL may live
+_SCOPE_PART = re.compile(r"[A-Za-z0-9._\-]+")
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+_PAYLOAD_LITERAL = re.compile(r"[A-Z0-9][A-Z0-9\-]*")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+class SignedRequest:
+    """What ``Signer.sign`` returns: send ``method`` to ``url`` with ``headers``.
+
+    ``headers`` holds every header to send: the caller's (a repeated name joined with ``,``),
+    plus ``Host`` when it was absent, ``X-Amz-Date``, ``Authorization`` and, as they apply,
+    ``X-Amz-Security-Token`` and ``X-Amz-Content-SHA256``. ``canonical_request`` and
+    ``string_to_sign`` are there for debugging and for people comparing signers."""
+
+    __slots__ = ("method", "url", "headers", "signature", "canonical_request", "string_to_sign")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict,
+        signature: str,
+        canonical_request: str,
+        string_to_sign: str,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.signature = signature
+        self.canonical_request = canonical_request
+        self.string_to_sign = string_to_sign
+
+    def __repr__(self) -> str:
+        # Header names only: values include the session token.
+        return (
+            f"SignedRequest(method={self.method!r}, url={self.url!r}, "
+            f"headers=[{', '.join(self.headers)}], signature={self.signature!r})"
+        )
+
+
+def _check_scope_part(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _SCOPE_PART.fullmatch(value):
+        raise ConfigurationError(f"{what} must be a non-empty name such as us-east-1, got {value!r}")
+    return value
+
+
+def _check_payload_hash(value: Any) -> str:
+    if isinstance(value, str) and (_HEX_DIGEST.fullmatch(value) or _PAYLOAD_LITERAL.fullmatch(value)):
+        return value
+    raise PayloadError(
+        "payload_hash must be a lowercase hex SHA-256 or a literal such as UNSIGNED-PAYLOAD"
+    )
+
+
+def _check_expires(expires_in: Any) -> int:
+    if isinstance(expires_in, datetime.timedelta):
+        seconds = expires_in.total_seconds()
+        expires_in = int(seconds) if seconds == int(seconds) else None
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int):
+        raise InvalidRequestError("expires_in must be whole seconds (an int or a timedelta)")
+    if not 1 <= expires_in <= MAX_EXPIRES:
+        raise InvalidRequestError(f"expires_in must be 1..{MAX_EXPIRES} seconds, got {expires_in}")
+    return expires_in
+
+
+class Signer:
+    """Signs requests for one region and service with AWS Signature Version 4.
+
+    >>> from fastsig import Credentials, Signer
+    >>> signer = Signer(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+    ...                 "us-east-1", "s3")
+    >>> url = signer.presign("GET", "https://bucket.s3.amazonaws.com/a key.txt",
+    ...                      timestamp="20150830T123600Z")
+    >>> url.split("?")[0]
+    'https://bucket.s3.amazonaws.com/a%20key.txt'
+
+    ``credentials`` is a ``Credentials`` or a provider (anything with ``resolve()`` returning
+    ``Credentials``, asked before each signature). The options, keyword-only:
+
+    - ``double_encode``: encode the path once more for the canonical request. Default: True,
+      except for the S3 family, which signs the path in its single canonical encoding.
+    - ``normalize_path``: remove ``.``/``..`` segments and collapse ``//`` in the canonical
+      URI. Default: True, except for the S3 family, whose keys may contain them.
+    - ``unsigned_payload``: sign ``UNSIGNED-PAYLOAD`` instead of hashing the body.
+    - ``omit_session_token``: send the session token without signing it (AWS IoT wants this).
+    - ``excluded_headers``: lowercase names sent but never signed
+      (default ``DEFAULT_EXCLUDED_HEADERS``).
+    - ``content_sha256_header``: send and sign ``X-Amz-Content-SHA256`` with header signing.
+      Default: True for the S3 family, which requires it.
+    """
+
+    def __init__(
+        self,
+        credentials: Any,
+        region: str,
+        service: str,
+        *,
+        double_encode: Optional[bool] = None,
+        normalize_path: Optional[bool] = None,
+        unsigned_payload: bool = False,
+        omit_session_token: bool = False,
+        excluded_headers: Iterable[str] = DEFAULT_EXCLUDED_HEADERS,
+        content_sha256_header: Optional[bool] = None,
+    ) -> None:
+        if isinstance(credentials, Credentials):
+            self._credentials: Optional[Credentials] = credentials
+            self._provider = None
+        elif callable(getattr(credentials, "resolve", None)):
+            self._credentials = None
+            self._provider = credentials
+        else:
+            raise CredentialsError("credentials must be fastsig.Credentials or a provider")
+        self.region = _check_scope_part(region, "region")
+        self.service = _check_scope_part(service, "service")
+        is_s3 = service in S3_SERVICES
+        self.double_encode = (not is_s3) if double_encode is None else bool(double_encode)
+        self.normalize_path = (not is_s3) if normalize_path is None else bool(normalize_path)
+        self.unsigned_payload = bool(unsigned_payload)
+        self.omit_session_token = bool(omit_session_token)
+        if isinstance(excluded_headers, str):
+            raise ConfigurationError("excluded_headers must be a collection of header names")
+        excluded = set()
+        for name in excluded_headers:
+            if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+                raise ConfigurationError(f"excluded header {name!r} is not an HTTP token")
+            excluded.add(name.lower())
+        self.excluded_headers = frozenset(excluded)
+        self.content_sha256_header = is_s3 if content_sha256_header is None else bool(content_sha256_header)
+        # Presigned URLs cannot carry a body hash the client would send, so S3 signs none.
+        self._presign_payload = (
+            UNSIGNED_PAYLOAD if (is_s3 or self.unsigned_payload) else None
+        )
+        self._kernels = _backend.kernels
+        self._path_policy = self._kernels.PathPolicy(self.double_encode, self.normalize_path)
+        self._cached: Optional[Tuple[int, Credentials, Any]] = None
+
+    def __repr__(self) -> str:
+        who = self._credentials.access_key_id if self._credentials else type(self._provider).__name__
+        return f"Signer({who!r}, region={self.region!r}, service={self.service!r})"
+
+    def _context(self, timestamp: Optional[Timestamp]) -> Tuple[int, Credentials, Any]:
+        """(epoch seconds, credentials, signing context) for this request; the context is
+        reused while the second and the credentials stay the same."""
+        epoch = int(time.time()) if timestamp is None else to_epoch_seconds(timestamp)
+        credentials = self._credentials
+        if credentials is None:
+            credentials = self._provider.resolve()  # type: ignore[union-attr]
+            if not isinstance(credentials, Credentials):
+                raise CredentialsError("the credentials provider did not return Credentials")
+        cached = self._cached
+        if cached is not None and cached[0] == epoch and cached[1] is credentials:
+            return cached
+        date_time = amz_date(epoch)
+        kernels = self._kernels
+        key = signing_keys.get(
+            credentials, date_time[:8], self.region, self.service, kernels.derive_signing_key
+        )
+        context = kernels.SigningContext(
+            key,
+            credentials.access_key_id,
+            date_time,
+            self.region,
+            self.service,
+            credentials.session_token,
+            self._path_policy,
+            self.omit_session_token,
+            self.content_sha256_header,
+            self.excluded_headers,
+        )
+        cached = (epoch, credentials, context)
+        self._cached = cached
+        return cached
+
+    def sign(
+        self,
+        method: str,
+        url: str,
+        headers: Headers = None,
+        body: Any = None,
+        *,
+        timestamp: Optional[Timestamp] = None,
+        payload_hash: Optional[str] = None,
+    ) -> SignedRequest:
+        """Sign a request in the Authorization header.
+
+        ``url`` is the request target as it will be sent; send the returned
+        ``SignedRequest.url`` with ``SignedRequest.headers`` and the same body. ``body`` is
+        ``None``, bytes-like, ``str`` (UTF-8) or a binary file object (hashed in chunks, its
+        position restored). ``payload_hash`` replaces the body's hash (a hex digest or a
+        literal such as ``UNSIGNED-PAYLOAD``); without either, a caller's
+        ``X-Amz-Content-SHA256`` header is used, else the hash of an empty body.
+
+        >>> from fastsig import Credentials, Signer
+        >>> signer = Signer(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        ...                 "us-east-1", "service")
+        >>> signed = signer.sign("GET", "https://example.amazonaws.com/",
+        ...                      timestamp="20150830T123600Z")
+        >>> signed.signature
+        '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'
+        """
+        context = self._context(timestamp)[2]
+        if payload_hash is not None:
+            payload_hash = _check_payload_hash(payload_hash)
+        elif self.unsigned_payload:
+            payload_hash = UNSIGNED_PAYLOAD
+        elif body is not None:
+            payload_hash = hash_payload(body)
+        url, sent_headers, creq, sts, signature = context.sign(method, url, headers, payload_hash)
+        return SignedRequest(creq[: creq.index("\n")], url, sent_headers, signature, creq, sts)
+
+    def _presign_setup(
+        self, expires_in: Any, timestamp: Optional[Timestamp], payload_hash: Optional[str]
+    ) -> Tuple[Any, int, str]:
+        expires_in = _check_expires(expires_in)
+        epoch, credentials, context = self._context(timestamp)
+        expiration = credentials._expiration_epoch
+        if expiration is not None and expiration < epoch + expires_in:
+            warnings.warn(
+                "the presigned URL outlives the credentials that sign it: it stops working "
+                f"when they expire at {credentials.expiration.isoformat()}",  # type: ignore[union-attr]
+                ExpiringCredentialsWarning,
+                stacklevel=3,
+            )
+        if payload_hash is not None:
+            payload_hash = _check_payload_hash(payload_hash)
+        else:
+            payload_hash = self._presign_payload or self._kernels.EMPTY_SHA256
+        return context, expires_in, payload_hash
+
+    def presign(
+        self,
+        method: str,
+        url: str,
+        *,
+        expires_in: Union[int, datetime.timedelta] = 3600,
+        headers: Headers = None,
+        timestamp: Optional[Timestamp] = None,
+        payload_hash: Optional[str] = None,
+    ) -> str:
+        """A presigned URL: the signature travels in the query string.
+
+        ``expires_in`` is 1..604800 seconds. ``headers`` are signed too, and the client must
+        then send them. The payload hash is ``UNSIGNED-PAYLOAD`` for S3 and the empty-body
+        hash for other services, unless ``payload_hash`` says otherwise."""
+        context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
+        return context.presign(method, url, expires_in, headers, payload_hash)
+
+    def presign_many(
+        self,
+        method: str,
+        urls: Iterable[str],
+        *,
+        expires_in: Union[int, datetime.timedelta] = 3600,
+        timestamp: Optional[Timestamp] = None,
+    ) -> List[str]:
+        """``presign`` for each URL of ``urls``, in order, with one date, scope and signing
+        key for the whole batch."""
+        context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, None)
+        return context.presign_many(method, urls, expires_in, payload_hash)

@@ -1,0 +1,38 @@
+"""The whole suite runs once per available backend: ``cython`` (when built) and ``python``."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import fastsig
+from fastsig import _backend
+
+BACKENDS = sorted(_backend.available)
+
+
+@pytest.fixture(params=BACKENDS, autouse=True)
+def backend(request, monkeypatch):
+    """Makes every signer and kernel call in the test use one backend; yields its name."""
+    name = request.param
+    monkeypatch.setattr(_backend, "kernels", _backend.available[name])
+    monkeypatch.setattr(_backend, "backend", name)
+    monkeypatch.setattr(fastsig, "backend", name)
+    return name
+
+
+@pytest.fixture
+def kernels(backend):
+    return _backend.available[backend]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "requires_compiled" in item.keywords and "cython" not in _backend.available:
+            item.add_marker(pytest.mark.skip(reason="the compiled backend is not built"))
+
+
+def pytest_report_header(config):
+    flag = os.environ.get("FASTSIG_NO_EXTENSIONS")
+    return f"fastsig backends: {', '.join(BACKENDS)} (FASTSIG_NO_EXTENSIONS={flag!r})"
