@@ -134,12 +134,21 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
 
 
+_escaped_runs: dict = {}
+
+
 def _escape_run(match: "re.Match[str]") -> str:
-    try:
-        data = match.group().encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidURLError("url contains a lone surrogate (not valid Unicode)") from None
-    return "".join([_BYTE_ESCAPES[b] for b in data])
+    run = match.group()
+    escaped = _escaped_runs.get(run)
+    if escaped is None:
+        try:
+            data = run.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidURLError("url contains a lone surrogate (not valid Unicode)") from None
+        escaped = "".join([_BYTE_ESCAPES[b] for b in data])
+        if len(run) <= 4 and len(_escaped_runs) < 4096:  # spaces, "+", a CJK character...
+            _escaped_runs[run] = escaped
+    return escaped
 
 
 def _escape_run_bytes(match: "re.Match[bytes]") -> bytes:
@@ -213,7 +222,10 @@ class PathPolicy:
             path = "/"
         if self.double_encode:
             return path, uri_encode(normalize_path(path) if self.normalize else path, True)
-        sent = _reencode(path, True)
+        if "%" in path:
+            sent = _reencode(path, True)
+        else:
+            sent = _UNSAFE_RUN_KEEP_SLASH.sub(_escape_run, path)
         return sent, normalize_path(sent) if self.normalize else sent
 
 
@@ -269,16 +281,13 @@ _AUTH_QUERY_KEYS = frozenset(
     }
 )
 
-_host_cache: dict = {}
-
-
-def _host_header(authority: str, default_port: int) -> str:
-    """The Host header for a URL authority: userinfo dropped, host lowercased, the port kept
-    unless it is the scheme's default."""
-    key = (authority, default_port)
-    cached = _host_cache.get(key)
-    if cached is not None:
-        return cached
+def _origin(scheme: str, authority: str) -> Tuple[str, str]:
+    """(lowercase scheme, Host header) of a URL's scheme and authority: userinfo dropped, host
+    lowercased, the port kept unless it is the scheme's default."""
+    scheme = scheme.lower()
+    default_port = _DEFAULT_PORTS.get(scheme)
+    if default_port is None:
+        raise InvalidURLError("url scheme must be http, https, ws or wss")
     hostport = authority.rpartition("@")[2]
     if hostport.startswith("["):
         end = hostport.find("]") + 1
@@ -299,40 +308,53 @@ def _host_header(authority: str, default_port: int) -> str:
             raise InvalidURLError("url has an invalid port")
         if number != default_port:
             host = f"{host}:{number}"
-    if len(_host_cache) >= 1024:
-        _host_cache.clear()
-    _host_cache[key] = host
-    return host
+    return scheme, host
+
+
+# scheme :// authority path ? query # fragment, none with a control character.
+_URL = re.compile(
+    r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#\x00-\x1f\x7f]*)([^?#\x00-\x1f\x7f]*)"
+    r"(?:\?([^#\x00-\x1f\x7f]*))?(?:#[^\x00-\x1f\x7f]*)?"
+)
+_origins: dict = {}  # "scheme://authority" -> (scheme, Host header): hosts repeat, parse once
 
 
 def split_url(url: str) -> Tuple[str, str, str, str]:
     """(scheme, Host header, path, query) of a request URL; the fragment is dropped."""
-    if not isinstance(url, str):
-        raise InvalidURLError("url must be a str")
-    if _CONTROL.search(url):
-        raise InvalidURLError("url contains control characters")
+    match = _URL.fullmatch(url) if isinstance(url, str) else None
+    if match is None:
+        _raise_url_error(url)
+    scheme, authority, path, query = match.groups()
+    origin = _origins.get(url[: match.end(2)])
+    if origin is None:
+        origin = _origin(scheme, authority)
+        if len(_origins) >= 1024:
+            _origins.clear()
+        _origins[url[: match.end(2)]] = origin
     if not url.isascii():
         try:
             url.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidURLError("url contains a lone surrogate (not valid Unicode)") from None
-    scheme, sep, rest = url.partition("://")
-    default_port = _DEFAULT_PORTS.get(scheme.lower()) if sep else None
-    if default_port is None:
-        if not sep:
-            raise InvalidURLError("url has no scheme (expected https://host/...)")
-        raise InvalidURLError("url scheme must be http, https, ws or wss")
-    end = len(rest)
-    for delimiter in "/?#":
-        found = rest.find(delimiter, 0, end)
-        if found >= 0:
-            end = found
-    host = _host_header(rest[:end], default_port)
-    path, _, query = rest[end:].partition("#")[0].partition("?")
-    return scheme.lower(), host, path, query
+    return origin[0], origin[1], path, query or ""
+
+
+def _raise_url_error(url: object) -> None:
+    if not isinstance(url, str):
+        raise InvalidURLError("url must be a str")
+    if _CONTROL.search(url):
+        raise InvalidURLError("url contains control characters")
+    raise InvalidURLError("url has no scheme (expected https://host/...)")
+
+
+_METHODS = {m: m for m in ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")}
 
 
 def _check_method(method: str) -> str:
+    try:
+        return _METHODS[method]
+    except (KeyError, TypeError):
+        pass
     if not isinstance(method, str) or not _TOKEN.fullmatch(method):
         raise InvalidRequestError("method must be a non-empty HTTP token such as GET")
     return method.upper()
@@ -455,6 +477,12 @@ class SigningContext:
         self._owned = frozenset(owned)
         self._excluded = frozenset(excluded_headers) | self._owned
         self._auth_queries: dict = {}
+        # An unsigned token goes after the signature (AWS IoT's convention).
+        self._token_suffix = (
+            "&X-Amz-Security-Token=" + uri_encode(session_token)
+            if session_token is not None and omit_session_token
+            else ""
+        )
 
     # -- header signing ------------------------------------------------------------------------
 
@@ -498,11 +526,12 @@ class SigningContext:
 
     # -- presigned URLs ------------------------------------------------------------------------
 
-    def _auth_query(self, expires_in: int, signed_headers: str) -> List[Tuple[str, str]]:
-        """The X-Amz-* parameters of a presigned URL but the signature, in canonical order."""
+    def _auth_query(self, expires_in: int, signed_headers: str) -> Tuple[list, str]:
+        """The X-Amz-* parameters of a presigned URL but the signature, in canonical order:
+        as pairs, and joined into a query string."""
         key = (expires_in, signed_headers)
-        pairs = self._auth_queries.get(key)
-        if pairs is None:
+        cached = self._auth_queries.get(key)
+        if cached is None:
             pairs = [
                 ("X-Amz-Algorithm", ALGORITHM),
                 ("X-Amz-Credential", uri_encode(self.credential)),
@@ -512,10 +541,11 @@ class SigningContext:
             if self._token is not None and not self._omit_token:
                 pairs.append(("X-Amz-Security-Token", uri_encode(self._token)))
             pairs.append(("X-Amz-SignedHeaders", uri_encode(signed_headers)))
+            cached = (pairs, "&".join([k + "=" + v for k, v in pairs]))
             if len(self._auth_queries) >= 64:
                 self._auth_queries.clear()
-            self._auth_queries[key] = pairs
-        return pairs
+            self._auth_queries[key] = cached
+        return cached
 
     def presign(
         self, method: str, url: str, expires_in: int, headers: Any, payload_hash: str
@@ -531,20 +561,15 @@ class SigningContext:
             block, signed_headers = given.canonical(self._excluded, extra)
         else:
             block, signed_headers = f"host:{host}\n", "host"
-        auth = self._auth_query(expires_in, signed_headers)
+        auth_pairs, cq = self._auth_query(expires_in, signed_headers)
         if query:
             pairs = [p for p in _query_pairs(query) if p[0] not in _AUTH_QUERY_KEYS]
-            pairs += auth
+            pairs += auth_pairs
             pairs.sort()
-        else:
-            pairs = auth
-        cq = "&".join([k + "=" + v for k, v in pairs])
+            cq = "&".join([k + "=" + v for k, v in pairs])
         creq = f"{method}\n{canonical_uri}\n{cq}\n{block}\n{signed_headers}\n{payload_hash}"
         signature = self._key.sign(self._sts_prefix + _sha256(creq.encode("utf-8")).hexdigest())
-        presigned = f"{scheme}://{host}{sent_path}?{cq}&X-Amz-Signature={signature}"
-        if self._token is not None and self._omit_token:
-            presigned += "&X-Amz-Security-Token=" + uri_encode(self._token)
-        return presigned
+        return f"{scheme}://{host}{sent_path}?{cq}&X-Amz-Signature={signature}{self._token_suffix}"
 
     def presign_many(
         self, method: str, urls: Iterable[str], expires_in: int, payload_hash: str

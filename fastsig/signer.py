@@ -19,7 +19,7 @@ from ._errors import (
 from ._key_cache import signing_keys
 from ._timestamp import Timestamp, amz_date, to_epoch_seconds
 from .credentials import Credentials
-from .sigv4 import UNSIGNED_PAYLOAD, hash_payload
+from .sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, hash_payload
 
 __all__ = ["DEFAULT_EXCLUDED_HEADERS", "SignedRequest", "Signer", "S3_SERVICES"]
 
@@ -184,7 +184,7 @@ class Signer:
         self.content_sha256_header = is_s3 if content_sha256_header is None else bool(content_sha256_header)
         # Presigned URLs cannot carry a body hash the client would send, so S3 signs none.
         self._presign_payload = (
-            UNSIGNED_PAYLOAD if (is_s3 or self.unsigned_payload) else None
+            UNSIGNED_PAYLOAD if (is_s3 or self.unsigned_payload) else EMPTY_SHA256
         )
         self._kernels = _backend.kernels
         self._path_policy = self._kernels.PathPolicy(self.double_encode, self.normalize_path)
@@ -267,7 +267,8 @@ class Signer:
     def _presign_setup(
         self, expires_in: Any, timestamp: Optional[Timestamp], payload_hash: Optional[str]
     ) -> Tuple[Any, int, str]:
-        expires_in = _check_expires(expires_in)
+        if expires_in.__class__ is not int or not 0 < expires_in <= MAX_EXPIRES:
+            expires_in = _check_expires(expires_in)
         epoch, credentials, context = self._context(timestamp)
         expiration = credentials._expiration_epoch
         if expiration is not None and expiration < epoch + expires_in:
@@ -280,7 +281,7 @@ class Signer:
         if payload_hash is not None:
             payload_hash = _check_payload_hash(payload_hash)
         else:
-            payload_hash = self._presign_payload or self._kernels.EMPTY_SHA256
+            payload_hash = self._presign_payload
         return context, expires_in, payload_hash
 
     def presign(
