@@ -56,7 +56,7 @@ service may add, change or drop them."""
 MAX_EXPIRES = 604800  # seven days: the longest a SigV4 presigned URL may live
 _SCOPE_PART = re.compile(r"[A-Za-z0-9._\-]+")
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
-_PAYLOAD_LITERAL = re.compile(r"[A-Z0-9][A-Z0-9\-]*")
+_PAYLOAD_LITERAL = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")  # UNSIGNED-PAYLOAD, STREAMING-...
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
