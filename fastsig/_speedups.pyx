@@ -1,0 +1,1139 @@
+# cython: language_level=3
+"""The signing kernels, compiled: the twin of ``_speedups_py.py`` with the same names and
+byte-identical results.
+
+Every call runs in C for the inputs real traffic has. When the C scanner meets anything
+unusual (an invalid escape, a folded header, a non-str argument, a lone surrogate...), that one
+call is handed to the pure-Python twin, which raises the same exception or returns the same
+result. So each error message exists once, and the two backends cannot drift on edge cases.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
+from libc.stdint cimport uint8_t, uint32_t
+from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.string cimport memcmp, memcpy
+
+from . import _speedups_py as _py
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void *PyUnicode_DATA(object o)
+
+cdef extern from "sha256.h" nogil:
+    ctypedef struct fs_sha256_ctx:
+        pass
+    ctypedef struct fs_hmac_key:
+        fs_sha256_ctx inner
+        fs_sha256_ctx outer
+    const char *fs_sha256_autoselect()
+    int fs_sha256_select(const char *name)
+    const char *fs_sha256_selected()
+    int fs_sha256_shani_supported()
+    int fs_sha256_armv8_supported()
+    void fs_sha256_init(fs_sha256_ctx *ctx)
+    void fs_sha256_update(fs_sha256_ctx *ctx, const void *data, size_t len)
+    void fs_sha256_final(fs_sha256_ctx *ctx, uint8_t *digest)
+    void fs_sha256(const void *data, size_t len, uint8_t *digest)
+    void fs_hmac_init(fs_hmac_key *key, const uint8_t *secret, size_t len)
+    void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t *mac)
+    void fs_hex(const uint8_t *inp, size_t n, char *out)
+
+cdef extern from "uri.h" nogil:
+    const uint8_t fs_uri_keep_query[256]
+    const uint8_t fs_uri_keep_path[256]
+    size_t fs_uri_encode(const uint8_t *inp, size_t len, char *out, const uint8_t *keep)
+    Py_ssize_t fs_uri_decode(const uint8_t *inp, size_t len, uint8_t *out)
+
+ALGORITHM = _py.ALGORITHM
+EMPTY_SHA256 = _py.EMPTY_SHA256
+UNSIGNED_PAYLOAD = _py.UNSIGNED_PAYLOAD
+
+fs_sha256_autoselect()
+
+# Release the GIL for updates at least this long: below it, the handoff costs more than it saves.
+DEF NOGIL_THRESHOLD = 4096
+
+
+def sha256_implementations():
+    """The SHA-256 compression functions this CPU can run; the first is the default."""
+    names = []
+    if fs_sha256_shani_supported():
+        names.append("shani")
+    if fs_sha256_armv8_supported():
+        names.append("armv8")
+    names.append("portable")
+    return names
+
+
+def select_sha256(str name):
+    """Force one SHA-256 implementation (for tests); returns the one in use before."""
+    before = fs_sha256_selected().decode()
+    if fs_sha256_select(name.encode()) != 0:
+        raise ValueError(f"SHA-256 implementation {name!r} is not available on this CPU")
+    return before
+
+
+# ---------------------------------------------------------------------------------------------
+# A growable byte buffer on the C heap; the kernels build every string in one.
+
+cdef struct Buf:
+    char *p
+    Py_ssize_t n
+    Py_ssize_t cap
+
+cdef int buf_init(Buf *b, Py_ssize_t cap) except -1:
+    b.p = <char *>malloc(cap)
+    if b.p == NULL:
+        raise MemoryError()
+    b.n = 0
+    b.cap = cap
+    return 0
+
+cdef int buf_reserve(Buf *b, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t cap
+    cdef char *p
+    if b.n + extra <= b.cap:
+        return 0
+    cap = b.cap * 2
+    if cap < b.n + extra:
+        cap = b.n + extra
+    p = <char *>realloc(b.p, cap)
+    if p == NULL:
+        raise MemoryError()
+    b.p = p
+    b.cap = cap
+    return 0
+
+cdef inline int buf_add(Buf *b, const char *s, Py_ssize_t n) except -1:
+    if b.n + n > b.cap:
+        buf_reserve(b, n)
+    memcpy(b.p + b.n, s, n)
+    b.n += n
+    return 0
+
+cdef inline int buf_addc(Buf *b, char c) except -1:
+    if b.n + 1 > b.cap:
+        buf_reserve(b, 1)
+    b.p[b.n] = c
+    b.n += 1
+    return 0
+
+cdef inline int buf_addb(Buf *b, bytes s) except -1:
+    return buf_add(b, PyBytes_AS_STRING(s), PyBytes_GET_SIZE(s))
+
+cdef inline void buf_free(Buf *b) noexcept:
+    free(b.p)
+    b.p = NULL
+
+cdef object ascii_str(const char *s, Py_ssize_t n):
+    """A str from bytes known to be ASCII: one allocation and a copy, no decoding."""
+    cdef object out = PyUnicode_New(n, 127)
+    memcpy(PyUnicode_DATA(out), s, n)
+    return out
+
+cdef object utf8_str(const char *s, Py_ssize_t n):
+    cdef Py_ssize_t i
+    for i in range(n):
+        if <uint8_t>s[i] >= 0x80:
+            return PyUnicode_DecodeUTF8(s, n, NULL)
+    return ascii_str(s, n)
+
+cdef inline int add_hex_digest(Buf *b, const uint8_t *digest) except -1:
+    buf_reserve(b, 64)
+    fs_hex(digest, 32, b.p + b.n)
+    b.n += 64
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# SHA-256 and HMAC-SHA256
+
+cdef class Sha256:
+    """Streaming SHA-256 of a payload: ``update`` with bytes-like data, ``update_file`` with a
+    binary file object, then ``hexdigest``. Large updates release the GIL."""
+
+    cdef fs_sha256_ctx ctx
+
+    def __init__(self, data=b""):
+        fs_sha256_init(&self.ctx)
+        if data is not None and not (isinstance(data, bytes) and not data):
+            self.update(data)
+
+    def update(self, data):
+        cdef Py_buffer view
+        if isinstance(data, str):
+            raise TypeError("Strings must be encoded before hashing")
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            if view.len >= NOGIL_THRESHOLD:
+                with nogil:
+                    fs_sha256_update(&self.ctx, view.buf, view.len)
+            else:
+                fs_sha256_update(&self.ctx, view.buf, view.len)
+        finally:
+            PyBuffer_Release(&view)
+
+    def update_file(self, fileobj, Py_ssize_t chunk_size=65536):
+        """Hash ``fileobj`` from its current position to its end; return the bytes read."""
+        cdef Py_ssize_t total = 0
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        read = fileobj.read
+        while True:
+            chunk = read(chunk_size)
+            if not chunk:
+                return total
+            if isinstance(chunk, str):
+                raise TypeError("file object returned str; open it in binary mode")
+            self.update(chunk)
+            total += len(chunk)
+
+    def copy(self):
+        cdef Sha256 clone = Sha256.__new__(Sha256)
+        clone.ctx = self.ctx
+        return clone
+
+    def digest(self):
+        cdef fs_sha256_ctx ctx = self.ctx
+        cdef uint8_t out[32]
+        fs_sha256_final(&ctx, out)
+        return PyBytes_FromStringAndSize(<char *>out, 32)
+
+    def hexdigest(self):
+        cdef fs_sha256_ctx ctx = self.ctx
+        cdef uint8_t out[32]
+        cdef char hexed[64]
+        fs_sha256_final(&ctx, out)
+        fs_hex(out, 32, hexed)
+        return ascii_str(hexed, 64)
+
+
+def sha256_hex(data):
+    """Lowercase hex SHA-256 of bytes-like ``data``."""
+    cdef Py_buffer view
+    cdef uint8_t out[32]
+    cdef char hexed[64]
+    if isinstance(data, str):
+        raise TypeError("Strings must be encoded before hashing")
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        if view.len >= NOGIL_THRESHOLD:
+            with nogil:
+                fs_sha256(view.buf, view.len, out)
+        else:
+            fs_sha256(view.buf, view.len, out)
+    finally:
+        PyBuffer_Release(&view)
+    fs_hex(out, 32, hexed)
+    return ascii_str(hexed, 64)
+
+
+def hmac_sha256(key, message):
+    """HMAC-SHA256 (RFC 2104) of ``message`` under ``key``."""
+    return SigningKey(key).digest(message)
+
+
+cdef class SigningKey:
+    """HMAC-SHA256 with the inner and outer states computed once, so that each signature
+    costs only the compressions of its own message."""
+
+    cdef fs_hmac_key key
+
+    def __init__(self, key):
+        cdef bytes raw = bytes(key)
+        fs_hmac_init(&self.key, <const uint8_t *>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
+
+    def digest(self, message):
+        cdef Py_buffer view
+        cdef uint8_t out[32]
+        PyObject_GetBuffer(message, &view, PyBUF_SIMPLE)
+        try:
+            fs_hmac(&self.key, view.buf, view.len, out)
+        finally:
+            PyBuffer_Release(&view)
+        return PyBytes_FromStringAndSize(<char *>out, 32)
+
+    def sign(self, str message):
+        """Hex HMAC of a string to sign (ASCII by construction)."""
+        cdef bytes raw = message.encode("ascii")
+        cdef uint8_t out[32]
+        cdef char hexed[64]
+        fs_hmac(&self.key, PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw), out)
+        fs_hex(out, 32, hexed)
+        return ascii_str(hexed, 64)
+
+
+def derive_signing_key(str secret_access_key, str date, str region, str service):
+    """The SigV4 signing key:
+    kDate = HMAC("AWS4" + secret, date); kRegion = HMAC(kDate, region);
+    kService = HMAC(kRegion, service); kSigning = HMAC(kService, "aws4_request")."""
+    cdef fs_hmac_key hk
+    cdef uint8_t key[32]
+    cdef bytes first = ("AWS4" + secret_access_key).encode("utf-8")
+    cdef bytes part
+    fs_hmac_init(&hk, <const uint8_t *>PyBytes_AS_STRING(first), PyBytes_GET_SIZE(first))
+    part = date.encode("utf-8")
+    fs_hmac(&hk, PyBytes_AS_STRING(part), PyBytes_GET_SIZE(part), key)
+    for text in (region, service, "aws4_request"):
+        part = text.encode("utf-8")
+        fs_hmac_init(&hk, key, 32)
+        fs_hmac(&hk, PyBytes_AS_STRING(part), PyBytes_GET_SIZE(part), key)
+    return PyBytes_FromStringAndSize(<char *>key, 32)
+
+
+# ---------------------------------------------------------------------------------------------
+# URI encoding, paths and queries
+
+cdef int encode_into(Buf *b, const uint8_t *s, Py_ssize_t n, const uint8_t *keep) except -1:
+    buf_reserve(b, 3 * n)
+    b.n += fs_uri_encode(s, n, b.p + b.n, keep)
+    return 0
+
+cdef int reencode_into(Buf *b, const uint8_t *s, Py_ssize_t n, const uint8_t *keep) except -1:
+    """Canonical encoding of %-encoded text; returns 1 (nothing written) on a bad escape."""
+    cdef Py_ssize_t i, m
+    cdef uint8_t *tmp
+    for i in range(n):
+        if s[i] == b'%':
+            break
+    else:
+        return encode_into(b, s, n, keep)
+    tmp = <uint8_t *>malloc(n + 1)
+    if tmp == NULL:
+        raise MemoryError()
+    m = fs_uri_decode(s, n, tmp)
+    if m >= 0:
+        encode_into(b, tmp, m, keep)
+    free(tmp)
+    return 1 if m < 0 else 0
+
+cdef int normalize_into(Buf *b, const char *s, Py_ssize_t n) except -1:
+    """normalize_path of s[0..n) appended to b (see the pure twin for the rules)."""
+    cdef Py_ssize_t start = b.n, i = 0, j, seg_len, mark
+    cdef Py_ssize_t depth = 0
+    cdef Py_ssize_t *marks = <Py_ssize_t *>malloc((n + 1) * sizeof(Py_ssize_t))
+    if marks == NULL:
+        raise MemoryError()
+    try:
+        while i <= n:
+            j = i
+            while j < n and s[j] != b'/':
+                j += 1
+            seg_len = j - i
+            if seg_len == 2 and s[i] == b'.' and s[i + 1] == b'.':
+                if depth:
+                    depth -= 1
+                    b.n = marks[depth]
+            elif seg_len and not (seg_len == 1 and s[i] == b'.'):
+                marks[depth] = b.n
+                depth += 1
+                buf_addc(b, b'/')
+                buf_add(b, s + i, seg_len)
+            i = j + 1
+        if depth == 0:
+            b.n = start
+            buf_addc(b, b'/')
+        elif n and s[n - 1] == b'/':
+            buf_addc(b, b'/')
+    finally:
+        free(marks)
+    return 0
+
+
+def uri_encode(str text, bint keep_slash=False):
+    """Percent-encode ``text`` as SigV4 requires: unreserved characters stay, every other byte
+    of its UTF-8 form becomes ``%XX``. With ``keep_slash``, ``/`` stays too (paths)."""
+    cdef Py_ssize_t n
+    cdef const char *s
+    cdef Buf b
+    cdef const uint8_t *keep = fs_uri_keep_query
+    if keep_slash:
+        keep = fs_uri_keep_path
+    try:
+        s = PyUnicode_AsUTF8AndSize(text, &n)
+    except UnicodeEncodeError:
+        return _py.uri_encode(text, keep_slash)
+    buf_init(&b, 3 * n + 1)
+    try:
+        encode_into(&b, <const uint8_t *>s, n, keep)
+        return ascii_str(b.p, b.n)
+    finally:
+        buf_free(&b)
+
+
+def normalize_path(str path):
+    """Remove ``.`` and ``..`` segments and collapse repeated slashes (see the pure twin)."""
+    cdef Py_ssize_t n
+    cdef const char *s
+    cdef Buf b
+    try:
+        s = PyUnicode_AsUTF8AndSize(path, &n)
+    except UnicodeEncodeError:
+        return _py.normalize_path(path)
+    buf_init(&b, n + 2)
+    try:
+        normalize_into(&b, s, n)
+        return PyUnicode_DecodeUTF8(b.p, b.n, NULL)
+    finally:
+        buf_free(&b)
+
+
+cdef int path_into(Buf *sent, Buf *canonical, const char *s, Py_ssize_t n,
+                   bint double_encode, bint normalize) except -1:
+    """The path to send and the canonical URI; returns 1 to hand the call to the pure twin."""
+    cdef Buf tmp
+    if n == 0:
+        s = "/"
+        n = 1
+    if double_encode:
+        buf_add(sent, s, n)
+        if normalize:
+            buf_init(&tmp, n + 2)
+            try:
+                normalize_into(&tmp, s, n)
+                encode_into(canonical, <const uint8_t *>tmp.p, tmp.n, fs_uri_keep_path)
+            finally:
+                buf_free(&tmp)
+        else:
+            encode_into(canonical, <const uint8_t *>s, n, fs_uri_keep_path)
+        return 0
+    if reencode_into(sent, <const uint8_t *>s, n, fs_uri_keep_path):
+        return 1
+    if normalize:
+        normalize_into(canonical, sent.p, sent.n)
+    else:
+        buf_add(canonical, sent.p, sent.n)
+    return 0
+
+
+cdef class PathPolicy:
+    """How one kind of service treats the URI path (see the pure twin)."""
+
+    cdef readonly bint double_encode
+    cdef readonly bint normalize
+
+    def __init__(self, double_encode, normalize):
+        self.double_encode = bool(double_encode)
+        self.normalize = bool(normalize)
+
+    def __repr__(self):
+        return f"PathPolicy(double_encode={self.double_encode}, normalize={self.normalize})"
+
+    def paths(self, str path):
+        """(the path to send, the canonical URI) for a request path."""
+        cdef Py_ssize_t n
+        cdef const char *s
+        cdef Buf sent, canonical
+        try:
+            s = PyUnicode_AsUTF8AndSize(path, &n)
+        except UnicodeEncodeError:
+            return _py.PathPolicy(self.double_encode, self.normalize).paths(path)
+        buf_init(&sent, 3 * n + 2)
+        buf_init(&canonical, 3 * n + 2)
+        try:
+            if path_into(&sent, &canonical, s, n, self.double_encode, self.normalize):
+                return _py.PathPolicy(self.double_encode, self.normalize).paths(path)
+            return utf8_str(sent.p, sent.n), ascii_str(canonical.p, canonical.n)
+        finally:
+            buf_free(&sent)
+            buf_free(&canonical)
+
+
+S3_PATHS = PathPolicy(False, False)
+SERVICE_PATHS = PathPolicy(True, True)
+DOUBLE_ENCODED_PATHS = PathPolicy(True, False)
+NORMALIZED_S3_STYLE_PATHS = PathPolicy(False, True)
+
+
+cdef struct Pair:
+    const char *key
+    Py_ssize_t key_len
+    const char *value
+    Py_ssize_t value_len
+
+cdef int compare_pairs(const void *a, const void *b) noexcept nogil:
+    # Python's tuple order on (key, value) ASCII strings: bytewise, shorter first on a tie.
+    cdef const Pair *x = <const Pair *>a
+    cdef const Pair *y = <const Pair *>b
+    cdef Py_ssize_t n = x.key_len if x.key_len < y.key_len else y.key_len
+    cdef int c = memcmp(x.key, y.key, n)
+    if c:
+        return c
+    if x.key_len != y.key_len:
+        return -1 if x.key_len < y.key_len else 1
+    n = x.value_len if x.value_len < y.value_len else y.value_len
+    c = memcmp(x.value, y.value, n)
+    if c:
+        return c
+    if x.value_len != y.value_len:
+        return -1 if x.value_len < y.value_len else 1
+    return 0
+
+cdef bint is_auth_key(const char *k, Py_ssize_t n) noexcept:
+    if n < 10 or memcmp(k, b"X-Amz-", 6) != 0:
+        return False
+    k += 6
+    n -= 6
+    return ((n == 9 and memcmp(k, b"Algorithm", 9) == 0)
+            or (n == 10 and memcmp(k, b"Credential", 10) == 0)
+            or (n == 4 and memcmp(k, b"Date", 4) == 0)
+            or (n == 7 and memcmp(k, b"Expires", 7) == 0)
+            or (n == 13 and memcmp(k, b"SignedHeaders", 13) == 0)
+            or (n == 14 and memcmp(k, b"Security-Token", 14) == 0)
+            or (n == 9 and memcmp(k, b"Signature", 9) == 0))
+
+cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
+                    Py_ssize_t extra_n, bint drop_auth) except -1:
+    """The canonical query of q[0..n) plus the canonical pairs ``extra`` (already encoded and
+    sorted), appended to ``out``; returns 1 (nothing written) on a bad escape."""
+    cdef Py_ssize_t count = 2, i, start, eq, end, k_off, v_off
+    cdef Pair *pairs
+    cdef Buf scratch
+    cdef Py_ssize_t npairs = 0
+    for i in range(n):
+        if q[i] == b'&':
+            count += 1
+    for i in range(extra_n):
+        if extra[i] == b'&':
+            count += 1
+    pairs = <Pair *>malloc(count * sizeof(Pair))
+    if pairs == NULL:
+        raise MemoryError()
+    # Reserved up front so that the pointers into it stay valid.
+    buf_init(&scratch, 3 * n + 2)
+    try:
+        start = 0
+        while start <= n:
+            end = start
+            eq = -1
+            while end < n and q[end] != b'&':
+                if eq < 0 and q[end] == b'=':
+                    eq = end
+                end += 1
+            if end > start:
+                if eq < 0:
+                    eq = end
+                k_off = scratch.n
+                if reencode_into(&scratch, <const uint8_t *>q + start, eq - start, fs_uri_keep_query):
+                    return 1
+                v_off = scratch.n
+                if eq < end and reencode_into(&scratch, <const uint8_t *>q + eq + 1, end - eq - 1,
+                                              fs_uri_keep_query):
+                    return 1
+                if not (drop_auth and is_auth_key(scratch.p + k_off, v_off - k_off)):
+                    pairs[npairs].key = <const char *>k_off
+                    pairs[npairs].key_len = v_off - k_off
+                    pairs[npairs].value = <const char *>v_off
+                    pairs[npairs].value_len = scratch.n - v_off
+                    npairs += 1
+            start = end + 1
+        for i in range(npairs):
+            pairs[i].key = scratch.p + <Py_ssize_t>pairs[i].key
+            pairs[i].value = scratch.p + <Py_ssize_t>pairs[i].value
+        start = 0
+        while start < extra_n:
+            end = start
+            eq = -1
+            while end < extra_n and extra[end] != b'&':
+                if eq < 0 and extra[end] == b'=':
+                    eq = end
+                end += 1
+            pairs[npairs].key = extra + start
+            pairs[npairs].key_len = eq - start
+            pairs[npairs].value = extra + eq + 1
+            pairs[npairs].value_len = end - eq - 1
+            npairs += 1
+            start = end + 1
+        qsort(pairs, npairs, sizeof(Pair), compare_pairs)
+        buf_reserve(out, scratch.n + extra_n + 2 * npairs)
+        for i in range(npairs):
+            if i:
+                buf_addc(out, b'&')
+            buf_add(out, pairs[i].key, pairs[i].key_len)
+            buf_addc(out, b'=')
+            buf_add(out, pairs[i].value, pairs[i].value_len)
+    finally:
+        buf_free(&scratch)
+        free(pairs)
+    return 0
+
+
+def canonical_query(str query):
+    """The canonical query string: parameters in the canonical encoding, sorted by key and
+    then value, repeated keys kept."""
+    cdef Py_ssize_t n
+    cdef const char *s
+    cdef Buf b
+    try:
+        s = PyUnicode_AsUTF8AndSize(query, &n)
+    except UnicodeEncodeError:
+        return _py.canonical_query(query)
+    buf_init(&b, 3 * n + 2)
+    try:
+        if query_into(&b, s, n, NULL, 0, False):
+            return _py.canonical_query(query)
+        return ascii_str(b.p, b.n)
+    finally:
+        buf_free(&b)
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+
+cdef uint8_t TOKEN_CHARS[256]
+cdef uint8_t VALUE_CHARS[256]
+for _c in bytearray(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):
+    TOKEN_CHARS[_c] = 1
+for _c in range(0x20, 0x7F):
+    VALUE_CHARS[_c] = 1
+VALUE_CHARS[9] = 1
+
+cdef struct Url:
+    const char *s
+    Py_ssize_t n
+    Py_ssize_t scheme_end   # index of "://"
+    Py_ssize_t authority_end
+    Py_ssize_t path_end     # index of "?" or "#" or n
+    Py_ssize_t query_start  # -1 without "?"
+    Py_ssize_t query_end
+
+cdef int parse_url(Url *u, str url) except -1:
+    """Splits a URL; returns 1 for anything the pure twin must judge."""
+    cdef Py_ssize_t i, n
+    cdef const char *s
+    cdef uint8_t c
+    try:
+        s = PyUnicode_AsUTF8AndSize(url, &n)
+    except UnicodeEncodeError:
+        return 1
+    u.s = s
+    u.n = n
+    if n == 0 or not ((b'a' <= s[0] <= b'z') or (b'A' <= s[0] <= b'Z')):
+        return 1
+    i = 1
+    while i < n and (TOKEN_CHARS[<uint8_t>s[i]] and s[i] not in b"!#$%&'*^_`|~"):
+        i += 1
+    if i + 3 > n or s[i] != b':' or s[i + 1] != b'/' or s[i + 2] != b'/':
+        return 1
+    u.scheme_end = i
+    i += 3
+    while i < n and s[i] != b'/' and s[i] != b'?' and s[i] != b'#':
+        i += 1
+    u.authority_end = i
+    while i < n and s[i] != b'?' and s[i] != b'#':
+        i += 1
+    u.path_end = i
+    u.query_start = -1
+    u.query_end = i
+    if i < n and s[i] == b'?':
+        u.query_start = i + 1
+        while i < n and s[i] != b'#':
+            i += 1
+        u.query_end = i
+    for i in range(n):
+        c = <uint8_t>s[i]
+        if c < 0x20 or c == 0x7F:
+            return 1
+    return 0
+
+cdef dict _origins = {}
+
+cdef tuple origin_of(str url, Url *u):
+    """(scheme, Host header), cached per "scheme://authority"."""
+    key = url[:u.authority_end] if u.authority_end == u.n or <uint8_t>u.s[u.authority_end] < 0x80 else None
+    if key is None:  # a non-ASCII authority: the pure twin rejects it
+        return None
+    origin = _origins.get(key)
+    if origin is None:
+        origin = _py._origin(url[:u.scheme_end], url[u.scheme_end + 3:u.authority_end])
+        if len(_origins) >= 1024:
+            _origins.clear()
+        _origins[key] = origin
+    return <tuple>origin
+
+
+def split_url(url):
+    """(scheme, Host header, path, query) of a request URL; the fragment is dropped."""
+    cdef Url u
+    if type(url) is not str or parse_url(&u, url):
+        return _py.split_url(url)
+    origin = origin_of(url, &u)
+    if origin is None:
+        return _py.split_url(url)
+    path = PyUnicode_DecodeUTF8(u.s + u.authority_end, u.path_end - u.authority_end, NULL)
+    query = "" if u.query_start < 0 else PyUnicode_DecodeUTF8(
+        u.s + u.query_start, u.query_end - u.query_start, NULL)
+    return origin[0], origin[1], path, query
+
+
+cdef bytes method_bytes(method):
+    """The uppercase method, or None for the pure twin to judge."""
+    cdef Py_ssize_t n, i
+    cdef const char *s
+    cdef char buf[32]
+    if method == "GET":
+        return b"GET"
+    if type(method) is not str:
+        return None
+    s = PyUnicode_AsUTF8AndSize(method, &n)
+    if n == 0 or n > 32:
+        return None
+    for i in range(n):
+        if not TOKEN_CHARS[<uint8_t>s[i]]:
+            return None
+        buf[i] = s[i] - 32 if b'a' <= s[i] <= b'z' else s[i]
+    return PyBytes_FromStringAndSize(buf, n)
+
+
+cdef int trimall_into(Buf *b, const char *s, Py_ssize_t n) except -1:
+    """Header value canonical form: trimmed, runs of blanks collapsed to one space."""
+    cdef Py_ssize_t i = 0
+    cdef bint gap = False, any_out = False
+    buf_reserve(b, n)
+    for i in range(n):
+        if s[i] == b' ' or s[i] == b'\t':
+            gap = True
+        else:
+            if gap and any_out:
+                b.p[b.n] = b' '
+                b.n += 1
+            b.p[b.n] = s[i]
+            b.n += 1
+            gap = False
+            any_out = True
+    return 0
+
+
+cdef object canonical_value(str value):
+    cdef Py_ssize_t n
+    cdef const char *s = PyUnicode_AsUTF8AndSize(value, &n)
+    cdef Buf b
+    buf_init(&b, n + 1)
+    try:
+        trimall_into(&b, s, n)
+        return ascii_str(b.p, b.n)
+    finally:
+        buf_free(&b)
+
+
+cdef class _Headers:
+    """The caller's headers (see the pure twin); ``ok`` is False when the pure twin must judge
+    them (a non-str, a bad name or value, a folded line)."""
+
+    cdef public bint ok
+    cdef public dict names
+    cdef public dict values
+    cdef public object host
+    cdef public object content_sha256
+
+    def __init__(self, headers, frozenset owned):
+        cdef Py_ssize_t n, i
+        cdef const char *s
+        self.ok = False
+        self.names = {}
+        self.values = {}
+        self.host = None
+        self.content_sha256 = None
+        if headers is None:
+            self.ok = True
+            return
+        items = getattr(headers, "items", None)
+        try:
+            for item in (items() if items is not None else headers):
+                if type(item) is not tuple or len(<tuple>item) != 2:
+                    return
+                name, value = <tuple>item
+                if type(name) is not str or type(value) is not str:
+                    return
+                s = PyUnicode_AsUTF8AndSize(name, &n)
+                if n == 0:
+                    return
+                for i in range(n):
+                    if not TOKEN_CHARS[<uint8_t>s[i]]:
+                        return
+                s = PyUnicode_AsUTF8AndSize(value, &n)
+                for i in range(n):
+                    if not VALUE_CHARS[<uint8_t>s[i]]:
+                        return
+                lname = name.lower()
+                if lname == "x-amz-content-sha256":
+                    self.content_sha256 = canonical_value(value)
+                if lname in owned:
+                    continue
+                vals = self.values.get(lname)
+                if vals is None:
+                    self.names[lname] = name
+                    self.values[lname] = [value]
+                else:
+                    (<list>vals).append(value)
+        except (TypeError, ValueError, UnicodeEncodeError):
+            return
+        host = self.values.get("host")
+        if host:
+            self.host = ",".join([canonical_value(v) for v in host])
+        self.ok = True
+
+    cdef dict to_send(self):
+        cdef dict out = {}
+        for lname, vals in self.values.items():
+            out[self.names[lname]] = (<list>vals)[0] if len(<list>vals) == 1 else ",".join(
+                [canonical_value(v) for v in <list>vals])
+        return out
+
+    cdef int canonical_into(self, Buf *block, Buf *signed, frozenset excluded,
+                            dict extra) except -1:
+        cdef dict chosen = dict(extra)
+        cdef Py_ssize_t n
+        cdef const char *s
+        cdef bint first = True
+        for lname, vals in self.values.items():
+            if lname not in excluded:
+                chosen[lname] = vals
+        for lname in sorted(chosen):
+            s = PyUnicode_AsUTF8AndSize(lname, &n)
+            buf_add(block, s, n)
+            buf_addc(block, b':')
+            if not first:
+                buf_addc(signed, b';')
+            first = False
+            buf_add(signed, s, n)
+            vals = chosen[lname]
+            if type(vals) is str:  # one of ours, already canonical
+                s = PyUnicode_AsUTF8AndSize(vals, &n)
+                buf_add(block, s, n)
+            else:
+                for i, v in enumerate(<list>vals):
+                    if i:
+                        buf_addc(block, b',')
+                    s = PyUnicode_AsUTF8AndSize(v, &n)
+                    trimall_into(block, s, n)
+            buf_addc(block, b'\n')
+        return 0
+
+
+def canonical_headers(headers, excluded=()):
+    """(canonical headers block, signed headers list) of ``headers``, a mapping or (name, value)
+    pairs; names in ``excluded`` (lowercase) are left out."""
+    cdef frozenset skip = frozenset(excluded)
+    cdef _Headers given = _Headers(headers, skip)
+    cdef Buf block, signed
+    if not given.ok:
+        return _py.canonical_headers(headers, excluded)
+    buf_init(&block, 256)
+    buf_init(&signed, 64)
+    try:
+        given.canonical_into(&block, &signed, skip, {})
+        return ascii_str(block.p, block.n), ascii_str(signed.p, signed.n)
+    finally:
+        buf_free(&block)
+        buf_free(&signed)
+
+
+cdef class SigningContext:
+    """Signs requests for one set of credentials, scope and X-Amz-Date (see the pure twin)."""
+
+    cdef fs_hmac_key key
+    cdef fs_sha256_ctx sts_inner  # the HMAC inner state after the fixed string-to-sign prefix
+    cdef readonly str amz_date
+    cdef readonly str scope
+    cdef readonly str credential
+    cdef bytes amz_date_b
+    cdef bytes authorization_prefix
+    cdef object token
+    cdef bytes token_suffix
+    cdef bint double_encode, normalize, omit_token, content_header
+    cdef frozenset owned, excluded
+    cdef dict auth_queries
+    cdef tuple init_args
+    cdef object pure
+
+    def __init__(self, signing_key, str access_key_id, str amz_date, str region, str service,
+                 session_token, PathPolicy path_policy, bint omit_session_token,
+                 bint content_sha256_header, excluded_headers):
+        cdef bytes raw = bytes(signing_key)
+        cdef bytes prefix
+        self.init_args = (raw, access_key_id, amz_date, region, service, session_token,
+                          path_policy.double_encode, path_policy.normalize,
+                          omit_session_token, content_sha256_header, excluded_headers)
+        self.pure = None
+        fs_hmac_init(&self.key, <const uint8_t *>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
+        self.amz_date = amz_date
+        self.amz_date_b = amz_date.encode("ascii")
+        self.scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+        self.credential = f"{access_key_id}/{self.scope}"
+        prefix = f"{ALGORITHM}\n{amz_date}\n{self.scope}\n".encode("ascii")
+        self.sts_inner = self.key.inner
+        fs_sha256_update(&self.sts_inner, PyBytes_AS_STRING(prefix), PyBytes_GET_SIZE(prefix))
+        self.authorization_prefix = f"{ALGORITHM} Credential={self.credential}, SignedHeaders=".encode("ascii")
+        self.token = session_token
+        self.double_encode = path_policy.double_encode
+        self.normalize = path_policy.normalize
+        self.omit_token = omit_session_token
+        self.content_header = content_sha256_header
+        self.token_suffix = (
+            ("&X-Amz-Security-Token=" + uri_encode(session_token)).encode("ascii")
+            if session_token is not None and omit_session_token else b"")
+        owned = {"authorization", "x-amz-date", "x-amz-security-token"}
+        if content_sha256_header:
+            owned.add("x-amz-content-sha256")
+        self.owned = frozenset(owned)
+        self.excluded = frozenset(excluded_headers) | self.owned
+        self.auth_queries = {}
+
+    cdef object fallback(self):
+        """The pure twin of this context, for the calls it must judge."""
+        if self.pure is None:
+            a = self.init_args
+            self.pure = _py.SigningContext(a[0], a[1], a[2], a[3], a[4], a[5],
+                                           _py.PathPolicy(a[6], a[7]), a[8], a[9], a[10])
+        return self.pure
+
+    cdef int sign_into(self, Buf *creq, uint8_t *signature_hex, Buf *sts) except -1:
+        """Hashes the canonical request, builds the string to sign (into ``sts`` when given)
+        and writes the hex signature."""
+        cdef uint8_t digest[32]
+        cdef char hexed[64]
+        cdef fs_sha256_ctx ctx
+        fs_sha256(creq.p, creq.n, digest)
+        fs_hex(digest, 32, hexed)
+        ctx = self.sts_inner
+        fs_sha256_update(&ctx, hexed, 64)
+        fs_sha256_final(&ctx, digest)
+        ctx = self.key.outer
+        fs_sha256_update(&ctx, digest, 32)
+        fs_sha256_final(&ctx, digest)
+        fs_hex(digest, 32, <char *>signature_hex)
+        if sts is not NULL:
+            buf_add(sts, hexed, 64)
+        return 0
+
+    cdef bytes auth_query(self, long expires_in, str signed_headers):
+        key = (expires_in, signed_headers)
+        cached = self.auth_queries.get(key)
+        if cached is None:
+            parts = [
+                "X-Amz-Algorithm=" + ALGORITHM,
+                "X-Amz-Credential=" + uri_encode(self.credential),
+                "X-Amz-Date=" + self.amz_date,
+                f"X-Amz-Expires={expires_in}",
+            ]
+            if self.token is not None and not self.omit_token:
+                parts.append("X-Amz-Security-Token=" + uri_encode(self.token))
+            parts.append("X-Amz-SignedHeaders=" + uri_encode(signed_headers))
+            cached = "&".join(parts).encode("ascii")
+            if len(self.auth_queries) >= 64:
+                self.auth_queries.clear()
+            self.auth_queries[key] = cached
+        return <bytes>cached
+
+    cdef object presign_one(self, bytes method, object url, long expires_in, headers,
+                            bytes payload_hash, Buf *sent, Buf *canonical, Buf *creq, Buf *out):
+        """One presigned URL, or None for the pure twin to judge."""
+        cdef Url u
+        cdef Py_ssize_t cq_start, cq_end, host_n, block_start
+        cdef const char *host_s
+        cdef uint8_t signature[64]
+        cdef bytes auth
+        cdef _Headers given
+        cdef Buf block, signed
+        if type(url) is not str or parse_url(&u, url):
+            return None
+        origin = origin_of(url, &u)
+        if origin is None:
+            return None
+        scheme, host = origin
+        sent.n = canonical.n = creq.n = out.n = 0
+        if path_into(sent, canonical, u.s + u.authority_end, u.path_end - u.authority_end,
+                     self.double_encode, self.normalize):
+            return None
+        host_s = PyUnicode_AsUTF8AndSize(host, &host_n)
+        buf_addb(creq, method)
+        buf_addc(creq, b'\n')
+        buf_add(creq, canonical.p, canonical.n)
+        buf_addc(creq, b'\n')
+        if headers:
+            given = _Headers(headers, self.owned)
+            if not given.ok:
+                return None
+            buf_init(&block, 256)
+            buf_init(&signed, 64)
+            try:
+                given.canonical_into(&block, &signed, self.excluded,
+                                     {} if given.host is not None else {"host": host})
+                signed_headers = ascii_str(signed.p, signed.n)
+                auth = self.auth_query(expires_in, signed_headers)
+                cq_start = creq.n
+                if query_into(creq, u.s + u.query_start if u.query_start >= 0 else NULL,
+                              u.query_end - u.query_start if u.query_start >= 0 else 0,
+                              PyBytes_AS_STRING(auth), PyBytes_GET_SIZE(auth), True):
+                    return None
+                cq_end = creq.n
+                buf_addc(creq, b'\n')
+                buf_add(creq, block.p, block.n)
+                buf_addc(creq, b'\n')
+                buf_add(creq, signed.p, signed.n)
+            finally:
+                buf_free(&block)
+                buf_free(&signed)
+        else:
+            auth = self.auth_query(expires_in, "host")
+            cq_start = creq.n
+            if u.query_start >= 0 and u.query_end > u.query_start:
+                if query_into(creq, u.s + u.query_start, u.query_end - u.query_start,
+                              PyBytes_AS_STRING(auth), PyBytes_GET_SIZE(auth), True):
+                    return None
+            else:
+                buf_addb(creq, auth)
+            cq_end = creq.n
+            buf_add(creq, b"\nhost:", 6)
+            buf_add(creq, host_s, host_n)
+            buf_add(creq, b"\n\nhost", 6)
+        buf_addc(creq, b'\n')
+        buf_addb(creq, payload_hash)
+        self.sign_into(creq, signature, NULL)
+
+        buf_addb(out, <bytes>(scheme.encode("ascii")) if scheme != "https" else b"https")
+        buf_add(out, b"://", 3)
+        buf_add(out, host_s, host_n)
+        buf_add(out, sent.p, sent.n)
+        buf_addc(out, b'?')
+        buf_add(out, creq.p + cq_start, cq_end - cq_start)
+        buf_add(out, b"&X-Amz-Signature=", 17)
+        buf_add(out, <char *>signature, 64)
+        buf_addb(out, self.token_suffix)
+        return utf8_str(out.p, out.n)
+
+    def presign(self, method, url, long expires_in, headers, str payload_hash):
+        """The presigned URL (see the pure twin)."""
+        cdef Buf sent, canonical, creq, out
+        cdef bytes m = method_bytes(method)
+        if m is None:
+            return self.fallback().presign(method, url, expires_in, headers, payload_hash)
+        buf_init(&sent, 256)
+        buf_init(&canonical, 256)
+        buf_init(&creq, 1024)
+        buf_init(&out, 1024)
+        try:
+            result = self.presign_one(m, url, expires_in, headers, payload_hash.encode("ascii"),
+                                      &sent, &canonical, &creq, &out)
+        finally:
+            buf_free(&sent)
+            buf_free(&canonical)
+            buf_free(&creq)
+            buf_free(&out)
+        if result is None:
+            return self.fallback().presign(method, url, expires_in, headers, payload_hash)
+        return result
+
+    def presign_many(self, method, urls, long expires_in, str payload_hash):
+        """``presign`` for every URL of ``urls``, in order, without extra headers."""
+        cdef Buf sent, canonical, creq, out
+        cdef bytes m = method_bytes(method)
+        cdef bytes payload = payload_hash.encode("ascii")
+        cdef list results = []
+        if m is None:
+            return self.fallback().presign_many(method, urls, expires_in, payload_hash)
+        buf_init(&sent, 256)
+        buf_init(&canonical, 256)
+        buf_init(&creq, 1024)
+        buf_init(&out, 1024)
+        try:
+            for url in urls:
+                result = self.presign_one(m, url, expires_in, None, payload, &sent, &canonical,
+                                          &creq, &out)
+                if result is None:
+                    result = self.fallback().presign(method, url, expires_in, None, payload_hash)
+                results.append(result)
+        finally:
+            buf_free(&sent)
+            buf_free(&canonical)
+            buf_free(&creq)
+            buf_free(&out)
+        return results
+
+    def sign(self, method, url, headers, payload_hash):
+        """(url to send, headers to send, canonical request, string to sign, signature)."""
+        cdef Url u
+        cdef bytes m = method_bytes(method)
+        cdef _Headers given
+        cdef Buf sent, canonical, creq, block, signed, sts
+        cdef uint8_t signature[64]
+        cdef Py_ssize_t cq_start, cq_end, host_n
+        cdef const char *host_s
+        if m is None or type(url) is not str or parse_url(&u, url):
+            return self.fallback().sign(method, url, headers, payload_hash)
+        origin = origin_of(url, &u)
+        given = _Headers(headers, self.owned)
+        if origin is None or not given.ok:
+            return self.fallback().sign(method, url, headers, payload_hash)
+        scheme, host = origin
+        if payload_hash is None:
+            payload_hash = given.content_sha256 or EMPTY_SHA256
+        buf_init(&sent, 256)
+        buf_init(&canonical, 256)
+        buf_init(&creq, 1024)
+        buf_init(&block, 512)
+        buf_init(&signed, 128)
+        buf_init(&sts, 256)
+        try:
+            if path_into(&sent, &canonical, u.s + u.authority_end, u.path_end - u.authority_end,
+                         self.double_encode, self.normalize):
+                return self.fallback().sign(method, url, headers, payload_hash)
+            buf_addb(&creq, m)
+            buf_addc(&creq, b'\n')
+            buf_add(&creq, canonical.p, canonical.n)
+            buf_addc(&creq, b'\n')
+            cq_start = creq.n
+            if u.query_start >= 0 and query_into(&creq, u.s + u.query_start,
+                                                 u.query_end - u.query_start, NULL, 0, False):
+                return self.fallback().sign(method, url, headers, payload_hash)
+            cq_end = creq.n
+            buf_addc(&creq, b'\n')
+
+            send = given.to_send()
+            extra = {"x-amz-date": self.amz_date}
+            if given.host is None:
+                send["Host"] = host
+                extra["host"] = host
+            send["X-Amz-Date"] = self.amz_date
+            if self.token is not None:
+                send["X-Amz-Security-Token"] = self.token
+                if not self.omit_token:
+                    extra["x-amz-security-token"] = self.token
+            if self.content_header:
+                send["X-Amz-Content-SHA256"] = payload_hash
+                extra["x-amz-content-sha256"] = payload_hash
+            given.canonical_into(&block, &signed, self.excluded, extra)
+            buf_add(&creq, block.p, block.n)
+            buf_addc(&creq, b'\n')
+            buf_add(&creq, signed.p, signed.n)
+            buf_addc(&creq, b'\n')
+            buf_addb(&creq, (<str>payload_hash).encode("ascii"))
+
+            buf_add(&sts, ALGORITHM.encode("ascii") + b"\n" + self.amz_date_b + b"\n", 34)
+            s = self.scope.encode("ascii")
+            buf_addb(&sts, s)
+            buf_addc(&sts, b'\n')
+            self.sign_into(&creq, signature, &sts)
+            signature_str = ascii_str(<char *>signature, 64)
+            send["Authorization"] = (
+                self.authorization_prefix + PyBytes_FromStringAndSize(signed.p, signed.n)
+                + b", Signature=" + PyBytes_FromStringAndSize(<char *>signature, 64)
+            ).decode("ascii")
+
+            host_s = PyUnicode_AsUTF8AndSize(host, &host_n)
+            sent.n  # the URL: scheme://host + sent path [+ ? + canonical query]
+            out_url = f"{scheme}://{host}" + utf8_str(sent.p, sent.n)
+            if cq_end > cq_start:
+                out_url += "?" + ascii_str(creq.p + cq_start, cq_end - cq_start)
+            return (out_url, send, PyUnicode_DecodeUTF8(creq.p, creq.n, NULL),
+                    ascii_str(sts.p, sts.n), signature_str)
+        finally:
+            buf_free(&sent)
+            buf_free(&canonical)
+            buf_free(&creq)
+            buf_free(&block)
+            buf_free(&signed)
+            buf_free(&sts)

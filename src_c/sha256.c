@@ -1,0 +1,202 @@
+/* Portable SHA-256, the streaming layer, HMAC and dispatch. */
+#include "sha256.h"
+
+#include <string.h>
+
+const uint32_t fs_sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static const uint32_t initial_state[8] = {
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+
+#define ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static uint32_t load_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static void store_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+void fs_sha256_blocks_portable(uint32_t state[8], const uint8_t *data, size_t nblocks)
+{
+    uint32_t w[64];
+    while (nblocks--) {
+        uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+        uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+        int t;
+        for (t = 0; t < 16; t++)
+            w[t] = load_be32(data + 4 * t);
+        for (t = 16; t < 64; t++) {
+            uint32_t s0 = ROTR(w[t - 15], 7) ^ ROTR(w[t - 15], 18) ^ (w[t - 15] >> 3);
+            uint32_t s1 = ROTR(w[t - 2], 17) ^ ROTR(w[t - 2], 19) ^ (w[t - 2] >> 10);
+            w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+        }
+        for (t = 0; t < 64; t++) {
+            uint32_t S1 = ROTR(e, 6) ^ ROTR(e, 11) ^ ROTR(e, 25);
+            uint32_t ch = (e & f) ^ (~e & g);
+            uint32_t t1 = h + S1 + ch + fs_sha256_k[t] + w[t];
+            uint32_t S0 = ROTR(a, 2) ^ ROTR(a, 13) ^ ROTR(a, 22);
+            uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
+            uint32_t t2 = S0 + maj;
+            h = g; g = f; f = e; e = d + t1;
+            d = c; c = b; b = a; a = t1 + t2;
+        }
+        state[0] += a; state[1] += b; state[2] += c; state[3] += d;
+        state[4] += e; state[5] += f; state[6] += g; state[7] += h;
+        data += 64;
+    }
+}
+
+/* -- dispatch ------------------------------------------------------------------------------ */
+
+static fs_sha256_blocks_fn sha256_blocks = fs_sha256_blocks_portable;
+static const char *sha256_name = "portable";
+
+int fs_sha256_select(const char *name)
+{
+    if (strcmp(name, "portable") == 0) {
+        sha256_blocks = fs_sha256_blocks_portable;
+    } else if (strcmp(name, "shani") == 0 && fs_sha256_shani_supported()) {
+        sha256_blocks = fs_sha256_blocks_shani;
+    } else if (strcmp(name, "armv8") == 0 && fs_sha256_armv8_supported()) {
+        sha256_blocks = fs_sha256_blocks_armv8;
+    } else {
+        return -1;
+    }
+    sha256_name = strcmp(name, "portable") == 0 ? "portable"
+                  : strcmp(name, "shani") == 0  ? "shani"
+                                                : "armv8";
+    return 0;
+}
+
+const char *fs_sha256_autoselect(void)
+{
+    if (fs_sha256_select("shani") != 0 && fs_sha256_select("armv8") != 0)
+        fs_sha256_select("portable");
+    return sha256_name;
+}
+
+const char *fs_sha256_selected(void) { return sha256_name; }
+
+/* -- streaming ----------------------------------------------------------------------------- */
+
+void fs_sha256_init(fs_sha256_ctx *ctx)
+{
+    memcpy(ctx->state, initial_state, sizeof initial_state);
+    ctx->length = 0;
+    ctx->buffered = 0;
+}
+
+void fs_sha256_update(fs_sha256_ctx *ctx, const void *data, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)data;
+    ctx->length += len;
+    if (ctx->buffered) {
+        size_t take = 64 - ctx->buffered;
+        if (take > len)
+            take = len;
+        memcpy(ctx->buffer + ctx->buffered, p, take);
+        ctx->buffered += take;
+        p += take;
+        len -= take;
+        if (ctx->buffered < 64)
+            return;
+        sha256_blocks(ctx->state, ctx->buffer, 1);
+        ctx->buffered = 0;
+    }
+    if (len >= 64) {
+        size_t blocks = len / 64;
+        sha256_blocks(ctx->state, p, blocks);
+        p += blocks * 64;
+        len -= blocks * 64;
+    }
+    if (len) {
+        memcpy(ctx->buffer, p, len);
+        ctx->buffered = len;
+    }
+}
+
+void fs_sha256_final(fs_sha256_ctx *ctx, uint8_t digest[32])
+{
+    uint64_t bits = ctx->length * 8;
+    size_t n = ctx->buffered;
+    int i;
+    ctx->buffer[n++] = 0x80;
+    if (n > 56) {
+        memset(ctx->buffer + n, 0, 64 - n);
+        sha256_blocks(ctx->state, ctx->buffer, 1);
+        n = 0;
+    }
+    memset(ctx->buffer + n, 0, 56 - n);
+    store_be32(ctx->buffer + 56, (uint32_t)(bits >> 32));
+    store_be32(ctx->buffer + 60, (uint32_t)bits);
+    sha256_blocks(ctx->state, ctx->buffer, 1);
+    for (i = 0; i < 8; i++)
+        store_be32(digest + 4 * i, ctx->state[i]);
+}
+
+void fs_sha256(const void *data, size_t len, uint8_t digest[32])
+{
+    fs_sha256_ctx ctx;
+    fs_sha256_init(&ctx);
+    fs_sha256_update(&ctx, data, len);
+    fs_sha256_final(&ctx, digest);
+}
+
+/* -- HMAC ---------------------------------------------------------------------------------- */
+
+void fs_hmac_init(fs_hmac_key *key, const uint8_t *secret, size_t len)
+{
+    uint8_t block[64], pad[64];
+    int i;
+    memset(block, 0, sizeof block);
+    if (len > 64)
+        fs_sha256(secret, len, block);
+    else if (len)
+        memcpy(block, secret, len);
+    for (i = 0; i < 64; i++)
+        pad[i] = block[i] ^ 0x36;
+    fs_sha256_init(&key->inner);
+    fs_sha256_update(&key->inner, pad, 64);
+    for (i = 0; i < 64; i++)
+        pad[i] = block[i] ^ 0x5c;
+    fs_sha256_init(&key->outer);
+    fs_sha256_update(&key->outer, pad, 64);
+}
+
+void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t mac[32])
+{
+    fs_sha256_ctx ctx = key->inner;
+    uint8_t inner[32];
+    fs_sha256_update(&ctx, msg, len);
+    fs_sha256_final(&ctx, inner);
+    ctx = key->outer;
+    fs_sha256_update(&ctx, inner, 32);
+    fs_sha256_final(&ctx, mac);
+}
+
+void fs_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+}

@@ -1,0 +1,66 @@
+#include "uri.h"
+
+#define U1(c) [c] = 1
+#define DIGITS U1('0'), U1('1'), U1('2'), U1('3'), U1('4'), U1('5'), U1('6'), U1('7'), U1('8'), U1('9')
+#define UPPER U1('A'), U1('B'), U1('C'), U1('D'), U1('E'), U1('F'), U1('G'), U1('H'), U1('I'), \
+    U1('J'), U1('K'), U1('L'), U1('M'), U1('N'), U1('O'), U1('P'), U1('Q'), U1('R'), U1('S'), \
+    U1('T'), U1('U'), U1('V'), U1('W'), U1('X'), U1('Y'), U1('Z')
+#define LOWER U1('a'), U1('b'), U1('c'), U1('d'), U1('e'), U1('f'), U1('g'), U1('h'), U1('i'), \
+    U1('j'), U1('k'), U1('l'), U1('m'), U1('n'), U1('o'), U1('p'), U1('q'), U1('r'), U1('s'), \
+    U1('t'), U1('u'), U1('v'), U1('w'), U1('x'), U1('y'), U1('z')
+
+const uint8_t fs_uri_keep_query[256] = {DIGITS, UPPER, LOWER, U1('-'), U1('.'), U1('_'), U1('~')};
+const uint8_t fs_uri_keep_path[256] = {DIGITS, UPPER, LOWER, U1('-'), U1('.'), U1('_'), U1('~'),
+                                       U1('/')};
+
+size_t fs_uri_encode(const uint8_t *in, size_t len, char *out, const uint8_t keep[256])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *start = out;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        uint8_t c = in[i];
+        if (keep[c]) {
+            *out++ = (char)c;
+        } else {
+            out[0] = '%';
+            out[1] = hex[c >> 4];
+            out[2] = hex[c & 15];
+            out += 3;
+        }
+    }
+    return (size_t)(out - start);
+}
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+ptrdiff_t fs_uri_decode(const uint8_t *in, size_t len, uint8_t *out)
+{
+    uint8_t *start = out;
+    size_t i = 0;
+    while (i < len) {
+        if (in[i] == '%') {
+            int hi, lo;
+            if (len - i < 3)
+                return -1;
+            hi = hexval(in[i + 1]);
+            lo = hexval(in[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            *out++ = (uint8_t)(hi << 4 | lo);
+            i += 3;
+        } else {
+            *out++ = in[i++];
+        }
+    }
+    return out - start;
+}

@@ -1,0 +1,20 @@
+/* RFC 3986 percent-encoding as SigV4 wants it: the unreserved characters A-Z a-z 0-9 - . _ ~
+ * stay, every other byte becomes %XX with uppercase hex. */
+#ifndef FASTSIG_URI_H
+#define FASTSIG_URI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 1 for the bytes that stay as they are (the unreserved set, plus '/' in path mode). */
+extern const uint8_t fs_uri_keep_query[256];
+extern const uint8_t fs_uri_keep_path[256];
+
+/* Encodes in[0..len) into out, which must hold 3 * len bytes; returns the bytes written. */
+size_t fs_uri_encode(const uint8_t *in, size_t len, char *out, const uint8_t keep[256]);
+
+/* Decodes %XX escapes of in[0..len) into out (at most len bytes); returns the bytes written,
+ * or -1 if a '%' is not followed by two hex digits. */
+ptrdiff_t fs_uri_decode(const uint8_t *in, size_t len, uint8_t *out);
+
+#endif
