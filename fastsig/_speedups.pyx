@@ -10,16 +10,19 @@ result. So each error message exists once, and the two backends cannot drift on 
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint32_t
 from libc.stdlib cimport free, malloc, qsort, realloc
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, strlen
 
 from . import _speedups_py as _py
 
 cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void *PyUnicode_DATA(object o)
+    bint PyUnicode_IS_ASCII(object o)
 
 cdef extern from "sha256.h" nogil:
     ctypedef struct fs_sha256_ctx:
@@ -78,16 +81,23 @@ def select_sha256(str name):
 # ---------------------------------------------------------------------------------------------
 # A growable byte buffer on the C heap; the kernels build every string in one.
 
+DEF INLINE_BYTES = 512
+
 cdef struct Buf:
     char *p
     Py_ssize_t n
     Py_ssize_t cap
+    char inline[INLINE_BYTES]  # a typical request never needs the heap
 
 cdef int buf_init(Buf *b, Py_ssize_t cap) except -1:
+    b.n = 0
+    if cap <= INLINE_BYTES:
+        b.p = b.inline
+        b.cap = INLINE_BYTES
+        return 0
     b.p = <char *>malloc(cap)
     if b.p == NULL:
         raise MemoryError()
-    b.n = 0
     b.cap = cap
     return 0
 
@@ -99,7 +109,12 @@ cdef int buf_reserve(Buf *b, Py_ssize_t extra) except -1:
     cap = b.cap * 2
     if cap < b.n + extra:
         cap = b.n + extra
-    p = <char *>realloc(b.p, cap)
+    if b.p == b.inline:
+        p = <char *>malloc(cap)
+        if p != NULL:
+            memcpy(p, b.p, b.n)
+    else:
+        p = <char *>realloc(b.p, cap)
     if p == NULL:
         raise MemoryError()
     b.p = p
@@ -124,7 +139,8 @@ cdef inline int buf_addb(Buf *b, bytes s) except -1:
     return buf_add(b, PyBytes_AS_STRING(s), PyBytes_GET_SIZE(s))
 
 cdef inline void buf_free(Buf *b) noexcept:
-    free(b.p)
+    if b.p != b.inline:
+        free(b.p)
     b.p = NULL
 
 cdef object ascii_str(const char *s, Py_ssize_t n):
@@ -584,11 +600,26 @@ def canonical_query(str query):
 
 cdef uint8_t TOKEN_CHARS[256]
 cdef uint8_t VALUE_CHARS[256]
+cdef uint8_t SCHEME_CHARS[256]
+for _c in bytearray(b"+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):
+    SCHEME_CHARS[_c] = 1
 for _c in bytearray(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):
     TOKEN_CHARS[_c] = 1
 for _c in range(0x20, 0x7F):
     VALUE_CHARS[_c] = 1
 VALUE_CHARS[9] = 1
+
+DEF SLASH = 1
+DEF QUESTION = 2
+DEF HASH = 3
+DEF CONTROL = 4
+cdef uint8_t URL_CLASS[256]
+for _c in range(0x20):
+    URL_CLASS[_c] = CONTROL
+URL_CLASS[0x7F] = CONTROL
+URL_CLASS[ord("/")] = SLASH
+URL_CLASS[ord("?")] = QUESTION
+URL_CLASS[ord("#")] = HASH
 
 cdef struct Url:
     const char *s
@@ -613,29 +644,38 @@ cdef int parse_url(Url *u, str url) except -1:
     if n == 0 or not ((b'a' <= s[0] <= b'z') or (b'A' <= s[0] <= b'Z')):
         return 1
     i = 1
-    while i < n and (TOKEN_CHARS[<uint8_t>s[i]] and s[i] not in b"!#$%&'*^_`|~"):
+    while i < n and SCHEME_CHARS[<uint8_t>s[i]]:
         i += 1
     if i + 3 > n or s[i] != b':' or s[i + 1] != b'/' or s[i + 2] != b'/':
         return 1
     u.scheme_end = i
-    i += 3
-    while i < n and s[i] != b'/' and s[i] != b'?' and s[i] != b'#':
-        i += 1
-    u.authority_end = i
-    while i < n and s[i] != b'?' and s[i] != b'#':
-        i += 1
-    u.path_end = i
+    u.authority_end = u.path_end = u.query_end = n
     u.query_start = -1
-    u.query_end = i
-    if i < n and s[i] == b'?':
-        u.query_start = i + 1
-        while i < n and s[i] != b'#':
-            i += 1
-        u.query_end = i
-    for i in range(n):
-        c = <uint8_t>s[i]
-        if c < 0x20 or c == 0x7F:
+    # One pass: the first "/", "?" or "#" ends the authority, the first "?" or "#" the path,
+    # the first "#" the query; any control character anywhere sends the URL to the pure twin.
+    for i in range(i + 3, n):
+        c = URL_CLASS[<uint8_t>s[i]]
+        if c == 0:
+            continue
+        if c == CONTROL:
             return 1
+        if c == HASH:
+            if u.authority_end == n:
+                u.authority_end = i
+            if u.path_end == n:
+                u.path_end = i
+            u.query_end = i
+            break
+        if u.authority_end == n:
+            u.authority_end = i
+        if c == QUESTION and u.path_end == n:
+            u.path_end = i
+            u.query_start = i + 1
+    for i in range(i, n):  # the fragment: dropped, but still no control characters
+        if URL_CLASS[<uint8_t>s[i]] == CONTROL:
+            return 1
+    if u.query_start < 0:
+        u.query_end = u.path_end
     return 0
 
 cdef dict _origins = {}
@@ -831,6 +871,37 @@ def canonical_headers(headers, excluded=()):
         buf_free(&signed)
 
 
+DEF OURS = 1        # added by the signer, value already canonical
+DEF EXCLUDED = 2    # sent, not signed
+DEF IS_HOST = 4
+DEF IS_CONTENT = 8
+DEF JOINED = 16     # first of a repeated group (in sorted order): carries the joined value
+DEF NOT_FIRST = 32  # a later member of a repeated group
+
+cdef struct Hdr:
+    const char *name      # lowercase
+    Py_ssize_t name_off
+    Py_ssize_t name_len
+    const char *value
+    Py_ssize_t value_len
+    Py_ssize_t order
+    PyObject *name_obj    # borrowed: ``held`` keeps them alive
+    PyObject *value_obj
+    PyObject *joined      # owned reference, released when the call ends
+    int flags
+
+cdef int compare_headers(const void *a, const void *b) noexcept nogil:
+    cdef const Hdr *x = (<const Hdr **>a)[0]
+    cdef const Hdr *y = (<const Hdr **>b)[0]
+    cdef Py_ssize_t n = x.name_len if x.name_len < y.name_len else y.name_len
+    cdef int c = memcmp(x.name, y.name, n)
+    if c:
+        return c
+    if x.name_len != y.name_len:
+        return -1 if x.name_len < y.name_len else 1
+    return -1 if x.order < y.order else (1 if x.order > y.order else 0)
+
+
 cdef class SigningContext:
     """Signs requests for one set of credentials, scope and X-Amz-Date (see the pure twin)."""
 
@@ -848,6 +919,15 @@ cdef class SigningContext:
     cdef dict auth_queries
     cdef tuple init_args
     cdef object pure
+    # Bulk presigning repeats one origin and one expiry: remember the last of each.
+    cdef str last_origin_key
+    cdef tuple last_origin
+    cdef long last_expires
+    cdef bytes last_auth
+    cdef str last_payload
+    cdef bytes last_payload_b
+    cdef bytes sts_prefix_b
+    cdef tuple excluded_b
 
     def __init__(self, signing_key, str access_key_id, str amz_date, str region, str service,
                  session_token, PathPolicy path_policy, bint omit_session_token,
@@ -880,7 +960,35 @@ cdef class SigningContext:
             owned.add("x-amz-content-sha256")
         self.owned = frozenset(owned)
         self.excluded = frozenset(excluded_headers) | self.owned
+        self.excluded_b = tuple(sorted(name.encode("ascii") for name in excluded_headers))
+        self.sts_prefix_b = prefix
         self.auth_queries = {}
+        self.last_origin_key = None
+        self.last_origin = None
+        self.last_expires = -1
+        self.last_auth = None
+        self.last_payload = None
+        self.last_payload_b = None
+
+    cdef bytes payload_bytes(self, str payload_hash):
+        if payload_hash is not self.last_payload:
+            self.last_payload_b = payload_hash.encode("ascii")
+            self.last_payload = payload_hash
+        return self.last_payload_b
+
+    cdef tuple origin(self, str url, Url *u):
+        cdef Py_ssize_t n
+        cdef const char *s
+        key = self.last_origin_key
+        if key is not None:
+            s = PyUnicode_AsUTF8AndSize(key, &n)
+            if n == u.authority_end and memcmp(s, u.s, n) == 0:
+                return self.last_origin
+        origin = origin_of(url, u)
+        if origin is not None:
+            self.last_origin_key = url[:u.authority_end]
+            self.last_origin = origin
+        return origin
 
     cdef object fallback(self):
         """The pure twin of this context, for the calls it must judge."""
@@ -940,7 +1048,7 @@ cdef class SigningContext:
         cdef Buf block, signed
         if type(url) is not str or parse_url(&u, url):
             return None
-        origin = origin_of(url, &u)
+        origin = self.origin(url, &u)
         if origin is None:
             return None
         scheme, host = origin
@@ -978,7 +1086,12 @@ cdef class SigningContext:
                 buf_free(&block)
                 buf_free(&signed)
         else:
-            auth = self.auth_query(expires_in, "host")
+            if expires_in == self.last_expires:
+                auth = self.last_auth
+            else:
+                auth = self.auth_query(expires_in, "host")
+                self.last_auth = auth
+                self.last_expires = expires_in
             cq_start = creq.n
             if u.query_start >= 0 and u.query_end > u.query_start:
                 if query_into(creq, u.s + u.query_start, u.query_end - u.query_start,
@@ -1003,7 +1116,8 @@ cdef class SigningContext:
         buf_add(out, b"&X-Amz-Signature=", 17)
         buf_add(out, <char *>signature, 64)
         buf_addb(out, self.token_suffix)
-        return utf8_str(out.p, out.n)
+        # Only a double-encoded path is sent as given, so only a non-ASCII URL can give one.
+        return ascii_str(out.p, out.n) if PyUnicode_IS_ASCII(url) else utf8_str(out.p, out.n)
 
     def presign(self, method, url, long expires_in, headers, str payload_hash):
         """The presigned URL (see the pure twin)."""
@@ -1016,7 +1130,7 @@ cdef class SigningContext:
         buf_init(&creq, 1024)
         buf_init(&out, 1024)
         try:
-            result = self.presign_one(m, url, expires_in, headers, payload_hash.encode("ascii"),
+            result = self.presign_one(m, url, expires_in, headers, self.payload_bytes(payload_hash),
                                       &sent, &canonical, &creq, &out)
         finally:
             buf_free(&sent)
@@ -1057,30 +1171,103 @@ cdef class SigningContext:
         """(url to send, headers to send, canonical request, string to sign, signature)."""
         cdef Url u
         cdef bytes m = method_bytes(method)
-        cdef _Headers given
-        cdef Buf sent, canonical, creq, block, signed, sts
-        cdef uint8_t signature[64]
-        cdef Py_ssize_t cq_start, cq_end, host_n
-        cdef const char *host_s
         if m is None or type(url) is not str or parse_url(&u, url):
             return self.fallback().sign(method, url, headers, payload_hash)
-        origin = origin_of(url, &u)
-        given = _Headers(headers, self.owned)
-        if origin is None or not given.ok:
+        origin = self.origin(url, &u)
+        if origin is None:
             return self.fallback().sign(method, url, headers, payload_hash)
+        result = self.sign_c(m, url, &u, origin, headers, payload_hash)
+        if result is None:
+            return self.fallback().sign(method, url, headers, payload_hash)
+        return result
+
+    cdef object sign_c(self, bytes m, str url, Url *u, tuple origin, headers, payload_hash):
+        """Header signing in C; None hands the call to the pure twin."""
+        cdef Buf sent, canonical, creq, sts, names, joined
+        cdef Hdr stack_entries[16]
+        cdef Hdr *e = stack_entries
+        cdef Hdr *h
+        cdef Hdr **order
+        cdef Py_ssize_t count = 0, cap = 16, i, j, n, cq_start, cq_end, signed_start
+        cdef Py_ssize_t host_n
+        cdef const char *s
+        cdef const char *host_s
+        cdef uint8_t signature[64]
+        cdef bint has_host = False, first
+        cdef list held = []
+        cdef dict send
+        cdef object content = None
         scheme, host = origin
-        if payload_hash is None:
-            payload_hash = given.content_sha256 or EMPTY_SHA256
         buf_init(&sent, 256)
         buf_init(&canonical, 256)
         buf_init(&creq, 1024)
-        buf_init(&block, 512)
-        buf_init(&signed, 128)
         buf_init(&sts, 256)
+        buf_init(&names, 256)
+        buf_init(&joined, 256)
+        order = NULL
         try:
+            # 1. The caller's headers: checked, lowercased into ``names``, owned ones dropped.
+            if headers is not None:
+                items = getattr(headers, "items", None)
+                try:
+                    for item in (items() if items is not None else headers):
+                        if type(item) is not tuple or len(<tuple>item) != 2:
+                            return None
+                        name, value = <tuple>item
+                        if type(name) is not str or type(value) is not str:
+                            return None
+                        if count == cap:
+                            cap *= 2
+                            h = <Hdr *>malloc(cap * sizeof(Hdr))
+                            if h == NULL:
+                                raise MemoryError()
+                            memcpy(h, e, count * sizeof(Hdr))
+                            if e != stack_entries:
+                                free(e)
+                            e = h
+                        h = &e[count]
+                        s = PyUnicode_AsUTF8AndSize(name, &n)
+                        if n == 0:
+                            return None
+                        h.name_off = names.n
+                        h.name_len = n
+                        buf_reserve(&names, n)
+                        for i in range(n):
+                            if not TOKEN_CHARS[<uint8_t>s[i]]:
+                                return None
+                            names.p[names.n + i] = s[i] + 32 if b'A' <= s[i] <= b'Z' else s[i]
+                        names.n += n
+                        s = PyUnicode_AsUTF8AndSize(value, &n)
+                        for i in range(n):
+                            if not VALUE_CHARS[<uint8_t>s[i]]:
+                                return None
+                        h.value = s
+                        h.value_len = n
+                        h.name_obj = <PyObject *>name
+                        h.value_obj = <PyObject *>value
+                        h.order = count
+                        h.flags = 0
+                        h.joined = NULL
+                        held.append(item)  # keeps name and value alive
+                        if self.classify(h, names.p + h.name_off):
+                            if h.flags & IS_CONTENT:
+                                content = canonical_value(value)
+                            continue  # owned: replaced by ours
+                        if h.flags & IS_CONTENT:
+                            content = canonical_value(value)
+                        if h.flags & IS_HOST:
+                            has_host = True
+                        count += 1
+                except (TypeError, ValueError, UnicodeEncodeError):
+                    return None
+            if payload_hash is None:
+                payload_hash = content or EMPTY_SHA256
+            payload_b = self.payload_bytes(payload_hash)
+
+            # 2. Path, query.
             if path_into(&sent, &canonical, u.s + u.authority_end, u.path_end - u.authority_end,
                          self.double_encode, self.normalize):
-                return self.fallback().sign(method, url, headers, payload_hash)
+                return None
             buf_addb(&creq, m)
             buf_addc(&creq, b'\n')
             buf_add(&creq, canonical.p, canonical.n)
@@ -1088,52 +1275,181 @@ cdef class SigningContext:
             cq_start = creq.n
             if u.query_start >= 0 and query_into(&creq, u.s + u.query_start,
                                                  u.query_end - u.query_start, NULL, 0, False):
-                return self.fallback().sign(method, url, headers, payload_hash)
+                return None
             cq_end = creq.n
             buf_addc(&creq, b'\n')
 
-            send = given.to_send()
-            extra = {"x-amz-date": self.amz_date}
-            if given.host is None:
+            # 3. Ours, then every signed header sorted by name (input order among equals).
+            host_s = PyUnicode_AsUTF8AndSize(host, &host_n)
+            for i in range(4):
+                if count == cap:
+                    cap *= 2
+                    h = <Hdr *>malloc(cap * sizeof(Hdr))
+                    if h == NULL:
+                        raise MemoryError()
+                    memcpy(h, e, count * sizeof(Hdr))
+                    if e != stack_entries:
+                        free(e)
+                    e = h
+                h = &e[count]
+                h.flags = OURS
+                h.order = count
+                h.name_obj = h.value_obj = h.joined = NULL
+                if i == 0:
+                    if has_host:
+                        continue
+                    h.name = "host"
+                    h.value = host_s
+                    h.value_len = host_n
+                elif i == 1:
+                    h.name = "x-amz-date"
+                    h.value = PyBytes_AS_STRING(self.amz_date_b)
+                    h.value_len = PyBytes_GET_SIZE(self.amz_date_b)
+                elif i == 2:
+                    if self.token is None or self.omit_token:
+                        continue
+                    h.name = "x-amz-security-token"
+                    h.value = PyUnicode_AsUTF8AndSize(self.token, &h.value_len)
+                else:
+                    if not self.content_header:
+                        continue
+                    h.name = "x-amz-content-sha256"
+                    h.value = PyBytes_AS_STRING(payload_b)
+                    h.value_len = PyBytes_GET_SIZE(payload_b)
+                h.name_len = <Py_ssize_t>strlen(h.name)
+                h.name_off = -1
+                count += 1
+            for i in range(count):
+                if e[i].name_off >= 0:
+                    e[i].name = names.p + e[i].name_off
+            order = <Hdr **>malloc(count * sizeof(Hdr *) + 1)
+            if order == NULL:
+                raise MemoryError()
+            for i in range(count):
+                order[i] = &e[i]
+            qsort(order, count, sizeof(Hdr *), compare_headers)
+
+            signed_start = -1
+            buf_reserve(&sts, 0)
+            i = 0
+            while i < count:
+                j = i + 1
+                while j < count and order[j].name_len == order[i].name_len and memcmp(
+                        order[j].name, order[i].name, order[i].name_len) == 0:
+                    j += 1
+                if not (order[i].flags & EXCLUDED):
+                    buf_add(&creq, order[i].name, order[i].name_len)
+                    buf_addc(&creq, b':')
+                    for n in range(i, j):
+                        if n > i:
+                            buf_addc(&creq, b',')
+                        if order[n].flags & OURS:
+                            buf_add(&creq, order[n].value, order[n].value_len)
+                        else:
+                            trimall_into(&creq, order[n].value, order[n].value_len)
+                    buf_addc(&creq, b'\n')
+                if j - i > 1:  # repeated: sent joined, canonical values with ","
+                    joined.n = 0
+                    for n in range(i, j):
+                        if n > i:
+                            buf_addc(&joined, b',')
+                        trimall_into(&joined, order[n].value, order[n].value_len)
+                    order[i].flags |= JOINED
+                    joined_value = ascii_str(joined.p, joined.n)
+                    Py_INCREF(joined_value)
+                    order[i].joined = <PyObject *>joined_value
+                    # The first in input order carries the group to the dict.
+                    for n in range(i + 1, j):
+                        order[n].flags |= NOT_FIRST
+                i = j
+            buf_addc(&creq, b'\n')
+            signed_start = creq.n
+            first = True
+            for i in range(count):
+                if order[i].flags & EXCLUDED:
+                    continue
+                if i and not (order[i].flags & EXCLUDED) and order[i - 1].name_len == order[i].name_len \
+                        and memcmp(order[i - 1].name, order[i].name, order[i].name_len) == 0:
+                    continue
+                if not first:
+                    buf_addc(&creq, b';')
+                first = False
+                buf_add(&creq, order[i].name, order[i].name_len)
+            signed_headers_len = creq.n - signed_start
+            buf_addc(&creq, b'\n')
+            buf_addb(&creq, payload_b)
+
+            # 4. String to sign and signature.
+            buf_addb(&sts, self.sts_prefix_b)
+            self.sign_into(&creq, signature, &sts)
+
+            # 5. What to send: the caller's headers in their order, then ours.
+            send = {}
+            for i in range(count):
+                h = &e[i]
+                if h.flags & (OURS | NOT_FIRST):
+                    continue
+                if h.flags & JOINED:
+                    send[<object>h.name_obj] = <object>h.joined
+                else:
+                    send[<object>h.name_obj] = <object>h.value_obj
+            if not has_host:
                 send["Host"] = host
-                extra["host"] = host
             send["X-Amz-Date"] = self.amz_date
             if self.token is not None:
                 send["X-Amz-Security-Token"] = self.token
-                if not self.omit_token:
-                    extra["x-amz-security-token"] = self.token
             if self.content_header:
                 send["X-Amz-Content-SHA256"] = payload_hash
-                extra["x-amz-content-sha256"] = payload_hash
-            given.canonical_into(&block, &signed, self.excluded, extra)
-            buf_add(&creq, block.p, block.n)
-            buf_addc(&creq, b'\n')
-            buf_add(&creq, signed.p, signed.n)
-            buf_addc(&creq, b'\n')
-            buf_addb(&creq, (<str>payload_hash).encode("ascii"))
+            joined.n = 0
+            buf_addb(&joined, self.authorization_prefix)
+            buf_add(&joined, creq.p + signed_start, signed_headers_len)
+            buf_add(&joined, b", Signature=", 12)
+            buf_add(&joined, <char *>signature, 64)
+            send["Authorization"] = ascii_str(joined.p, joined.n)
 
-            buf_add(&sts, ALGORITHM.encode("ascii") + b"\n" + self.amz_date_b + b"\n", 34)
-            s = self.scope.encode("ascii")
-            buf_addb(&sts, s)
-            buf_addc(&sts, b'\n')
-            self.sign_into(&creq, signature, &sts)
-            signature_str = ascii_str(<char *>signature, 64)
-            send["Authorization"] = (
-                self.authorization_prefix + PyBytes_FromStringAndSize(signed.p, signed.n)
-                + b", Signature=" + PyBytes_FromStringAndSize(<char *>signature, 64)
-            ).decode("ascii")
-
-            host_s = PyUnicode_AsUTF8AndSize(host, &host_n)
-            sent.n  # the URL: scheme://host + sent path [+ ? + canonical query]
-            out_url = f"{scheme}://{host}" + utf8_str(sent.p, sent.n)
+            joined.n = 0
+            buf_addb(&joined, scheme.encode("ascii") if scheme != "https" else b"https")
+            buf_add(&joined, b"://", 3)
+            buf_add(&joined, host_s, host_n)
+            buf_add(&joined, sent.p, sent.n)
             if cq_end > cq_start:
-                out_url += "?" + ascii_str(creq.p + cq_start, cq_end - cq_start)
-            return (out_url, send, PyUnicode_DecodeUTF8(creq.p, creq.n, NULL),
-                    ascii_str(sts.p, sts.n), signature_str)
+                buf_addc(&joined, b'?')
+                buf_add(&joined, creq.p + cq_start, cq_end - cq_start)
+            out_url = ascii_str(joined.p, joined.n) if PyUnicode_IS_ASCII(url) else utf8_str(
+                joined.p, joined.n)
+            # Every part of a canonical request is %-encoded or checked ASCII.
+            return (out_url, send, ascii_str(creq.p, creq.n), ascii_str(sts.p, sts.n),
+                    ascii_str(<char *>signature, 64))
         finally:
+            for i in range(count):
+                if e[i].flags & JOINED:
+                    Py_XDECREF(e[i].joined)
+            free(order)
+            if e != stack_entries:
+                free(e)
             buf_free(&sent)
             buf_free(&canonical)
             buf_free(&creq)
-            buf_free(&block)
-            buf_free(&signed)
             buf_free(&sts)
+            buf_free(&names)
+            buf_free(&joined)
+
+    cdef bint classify(self, Hdr *h, const char *lname) except -1:
+        """Sets the flags of a caller's header; True when it is owned (replaced by ours)."""
+        cdef Py_ssize_t n = h.name_len
+        if n == 4 and memcmp(lname, b"host", 4) == 0:
+            h.flags |= IS_HOST
+            return False
+        if n == 20 and memcmp(lname, b"x-amz-content-sha256", 20) == 0:
+            h.flags |= IS_CONTENT
+            if self.content_header:
+                return True
+        elif (n == 13 and memcmp(lname, b"authorization", 13) == 0) or (
+                n == 10 and memcmp(lname, b"x-amz-date", 10) == 0) or (
+                n == 20 and memcmp(lname, b"x-amz-security-token", 20) == 0):
+            return True
+        for excluded in self.excluded_b:
+            if PyBytes_GET_SIZE(excluded) == n and memcmp(PyBytes_AS_STRING(excluded), lname, n) == 0:
+                h.flags |= EXCLUDED
+                break
+        return False

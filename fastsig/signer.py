@@ -68,23 +68,26 @@ class SignedRequest:
     ``X-Amz-Security-Token`` and ``X-Amz-Content-SHA256``. ``canonical_request`` and
     ``string_to_sign`` are there for debugging and for people comparing signers."""
 
-    __slots__ = ("method", "url", "headers", "signature", "canonical_request", "string_to_sign")
+    __slots__ = ("url", "headers", "signature", "canonical_request", "string_to_sign")
 
     def __init__(
         self,
-        method: str,
         url: str,
         headers: dict,
         signature: str,
         canonical_request: str,
         string_to_sign: str,
     ) -> None:
-        self.method = method
         self.url = url
         self.headers = headers
         self.signature = signature
         self.canonical_request = canonical_request
         self.string_to_sign = string_to_sign
+
+    @property
+    def method(self) -> str:
+        """The HTTP method, uppercase (the first line of the canonical request)."""
+        return self.canonical_request.partition("\n")[0]
 
     def __repr__(self) -> str:
         # Header names only: values include the session token.
@@ -197,15 +200,22 @@ class Signer:
     def _context(self, timestamp: Optional[Timestamp]) -> Tuple[int, Credentials, Any]:
         """(epoch seconds, credentials, signing context) for this request; the context is
         reused while the second and the credentials stay the same."""
-        epoch = int(time.time()) if timestamp is None else to_epoch_seconds(timestamp)
         credentials = self._credentials
         if credentials is None:
             credentials = self._provider.resolve()  # type: ignore[union-attr]
             if not isinstance(credentials, Credentials):
                 raise CredentialsError("the credentials provider did not return Credentials")
         cached = self._cached
-        if cached is not None and cached[0] == epoch and cached[1] is credentials:
-            return cached
+        if timestamp is None:
+            now = time.time()
+            # Float bounds: the common case costs two comparisons, no int conversion.
+            if cached is not None and cached[0] <= now < cached[0] + 1 and cached[1] is credentials:
+                return cached
+            epoch = int(now)
+        else:
+            epoch = to_epoch_seconds(timestamp)
+            if cached is not None and cached[0] == epoch and cached[1] is credentials:
+                return cached
         date_time = amz_date(epoch)
         kernels = self._kernels
         key = signing_keys.get(
@@ -260,9 +270,11 @@ class Signer:
         elif self.unsigned_payload:
             payload_hash = UNSIGNED_PAYLOAD
         elif body is not None:
-            payload_hash = hash_payload(body)
+            payload_hash = (
+                self._kernels.sha256_hex(body) if body.__class__ is bytes else hash_payload(body)
+            )
         url, sent_headers, creq, sts, signature = context.sign(method, url, headers, payload_hash)
-        return SignedRequest(creq[: creq.index("\n")], url, sent_headers, signature, creq, sts)
+        return SignedRequest(url, sent_headers, signature, creq, sts)
 
     def _presign_setup(
         self, expires_in: Any, timestamp: Optional[Timestamp], payload_hash: Optional[str]
