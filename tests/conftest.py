@@ -12,7 +12,16 @@ from fastsig import _backend
 BACKENDS = sorted(_backend.available)
 
 
-@pytest.fixture(params=BACKENDS, autouse=True)
+def pytest_generate_tests(metafunc):
+    # A module that compares the backends itself sets COMPARES_BACKENDS and runs once.
+    if "backend" in metafunc.fixturenames:
+        if getattr(metafunc.module, "COMPARES_BACKENDS", False):
+            metafunc.parametrize("backend", ["python"], indirect=True, ids=["both"])
+        else:
+            metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
 def backend(request, monkeypatch):
     """Makes every signer and kernel call in the test use one backend; yields its name."""
     name = request.param

@@ -1,0 +1,154 @@
+"""Differential tests: the compiled and the pure-Python kernels get the same random inputs and
+must return identical bytes, or raise the identical exception.
+
+These compare the two backends directly, so they run once (not per backend fixture value).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from fastsig import _backend, _speedups_py as py
+
+pytestmark = pytest.mark.requires_compiled
+COMPARES_BACKENDS = True
+
+if "cython" in _backend.available:
+    c = _backend.available["cython"]
+else:  # pragma: no cover - the marker skips these tests
+    c = None
+
+SETTINGS = settings(max_examples=1500, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# URL pieces that hit every branch: reserved, unreserved, escapes valid and not, dots,
+# empty segments, non-BMP characters, controls, surrogates.
+_PIECES = st.sampled_from(
+    ["", "/", "//", ".", "..", "%", "%2", "%2F", "%2f", "%zz", "%E1%88%B4", "+", "~", " ", "?",
+     "#", "&", "=", "&&", "==", "a", "Z", "0", "-", "_", "ሴ", "😀", "\t", "\n", "\x00", "\x7f",
+     "\ud800", ":", "@", "[", "]", ";", "$"]
+)
+_TEXT = st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=12).map("".join)
+_AUTHORITY = st.sampled_from(
+    ["example.com", "Example.COM:443", "example.com:8443", "u:p@example.com", "[::1]", "[::1]:80",
+     "", "exa mple.com", "example.com:99999", "[zz]", "host:0", "ex%41mple.com", "ሴ.com"]
+)
+_SCHEME = st.sampled_from(["https", "http", "HTTPS", "wss", "ftp", "h", ""])
+_URL = st.builds(lambda s, a, p: f"{s}://{a}{p}", _SCHEME, _AUTHORITY, _TEXT) | _TEXT
+_NAME = st.one_of(
+    st.sampled_from(["Host", "host", "X-Amz-Date", "Authorization", "X-Amz-Content-SHA256",
+                     "x-amz-security-token", "User-Agent", "X-A", "x-a", "Content-Type", "", "a b",
+                     "é", "X_Y"]),
+    st.text(max_size=6),
+)
+_VALUE = st.lists(
+    st.sampled_from([" ", "\t", "a", "B", "  ", "\r\n ", "\n\t", "\r", "\n", "\x00", "é", ",", ":", "\x7f"]),
+    max_size=10,
+).map("".join)
+_HEADERS = st.one_of(
+    st.none(),
+    st.lists(st.tuples(_NAME, _VALUE), max_size=6),
+    st.dictionaries(_NAME, _VALUE, max_size=4),
+    st.just([("X-Bytes", b"v")]),
+    st.just([("only-one",)]),
+)
+_METHOD = st.sampled_from(["GET", "get", "PoSt", "", "G E", None, "DELETE", "ΓET"])
+_PAYLOAD = st.sampled_from(["UNSIGNED-PAYLOAD", py.EMPTY_SHA256, None])
+
+
+def outcome(call):
+    try:
+        return ("ok", call())
+    except Exception as exc:  # noqa: BLE001 - the type and message are what we compare
+        return ("error", type(exc), str(exc))
+
+
+def contexts(token, double, normalize, omit, content, excluded):
+    args = (b"k" * 32, "AKIDEXAMPLE", "20150830T123600Z", "us-east-1", "service", token)
+    return (
+        py.SigningContext(*args, py.PathPolicy(double, normalize), omit, content, excluded),
+        c.SigningContext(*args, c.PathPolicy(double, normalize), omit, content, excluded),
+    )
+
+
+_SETTINGS_ARGS = (
+    st.sampled_from([None, "tok/en+=", "AQoD"]),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([frozenset(), frozenset({"user-agent", "x-a"})]),
+)
+
+
+@SETTINGS
+@given(_METHOD, _URL, _HEADERS, _PAYLOAD, *_SETTINGS_ARGS)
+@example("GET", "https://example.com/a b/../%2f?b=1&a=%7e&&c", [("X-A", " a\r\n  b "), ("x-a", "c")],
+         None, None, True, True, False, False, frozenset())
+def test_sign_identical(method, url, headers, payload, token, double, normalize, omit, content,
+                        excluded):
+    pure, compiled = contexts(token, double, normalize, omit, content, excluded)
+    want = outcome(lambda: pure.sign(method, url, headers, payload))
+    got = outcome(lambda: compiled.sign(method, url, headers, payload))
+    assert got == want
+    if want[0] == "ok":
+        assert list(got[1][1]) == list(want[1][1])  # header order too
+
+
+@SETTINGS
+@given(_METHOD, _URL, _HEADERS, st.integers(1, 604800), *_SETTINGS_ARGS)
+def test_presign_identical(method, url, headers, expires, token, double, normalize, omit,
+                           content, excluded):
+    pure, compiled = contexts(token, double, normalize, omit, content, excluded)
+    want = outcome(lambda: pure.presign(method, url, expires, headers, "UNSIGNED-PAYLOAD"))
+    got = outcome(lambda: compiled.presign(method, url, expires, headers, "UNSIGNED-PAYLOAD"))
+    assert got == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_URL, max_size=8), *_SETTINGS_ARGS)
+def test_presign_many_identical(urls, token, double, normalize, omit, content, excluded):
+    pure, compiled = contexts(token, double, normalize, omit, content, excluded)
+    want = outcome(lambda: pure.presign_many("GET", urls, 60, py.EMPTY_SHA256))
+    got = outcome(lambda: compiled.presign_many("GET", urls, 60, py.EMPTY_SHA256))
+    assert got == want
+
+
+@SETTINGS
+@given(_TEXT, st.booleans())
+def test_low_level_identical(text, flag):
+    for name in ("canonical_query", "normalize_path", "split_url"):
+        assert outcome(lambda: getattr(c, name)(text)) == outcome(lambda: getattr(py, name)(text))
+    assert outcome(lambda: c.uri_encode(text, flag)) == outcome(lambda: py.uri_encode(text, flag))
+    for double in (True, False):
+        assert outcome(lambda: c.PathPolicy(double, flag).paths(text)) == outcome(
+            lambda: py.PathPolicy(double, flag).paths(text))
+
+
+@SETTINGS
+@given(_HEADERS)
+def test_canonical_headers_identical(headers):
+    assert outcome(lambda: c.canonical_headers(headers, ("x-a",))) == outcome(
+        lambda: py.canonical_headers(headers, ("x-a",)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=100), st.text(max_size=20))
+def test_crypto_identical(data, key, text):
+    assert c.sha256_hex(data) == py.sha256_hex(data)
+    assert c.hmac_sha256(key, data) == py.hmac_sha256(key, data)
+    assert c.SigningKey(key).sign(text.encode("ascii", "ignore").decode()) == py.SigningKey(
+        key).sign(text.encode("ascii", "ignore").decode())
+    assert outcome(lambda: c.derive_signing_key(text, "20150830", "r", "s")) == outcome(
+        lambda: py.derive_signing_key(text, "20150830", "r", "s"))
+
+
+def test_same_public_names():
+    public = {n for n in dir(py) if not n.startswith("_")} - {"annotations", "hashlib", "re",
+                                                                "Any", "Iterable", "List",
+                                                                "Optional", "Tuple"}
+    public -= {"InvalidHeaderError", "InvalidRequestError", "InvalidURLError", "PayloadError"}
+    missing = {n for n in public if not hasattr(c, n)}
+    assert not missing
