@@ -681,10 +681,15 @@ cdef int parse_url(Url *u, str url) except -1:
 cdef dict _origins = {}
 
 cdef tuple origin_of(str url, Url *u):
-    """(scheme, Host header), cached per "scheme://authority"."""
-    key = url[:u.authority_end] if u.authority_end == u.n or <uint8_t>u.s[u.authority_end] < 0x80 else None
-    if key is None:  # a non-ASCII authority: the pure twin rejects it
-        return None
+    """(scheme, Host header), cached per "scheme://authority"; None for the pure twin."""
+    cdef Py_ssize_t i
+    if not PyUnicode_IS_ASCII(url):
+        # Byte offsets equal str offsets only while the prefix is ASCII; a non-ASCII host is
+        # the pure twin's to reject.
+        for i in range(u.authority_end):
+            if <uint8_t>u.s[i] >= 0x80:
+                return None
+    key = url[:u.authority_end]
     origin = _origins.get(key)
     if origin is None:
         origin = _py._origin(url[:u.scheme_end], url[u.scheme_end + 3:u.authority_end])

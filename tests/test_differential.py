@@ -87,6 +87,8 @@ _SETTINGS_ARGS = (
 @given(_METHOD, _URL, _HEADERS, _PAYLOAD, *_SETTINGS_ARGS)
 @example("GET", "https://example.com/a b/../%2f?b=1&a=%7e&&c", [("X-A", " a\r\n  b "), ("x-a", "c")],
          None, None, True, True, False, False, frozenset())
+@example("GET", "https://example.com\u0800/@", None, None, None, False, False, False, False,
+         frozenset())  # a non-ASCII host: byte and str offsets differ
 def test_sign_identical(method, url, headers, payload, token, double, normalize, omit, content,
                         excluded):
     pure, compiled = contexts(token, double, normalize, omit, content, excluded)
