@@ -311,6 +311,20 @@ class Signer:
         ``expires_in`` is 1..604800 seconds. ``headers`` are signed too, and the client must
         then send them. The payload hash is ``UNSIGNED-PAYLOAD`` for S3 and the empty-body
         hash for other services, unless ``payload_hash`` says otherwise."""
+        # The common call (now, default payload, long-term credentials, same second as the last
+        # call) goes straight to the kernel: this wrapper is most of a compiled presign's cost.
+        cached = self._cached
+        if (
+            timestamp is None
+            and payload_hash is None
+            and cached is not None
+            and cached[1] is self._credentials
+            and cached[1]._expiration_epoch is None
+            and expires_in.__class__ is int
+            and 0 < expires_in <= MAX_EXPIRES
+            and cached[0] <= time.time() < cached[0] + 1
+        ):
+            return cached[2].presign(method, url, expires_in, headers, self._presign_payload)
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
         return context.presign(method, url, expires_in, headers, payload_hash)
 
