@@ -27,6 +27,18 @@ _sha256 = hashlib.sha256
 # SHA-256 and HMAC-SHA256
 
 
+def sha256_implementations() -> List[str]:
+    """The SHA-256 implementations available; the pure twin has hashlib's only."""
+    return ["hashlib"]
+
+
+def select_sha256(name: str) -> str:
+    """Force one SHA-256 implementation (for tests); returns the one in use before."""
+    if name != "hashlib":
+        raise ValueError(f"SHA-256 implementation {name!r} is not available on this CPU")
+    return "hashlib"
+
+
 class Sha256:
     """Streaming SHA-256 of a payload: ``update`` with bytes-like data, ``update_file`` with a
     binary file object, then ``hexdigest``. Large updates release the GIL."""
