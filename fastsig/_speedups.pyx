@@ -751,6 +751,228 @@ cdef int trimall_into(Buf *b, const char *s, Py_ssize_t n) except -1:
     return 0
 
 
+DEF OURS = 1        # added by the signer, value already canonical
+DEF EXCLUDED = 2    # sent, not signed
+DEF IS_HOST = 4
+DEF IS_CONTENT = 8
+DEF JOINED = 16     # first of a repeated group (in sorted order): carries the joined value
+DEF NOT_FIRST = 32  # a later member of a repeated group
+DEF STACK_HEADERS = 16
+
+cdef struct Hdr:
+    const char *name      # lowercase
+    Py_ssize_t name_off   # into HeaderSet.names, until the names stop moving
+    Py_ssize_t name_len
+    const char *value
+    Py_ssize_t value_len
+    Py_ssize_t order
+    PyObject *name_obj    # borrowed: HeaderSet.held keeps them alive
+    PyObject *value_obj
+    PyObject *joined      # owned reference, released by hs_free
+    int flags
+
+cdef struct HeaderSet:
+    Hdr *e
+    Py_ssize_t count
+    Py_ssize_t cap
+    Hdr **order
+    Buf names
+    bint has_host
+    PyObject *content     # owned: the canonical X-Amz-Content-SHA256 the caller sent, or NULL
+    Hdr stack[STACK_HEADERS]
+
+cdef int compare_headers(const void *a, const void *b) noexcept nogil:
+    cdef const Hdr *x = (<const Hdr **>a)[0]
+    cdef const Hdr *y = (<const Hdr **>b)[0]
+    cdef Py_ssize_t n = x.name_len if x.name_len < y.name_len else y.name_len
+    cdef int c = memcmp(x.name, y.name, n)
+    if c:
+        return c
+    if x.name_len != y.name_len:
+        return -1 if x.name_len < y.name_len else 1
+    return -1 if x.order < y.order else (1 if x.order > y.order else 0)
+
+cdef int hs_init(HeaderSet *hs) except -1:
+    hs.e = hs.stack
+    hs.count = 0
+    hs.cap = STACK_HEADERS
+    hs.order = NULL
+    hs.has_host = False
+    hs.content = NULL
+    buf_init(&hs.names, 256)
+    return 0
+
+cdef void hs_free(HeaderSet *hs) noexcept:
+    cdef Py_ssize_t i
+    for i in range(hs.count):
+        if hs.e[i].flags & JOINED:
+            Py_XDECREF(hs.e[i].joined)
+    Py_XDECREF(hs.content)
+    free(hs.order)
+    if hs.e != hs.stack:
+        free(hs.e)
+    buf_free(&hs.names)
+
+cdef Hdr *hs_add(HeaderSet *hs) except NULL:
+    """Room for one more header at hs.e[hs.count] (not counted until the caller says so)."""
+    cdef Hdr *grown
+    if hs.count == hs.cap:
+        grown = <Hdr *>malloc(2 * hs.cap * sizeof(Hdr))
+        if grown == NULL:
+            raise MemoryError()
+        memcpy(grown, hs.e, hs.count * sizeof(Hdr))
+        if hs.e != hs.stack:
+            free(hs.e)
+        hs.e = grown
+        hs.cap *= 2
+    hs.e[hs.count].joined = NULL
+    hs.e[hs.count].name_obj = hs.e[hs.count].value_obj = NULL
+    hs.e[hs.count].order = hs.count
+    hs.e[hs.count].flags = 0
+    return &hs.e[hs.count]
+
+cdef int hs_add_ours(HeaderSet *hs, const char *name, const char *value,
+                     Py_ssize_t value_len) except -1:
+    cdef Hdr *h = hs_add(hs)
+    h.flags = OURS
+    h.name = name
+    h.name_len = <Py_ssize_t>strlen(name)
+    h.name_off = -1
+    h.value = value
+    h.value_len = value_len
+    hs.count += 1
+    return 0
+
+cdef bint is_owned(Hdr *h, const char *lname, bint content_owned) noexcept:
+    """Flags a header; True when the signer replaces it (Authorization, X-Amz-Date,
+    X-Amz-Security-Token, and X-Amz-Content-SHA256 when the signer sends its own)."""
+    cdef Py_ssize_t n = h.name_len
+    if n == 4 and memcmp(lname, b"host", 4) == 0:
+        h.flags |= IS_HOST
+        return False
+    if n == 20 and memcmp(lname, b"x-amz-content-sha256", 20) == 0:
+        h.flags |= IS_CONTENT
+        return content_owned
+    return ((n == 13 and memcmp(lname, b"authorization", 13) == 0)
+            or (n == 10 and memcmp(lname, b"x-amz-date", 10) == 0)
+            or (n == 20 and memcmp(lname, b"x-amz-security-token", 20) == 0))
+
+cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint content_owned,
+                    tuple excluded) except -1:
+    """The caller's headers, checked and lowercased, owned ones dropped, excluded ones flagged.
+    Returns 1 for anything the pure twin must judge (a non-str, a bad name or value, a fold)."""
+    cdef Hdr *h
+    cdef Py_ssize_t i, n
+    cdef const char *s
+    if headers is None:
+        return 0
+    items = getattr(headers, "items", None)
+    try:
+        for item in (items() if items is not None else headers):
+            if type(item) is not tuple or len(<tuple>item) != 2:
+                return 1
+            name, value = <tuple>item
+            if type(name) is not str or type(value) is not str:
+                return 1
+            h = hs_add(hs)
+            s = PyUnicode_AsUTF8AndSize(name, &n)
+            if n == 0:
+                return 1
+            h.name_off = hs.names.n
+            h.name_len = n
+            buf_reserve(&hs.names, n)
+            for i in range(n):
+                if not TOKEN_CHARS[<uint8_t>s[i]]:
+                    return 1
+                hs.names.p[hs.names.n + i] = s[i] + 32 if b'A' <= s[i] <= b'Z' else s[i]
+            hs.names.n += n
+            s = PyUnicode_AsUTF8AndSize(value, &n)
+            for i in range(n):
+                if not VALUE_CHARS[<uint8_t>s[i]]:
+                    return 1
+            h.value = s
+            h.value_len = n
+            h.name_obj = <PyObject *>name
+            h.value_obj = <PyObject *>value
+            held.append(item)  # keeps name and value alive
+            s = hs.names.p + h.name_off
+            owned = is_owned(h, s, content_owned) and apply_owned
+            if h.flags & IS_CONTENT:
+                found = canonical_value(value)
+                Py_INCREF(found)
+                Py_XDECREF(hs.content)
+                hs.content = <PyObject *>found
+            if owned:
+                continue
+            for skipped in excluded:
+                if PyBytes_GET_SIZE(skipped) == h.name_len and memcmp(
+                        PyBytes_AS_STRING(skipped), s, h.name_len) == 0:
+                    h.flags |= EXCLUDED
+                    break
+            if h.flags & IS_HOST:
+                hs.has_host = True
+            hs.count += 1
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return 1
+    return 0
+
+cdef int hs_emit(HeaderSet *hs, Buf *block, Buf *signed) except -1:
+    """Sorts the headers and writes CanonicalHeaders and SignedHeaders; marks repeated groups
+    (JOINED on the first in sorted order, holding the value to send; NOT_FIRST on the rest)."""
+    cdef Py_ssize_t i, j, k
+    cdef Hdr **order
+    cdef Buf joined
+    cdef bint first = True
+    for i in range(hs.count):
+        if hs.e[i].name_off >= 0:
+            hs.e[i].name = hs.names.p + hs.e[i].name_off
+    order = <Hdr **>malloc(hs.count * sizeof(Hdr *) + 1)
+    if order == NULL:
+        raise MemoryError()
+    hs.order = order
+    for i in range(hs.count):
+        order[i] = &hs.e[i]
+    qsort(order, hs.count, sizeof(Hdr *), compare_headers)
+    buf_init(&joined, 256)
+    try:
+        i = 0
+        while i < hs.count:
+            j = i + 1
+            while j < hs.count and order[j].name_len == order[i].name_len and memcmp(
+                    order[j].name, order[i].name, order[i].name_len) == 0:
+                j += 1
+            if not (order[i].flags & EXCLUDED):
+                buf_add(block, order[i].name, order[i].name_len)
+                buf_addc(block, b':')
+                for k in range(i, j):
+                    if k > i:
+                        buf_addc(block, b',')
+                    if order[k].flags & OURS:
+                        buf_add(block, order[k].value, order[k].value_len)
+                    else:
+                        trimall_into(block, order[k].value, order[k].value_len)
+                buf_addc(block, b'\n')
+                if not first:
+                    buf_addc(signed, b';')
+                first = False
+                buf_add(signed, order[i].name, order[i].name_len)
+            if j - i > 1:  # repeated: sent as one header, canonical values joined with ","
+                joined.n = 0
+                for k in range(i, j):
+                    if k > i:
+                        buf_addc(&joined, b',')
+                    trimall_into(&joined, order[k].value, order[k].value_len)
+                value = ascii_str(joined.p, joined.n)
+                Py_INCREF(value)
+                order[i].joined = <PyObject *>value
+                order[i].flags |= JOINED
+                for k in range(i + 1, j):
+                    order[k].flags |= NOT_FIRST
+            i = j
+    finally:
+        buf_free(&joined)
+    return 0
+
 cdef object canonical_value(str value):
     cdef Py_ssize_t n
     cdef const char *s = PyUnicode_AsUTF8AndSize(value, &n)
@@ -763,148 +985,25 @@ cdef object canonical_value(str value):
         buf_free(&b)
 
 
-cdef class _Headers:
-    """The caller's headers (see the pure twin); ``ok`` is False when the pure twin must judge
-    them (a non-str, a bad name or value, a folded line)."""
-
-    cdef public bint ok
-    cdef public dict names
-    cdef public dict values
-    cdef public object host
-    cdef public object content_sha256
-
-    def __init__(self, headers, frozenset owned):
-        cdef Py_ssize_t n, i
-        cdef const char *s
-        self.ok = False
-        self.names = {}
-        self.values = {}
-        self.host = None
-        self.content_sha256 = None
-        if headers is None:
-            self.ok = True
-            return
-        items = getattr(headers, "items", None)
-        try:
-            for item in (items() if items is not None else headers):
-                if type(item) is not tuple or len(<tuple>item) != 2:
-                    return
-                name, value = <tuple>item
-                if type(name) is not str or type(value) is not str:
-                    return
-                s = PyUnicode_AsUTF8AndSize(name, &n)
-                if n == 0:
-                    return
-                for i in range(n):
-                    if not TOKEN_CHARS[<uint8_t>s[i]]:
-                        return
-                s = PyUnicode_AsUTF8AndSize(value, &n)
-                for i in range(n):
-                    if not VALUE_CHARS[<uint8_t>s[i]]:
-                        return
-                lname = name.lower()
-                if lname == "x-amz-content-sha256":
-                    self.content_sha256 = canonical_value(value)
-                if lname in owned:
-                    continue
-                vals = self.values.get(lname)
-                if vals is None:
-                    self.names[lname] = name
-                    self.values[lname] = [value]
-                else:
-                    (<list>vals).append(value)
-        except (TypeError, ValueError, UnicodeEncodeError):
-            return
-        host = self.values.get("host")
-        if host:
-            self.host = ",".join([canonical_value(v) for v in host])
-        self.ok = True
-
-    cdef dict to_send(self):
-        cdef dict out = {}
-        for lname, vals in self.values.items():
-            out[self.names[lname]] = (<list>vals)[0] if len(<list>vals) == 1 else ",".join(
-                [canonical_value(v) for v in <list>vals])
-        return out
-
-    cdef int canonical_into(self, Buf *block, Buf *signed, frozenset excluded,
-                            dict extra) except -1:
-        cdef dict chosen = dict(extra)
-        cdef Py_ssize_t n
-        cdef const char *s
-        cdef bint first = True
-        for lname, vals in self.values.items():
-            if lname not in excluded:
-                chosen[lname] = vals
-        for lname in sorted(chosen):
-            s = PyUnicode_AsUTF8AndSize(lname, &n)
-            buf_add(block, s, n)
-            buf_addc(block, b':')
-            if not first:
-                buf_addc(signed, b';')
-            first = False
-            buf_add(signed, s, n)
-            vals = chosen[lname]
-            if type(vals) is str:  # one of ours, already canonical
-                s = PyUnicode_AsUTF8AndSize(vals, &n)
-                buf_add(block, s, n)
-            else:
-                for i, v in enumerate(<list>vals):
-                    if i:
-                        buf_addc(block, b',')
-                    s = PyUnicode_AsUTF8AndSize(v, &n)
-                    trimall_into(block, s, n)
-            buf_addc(block, b'\n')
-        return 0
-
-
 def canonical_headers(headers, excluded=()):
     """(canonical headers block, signed headers list) of ``headers``, a mapping or (name, value)
     pairs; names in ``excluded`` (lowercase) are left out."""
-    cdef frozenset skip = frozenset(excluded)
-    cdef _Headers given = _Headers(headers, skip)
+    cdef HeaderSet hs
     cdef Buf block, signed
-    if not given.ok:
-        return _py.canonical_headers(headers, excluded)
-    buf_init(&block, 256)
-    buf_init(&signed, 64)
+    # As the pure twin: any hashable goes in the set, only str names can match a header.
+    skip = tuple(n.encode("utf-8", "surrogatepass") for n in frozenset(excluded) if type(n) is str)
+    hs_init(&hs)
+    buf_init(&block, 512)
+    buf_init(&signed, 128)
     try:
-        given.canonical_into(&block, &signed, skip, {})
+        if hs_collect(&hs, headers, [], False, False, skip):
+            return _py.canonical_headers(headers, excluded)
+        hs_emit(&hs, &block, &signed)
         return ascii_str(block.p, block.n), ascii_str(signed.p, signed.n)
     finally:
+        hs_free(&hs)
         buf_free(&block)
         buf_free(&signed)
-
-
-DEF OURS = 1        # added by the signer, value already canonical
-DEF EXCLUDED = 2    # sent, not signed
-DEF IS_HOST = 4
-DEF IS_CONTENT = 8
-DEF JOINED = 16     # first of a repeated group (in sorted order): carries the joined value
-DEF NOT_FIRST = 32  # a later member of a repeated group
-
-cdef struct Hdr:
-    const char *name      # lowercase
-    Py_ssize_t name_off
-    Py_ssize_t name_len
-    const char *value
-    Py_ssize_t value_len
-    Py_ssize_t order
-    PyObject *name_obj    # borrowed: ``held`` keeps them alive
-    PyObject *value_obj
-    PyObject *joined      # owned reference, released when the call ends
-    int flags
-
-cdef int compare_headers(const void *a, const void *b) noexcept nogil:
-    cdef const Hdr *x = (<const Hdr **>a)[0]
-    cdef const Hdr *y = (<const Hdr **>b)[0]
-    cdef Py_ssize_t n = x.name_len if x.name_len < y.name_len else y.name_len
-    cdef int c = memcmp(x.name, y.name, n)
-    if c:
-        return c
-    if x.name_len != y.name_len:
-        return -1 if x.name_len < y.name_len else 1
-    return -1 if x.order < y.order else (1 if x.order > y.order else 0)
 
 
 cdef class SigningContext:
@@ -920,7 +1019,6 @@ cdef class SigningContext:
     cdef object token
     cdef bytes token_suffix
     cdef bint double_encode, normalize, omit_token, content_header
-    cdef frozenset owned, excluded
     cdef dict auth_queries
     cdef tuple init_args
     cdef object pure
@@ -933,6 +1031,7 @@ cdef class SigningContext:
     cdef bytes last_payload_b
     cdef bytes sts_prefix_b
     cdef tuple excluded_b
+    cdef bytes token_b
 
     def __init__(self, signing_key, str access_key_id, str amz_date, str region, str service,
                  session_token, PathPolicy path_policy, bint omit_session_token,
@@ -960,12 +1059,8 @@ cdef class SigningContext:
         self.token_suffix = (
             ("&X-Amz-Security-Token=" + uri_encode(session_token)).encode("ascii")
             if session_token is not None and omit_session_token else b"")
-        owned = {"authorization", "x-amz-date", "x-amz-security-token"}
-        if content_sha256_header:
-            owned.add("x-amz-content-sha256")
-        self.owned = frozenset(owned)
-        self.excluded = frozenset(excluded_headers) | self.owned
         self.excluded_b = tuple(sorted(name.encode("ascii") for name in excluded_headers))
+        self.token_b = session_token.encode("ascii") if session_token is not None else None
         self.sts_prefix_b = prefix
         self.auth_queries = {}
         self.last_origin_key = None
@@ -1049,8 +1144,9 @@ cdef class SigningContext:
         cdef const char *host_s
         cdef uint8_t signature[64]
         cdef bytes auth
-        cdef _Headers given
+        cdef HeaderSet hs
         cdef Buf block, signed
+        cdef list held = []
         if type(url) is not str or parse_url(&u, url):
             return None
         origin = self.origin(url, &u)
@@ -1067,16 +1163,16 @@ cdef class SigningContext:
         buf_add(creq, canonical.p, canonical.n)
         buf_addc(creq, b'\n')
         if headers:
-            given = _Headers(headers, self.owned)
-            if not given.ok:
-                return None
-            buf_init(&block, 256)
-            buf_init(&signed, 64)
+            hs_init(&hs)
+            buf_init(&block, 512)
+            buf_init(&signed, 128)
             try:
-                given.canonical_into(&block, &signed, self.excluded,
-                                     {} if given.host is not None else {"host": host})
-                signed_headers = ascii_str(signed.p, signed.n)
-                auth = self.auth_query(expires_in, signed_headers)
+                if hs_collect(&hs, headers, held, True, self.content_header, self.excluded_b):
+                    return None
+                if not hs.has_host:
+                    hs_add_ours(&hs, "host", host_s, host_n)
+                hs_emit(&hs, &block, &signed)
+                auth = self.auth_query(expires_in, ascii_str(signed.p, signed.n))
                 cq_start = creq.n
                 if query_into(creq, u.s + u.query_start if u.query_start >= 0 else NULL,
                               u.query_end - u.query_start if u.query_start >= 0 else 0,
@@ -1088,6 +1184,7 @@ cdef class SigningContext:
                 buf_addc(creq, b'\n')
                 buf_add(creq, signed.p, signed.n)
             finally:
+                hs_free(&hs)
                 buf_free(&block)
                 buf_free(&signed)
         else:
@@ -1188,88 +1285,29 @@ cdef class SigningContext:
 
     cdef object sign_c(self, bytes m, str url, Url *u, tuple origin, headers, payload_hash):
         """Header signing in C; None hands the call to the pure twin."""
-        cdef Buf sent, canonical, creq, sts, names, joined
-        cdef Hdr stack_entries[16]
-        cdef Hdr *e = stack_entries
+        cdef HeaderSet hs
+        cdef Buf sent, canonical, creq, sts, out
         cdef Hdr *h
-        cdef Hdr **order
-        cdef Py_ssize_t count = 0, cap = 16, i, j, n, cq_start, cq_end, signed_start
-        cdef Py_ssize_t host_n
-        cdef const char *s
+        cdef Py_ssize_t i, cq_start, cq_end, signed_start, signed_end, host_n
         cdef const char *host_s
         cdef uint8_t signature[64]
-        cdef bint has_host = False, first
         cdef list held = []
         cdef dict send
-        cdef object content = None
         scheme, host = origin
+        hs_init(&hs)
         buf_init(&sent, 256)
         buf_init(&canonical, 256)
         buf_init(&creq, 1024)
         buf_init(&sts, 256)
-        buf_init(&names, 256)
-        buf_init(&joined, 256)
-        order = NULL
+        buf_init(&out, 512)
         try:
-            # 1. The caller's headers: checked, lowercased into ``names``, owned ones dropped.
-            if headers is not None:
-                items = getattr(headers, "items", None)
-                try:
-                    for item in (items() if items is not None else headers):
-                        if type(item) is not tuple or len(<tuple>item) != 2:
-                            return None
-                        name, value = <tuple>item
-                        if type(name) is not str or type(value) is not str:
-                            return None
-                        if count == cap:
-                            cap *= 2
-                            h = <Hdr *>malloc(cap * sizeof(Hdr))
-                            if h == NULL:
-                                raise MemoryError()
-                            memcpy(h, e, count * sizeof(Hdr))
-                            if e != stack_entries:
-                                free(e)
-                            e = h
-                        h = &e[count]
-                        s = PyUnicode_AsUTF8AndSize(name, &n)
-                        if n == 0:
-                            return None
-                        h.name_off = names.n
-                        h.name_len = n
-                        buf_reserve(&names, n)
-                        for i in range(n):
-                            if not TOKEN_CHARS[<uint8_t>s[i]]:
-                                return None
-                            names.p[names.n + i] = s[i] + 32 if b'A' <= s[i] <= b'Z' else s[i]
-                        names.n += n
-                        s = PyUnicode_AsUTF8AndSize(value, &n)
-                        for i in range(n):
-                            if not VALUE_CHARS[<uint8_t>s[i]]:
-                                return None
-                        h.value = s
-                        h.value_len = n
-                        h.name_obj = <PyObject *>name
-                        h.value_obj = <PyObject *>value
-                        h.order = count
-                        h.flags = 0
-                        h.joined = NULL
-                        held.append(item)  # keeps name and value alive
-                        if self.classify(h, names.p + h.name_off):
-                            if h.flags & IS_CONTENT:
-                                content = canonical_value(value)
-                            continue  # owned: replaced by ours
-                        if h.flags & IS_CONTENT:
-                            content = canonical_value(value)
-                        if h.flags & IS_HOST:
-                            has_host = True
-                        count += 1
-                except (TypeError, ValueError, UnicodeEncodeError):
-                    return None
+            if hs_collect(&hs, headers, held, True, self.content_header, self.excluded_b):
+                return None
             if payload_hash is None:
-                payload_hash = content or EMPTY_SHA256
+                payload_hash = (<object>hs.content if hs.content != NULL else None) or EMPTY_SHA256
             payload_b = self.payload_bytes(payload_hash)
 
-            # 2. Path, query.
+            # Method, canonical URI, canonical query.
             if path_into(&sent, &canonical, u.s + u.authority_end, u.path_end - u.authority_end,
                          self.double_encode, self.normalize):
                 return None
@@ -1284,177 +1322,68 @@ cdef class SigningContext:
             cq_end = creq.n
             buf_addc(&creq, b'\n')
 
-            # 3. Ours, then every signed header sorted by name (input order among equals).
+            # Canonical headers: the caller's and ours, sorted; then the signed header list.
             host_s = PyUnicode_AsUTF8AndSize(host, &host_n)
-            for i in range(4):
-                if count == cap:
-                    cap *= 2
-                    h = <Hdr *>malloc(cap * sizeof(Hdr))
-                    if h == NULL:
-                        raise MemoryError()
-                    memcpy(h, e, count * sizeof(Hdr))
-                    if e != stack_entries:
-                        free(e)
-                    e = h
-                h = &e[count]
-                h.flags = OURS
-                h.order = count
-                h.name_obj = h.value_obj = h.joined = NULL
-                if i == 0:
-                    if has_host:
-                        continue
-                    h.name = "host"
-                    h.value = host_s
-                    h.value_len = host_n
-                elif i == 1:
-                    h.name = "x-amz-date"
-                    h.value = PyBytes_AS_STRING(self.amz_date_b)
-                    h.value_len = PyBytes_GET_SIZE(self.amz_date_b)
-                elif i == 2:
-                    if self.token is None or self.omit_token:
-                        continue
-                    h.name = "x-amz-security-token"
-                    h.value = PyUnicode_AsUTF8AndSize(self.token, &h.value_len)
-                else:
-                    if not self.content_header:
-                        continue
-                    h.name = "x-amz-content-sha256"
-                    h.value = PyBytes_AS_STRING(payload_b)
-                    h.value_len = PyBytes_GET_SIZE(payload_b)
-                h.name_len = <Py_ssize_t>strlen(h.name)
-                h.name_off = -1
-                count += 1
-            for i in range(count):
-                if e[i].name_off >= 0:
-                    e[i].name = names.p + e[i].name_off
-            order = <Hdr **>malloc(count * sizeof(Hdr *) + 1)
-            if order == NULL:
-                raise MemoryError()
-            for i in range(count):
-                order[i] = &e[i]
-            qsort(order, count, sizeof(Hdr *), compare_headers)
-
-            signed_start = -1
-            buf_reserve(&sts, 0)
-            i = 0
-            while i < count:
-                j = i + 1
-                while j < count and order[j].name_len == order[i].name_len and memcmp(
-                        order[j].name, order[i].name, order[i].name_len) == 0:
-                    j += 1
-                if not (order[i].flags & EXCLUDED):
-                    buf_add(&creq, order[i].name, order[i].name_len)
-                    buf_addc(&creq, b':')
-                    for n in range(i, j):
-                        if n > i:
-                            buf_addc(&creq, b',')
-                        if order[n].flags & OURS:
-                            buf_add(&creq, order[n].value, order[n].value_len)
-                        else:
-                            trimall_into(&creq, order[n].value, order[n].value_len)
-                    buf_addc(&creq, b'\n')
-                if j - i > 1:  # repeated: sent joined, canonical values with ","
-                    joined.n = 0
-                    for n in range(i, j):
-                        if n > i:
-                            buf_addc(&joined, b',')
-                        trimall_into(&joined, order[n].value, order[n].value_len)
-                    order[i].flags |= JOINED
-                    joined_value = ascii_str(joined.p, joined.n)
-                    Py_INCREF(joined_value)
-                    order[i].joined = <PyObject *>joined_value
-                    # The first in input order carries the group to the dict.
-                    for n in range(i + 1, j):
-                        order[n].flags |= NOT_FIRST
-                i = j
+            if not hs.has_host:
+                hs_add_ours(&hs, "host", host_s, host_n)
+            hs_add_ours(&hs, "x-amz-date", PyBytes_AS_STRING(self.amz_date_b),
+                        PyBytes_GET_SIZE(self.amz_date_b))
+            if self.token is not None and not self.omit_token:
+                hs_add_ours(&hs, "x-amz-security-token", PyBytes_AS_STRING(self.token_b),
+                            PyBytes_GET_SIZE(self.token_b))
+            if self.content_header:
+                hs_add_ours(&hs, "x-amz-content-sha256", PyBytes_AS_STRING(payload_b),
+                            PyBytes_GET_SIZE(payload_b))
+            hs_emit(&hs, &creq, &out)
             buf_addc(&creq, b'\n')
             signed_start = creq.n
-            first = True
-            for i in range(count):
-                if order[i].flags & EXCLUDED:
-                    continue
-                if i and not (order[i].flags & EXCLUDED) and order[i - 1].name_len == order[i].name_len \
-                        and memcmp(order[i - 1].name, order[i].name, order[i].name_len) == 0:
-                    continue
-                if not first:
-                    buf_addc(&creq, b';')
-                first = False
-                buf_add(&creq, order[i].name, order[i].name_len)
-            signed_headers_len = creq.n - signed_start
+            buf_add(&creq, out.p, out.n)
+            signed_end = creq.n
             buf_addc(&creq, b'\n')
             buf_addb(&creq, payload_b)
 
-            # 4. String to sign and signature.
+            # String to sign and signature.
             buf_addb(&sts, self.sts_prefix_b)
             self.sign_into(&creq, signature, &sts)
 
-            # 5. What to send: the caller's headers in their order, then ours.
+            # What to send: the caller's headers in their order (a repeated name once, joined),
+            # then ours.
             send = {}
-            for i in range(count):
-                h = &e[i]
+            for i in range(hs.count):
+                h = &hs.e[i]
                 if h.flags & (OURS | NOT_FIRST):
                     continue
-                if h.flags & JOINED:
-                    send[<object>h.name_obj] = <object>h.joined
-                else:
-                    send[<object>h.name_obj] = <object>h.value_obj
-            if not has_host:
+                send[<object>h.name_obj] = <object>(h.joined if h.flags & JOINED else h.value_obj)
+            if not hs.has_host:
                 send["Host"] = host
             send["X-Amz-Date"] = self.amz_date
             if self.token is not None:
                 send["X-Amz-Security-Token"] = self.token
             if self.content_header:
                 send["X-Amz-Content-SHA256"] = payload_hash
-            joined.n = 0
-            buf_addb(&joined, self.authorization_prefix)
-            buf_add(&joined, creq.p + signed_start, signed_headers_len)
-            buf_add(&joined, b", Signature=", 12)
-            buf_add(&joined, <char *>signature, 64)
-            send["Authorization"] = ascii_str(joined.p, joined.n)
+            out.n = 0
+            buf_addb(&out, self.authorization_prefix)
+            buf_add(&out, creq.p + signed_start, signed_end - signed_start)
+            buf_add(&out, b", Signature=", 12)
+            buf_add(&out, <char *>signature, 64)
+            send["Authorization"] = ascii_str(out.p, out.n)
 
-            joined.n = 0
-            buf_addb(&joined, scheme.encode("ascii") if scheme != "https" else b"https")
-            buf_add(&joined, b"://", 3)
-            buf_add(&joined, host_s, host_n)
-            buf_add(&joined, sent.p, sent.n)
+            out.n = 0
+            buf_addb(&out, scheme.encode("ascii") if scheme != "https" else b"https")
+            buf_add(&out, b"://", 3)
+            buf_add(&out, host_s, host_n)
+            buf_add(&out, sent.p, sent.n)
             if cq_end > cq_start:
-                buf_addc(&joined, b'?')
-                buf_add(&joined, creq.p + cq_start, cq_end - cq_start)
-            out_url = ascii_str(joined.p, joined.n) if PyUnicode_IS_ASCII(url) else utf8_str(
-                joined.p, joined.n)
+                buf_addc(&out, b'?')
+                buf_add(&out, creq.p + cq_start, cq_end - cq_start)
+            out_url = ascii_str(out.p, out.n) if PyUnicode_IS_ASCII(url) else utf8_str(out.p, out.n)
             # Every part of a canonical request is %-encoded or checked ASCII.
             return (out_url, send, ascii_str(creq.p, creq.n), ascii_str(sts.p, sts.n),
                     ascii_str(<char *>signature, 64))
         finally:
-            for i in range(count):
-                if e[i].flags & JOINED:
-                    Py_XDECREF(e[i].joined)
-            free(order)
-            if e != stack_entries:
-                free(e)
+            hs_free(&hs)
             buf_free(&sent)
             buf_free(&canonical)
             buf_free(&creq)
             buf_free(&sts)
-            buf_free(&names)
-            buf_free(&joined)
-
-    cdef bint classify(self, Hdr *h, const char *lname) except -1:
-        """Sets the flags of a caller's header; True when it is owned (replaced by ours)."""
-        cdef Py_ssize_t n = h.name_len
-        if n == 4 and memcmp(lname, b"host", 4) == 0:
-            h.flags |= IS_HOST
-            return False
-        if n == 20 and memcmp(lname, b"x-amz-content-sha256", 20) == 0:
-            h.flags |= IS_CONTENT
-            if self.content_header:
-                return True
-        elif (n == 13 and memcmp(lname, b"authorization", 13) == 0) or (
-                n == 10 and memcmp(lname, b"x-amz-date", 10) == 0) or (
-                n == 20 and memcmp(lname, b"x-amz-security-token", 20) == 0):
-            return True
-        for excluded in self.excluded_b:
-            if PyBytes_GET_SIZE(excluded) == n and memcmp(PyBytes_AS_STRING(excluded), lname, n) == 0:
-                h.flags |= EXCLUDED
-                break
-        return False
+            buf_free(&out)
