@@ -166,6 +166,23 @@ cdef inline int add_hex_digest(Buf *b, const uint8_t *digest) except -1:
 # ---------------------------------------------------------------------------------------------
 # SHA-256 and HMAC-SHA256
 
+cdef int hash_buffer(fs_sha256_ctx *ctx, data) except -1:
+    """Feeds a bytes-like object to ``ctx``, without the GIL when it is large."""
+    cdef Py_buffer view
+    if isinstance(data, str):
+        raise TypeError("Strings must be encoded before hashing")
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        if view.len >= NOGIL_THRESHOLD:
+            with nogil:
+                fs_sha256_update(ctx, view.buf, view.len)
+        else:
+            fs_sha256_update(ctx, view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+    return 0
+
+
 cdef class Sha256:
     """Streaming SHA-256 of a payload: ``update`` with bytes-like data, ``update_file`` with a
     binary file object, then ``hexdigest``. Large updates release the GIL."""
@@ -178,18 +195,7 @@ cdef class Sha256:
             self.update(data)
 
     def update(self, data):
-        cdef Py_buffer view
-        if isinstance(data, str):
-            raise TypeError("Strings must be encoded before hashing")
-        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-        try:
-            if view.len >= NOGIL_THRESHOLD:
-                with nogil:
-                    fs_sha256_update(&self.ctx, view.buf, view.len)
-            else:
-                fs_sha256_update(&self.ctx, view.buf, view.len)
-        finally:
-            PyBuffer_Release(&view)
+        hash_buffer(&self.ctx, data)
 
     def update_file(self, fileobj, Py_ssize_t chunk_size=65536):
         """Hash ``fileobj`` from its current position to its end; return the bytes read."""
@@ -228,20 +234,12 @@ cdef class Sha256:
 
 def sha256_hex(data):
     """Lowercase hex SHA-256 of bytes-like ``data``."""
-    cdef Py_buffer view
+    cdef fs_sha256_ctx ctx
     cdef uint8_t out[32]
     cdef char hexed[64]
-    if isinstance(data, str):
-        raise TypeError("Strings must be encoded before hashing")
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-    try:
-        if view.len >= NOGIL_THRESHOLD:
-            with nogil:
-                fs_sha256(view.buf, view.len, out)
-        else:
-            fs_sha256(view.buf, view.len, out)
-    finally:
-        PyBuffer_Release(&view)
+    fs_sha256_init(&ctx)
+    hash_buffer(&ctx, data)
+    fs_sha256_final(&ctx, out)
     fs_hex(out, 32, hexed)
     return ascii_str(hexed, 64)
 
@@ -358,6 +356,15 @@ cdef int normalize_into(Buf *b, const char *s, Py_ssize_t n) except -1:
     return 0
 
 
+cdef const char *utf8_or_null(str text, Py_ssize_t *n) except? NULL:
+    """The UTF-8 of ``text``, or NULL (no exception) when it holds a lone surrogate: the caller
+    then hands the call to the pure twin, which raises the right error."""
+    try:
+        return PyUnicode_AsUTF8AndSize(text, n)
+    except UnicodeEncodeError:
+        return NULL
+
+
 def uri_encode(str text, bint keep_slash=False):
     """Percent-encode ``text`` as SigV4 requires: unreserved characters stay, every other byte
     of its UTF-8 form becomes ``%XX``. With ``keep_slash``, ``/`` stays too (paths)."""
@@ -367,9 +374,8 @@ def uri_encode(str text, bint keep_slash=False):
     cdef const uint8_t *keep = fs_uri_keep_query
     if keep_slash:
         keep = fs_uri_keep_path
-    try:
-        s = PyUnicode_AsUTF8AndSize(text, &n)
-    except UnicodeEncodeError:
+    s = utf8_or_null(text, &n)
+    if s == NULL:
         return _py.uri_encode(text, keep_slash)
     buf_init(&b, 3 * n + 1)
     try:
@@ -384,9 +390,8 @@ def normalize_path(str path):
     cdef Py_ssize_t n
     cdef const char *s
     cdef Buf b
-    try:
-        s = PyUnicode_AsUTF8AndSize(path, &n)
-    except UnicodeEncodeError:
+    s = utf8_or_null(path, &n)
+    if s == NULL:
         return _py.normalize_path(path)
     buf_init(&b, n + 2)
     try:
@@ -582,9 +587,8 @@ def canonical_query(str query):
     cdef Py_ssize_t n
     cdef const char *s
     cdef Buf b
-    try:
-        s = PyUnicode_AsUTF8AndSize(query, &n)
-    except UnicodeEncodeError:
+    s = utf8_or_null(query, &n)
+    if s == NULL:
         return _py.canonical_query(query)
     buf_init(&b, 3 * n + 2)
     try:
@@ -635,9 +639,8 @@ cdef int parse_url(Url *u, str url) except -1:
     cdef Py_ssize_t i, n
     cdef const char *s
     cdef uint8_t c
-    try:
-        s = PyUnicode_AsUTF8AndSize(url, &n)
-    except UnicodeEncodeError:
+    s = utf8_or_null(url, &n)
+    if s == NULL:
         return 1
     u.s = s
     u.n = n
