@@ -192,6 +192,10 @@ class Signer:
         self._kernels = _backend.kernels
         self._path_policy = self._kernels.PathPolicy(self.double_encode, self.normalize_path)
         self._cached: Optional[Tuple[int, Credentials, Any]] = None
+        # (second start, second end, context.presign) while presign may skip every check:
+        # fixed credentials without an expiry. Set by _context, read by presign.
+        self._fast_presign: Optional[Tuple[int, int, Any]] = None
+        self._fast_ok = self._credentials is not None and self._credentials.expiration is None
 
     def __repr__(self) -> str:
         who = self._credentials.access_key_id if self._credentials else type(self._provider).__name__
@@ -235,6 +239,8 @@ class Signer:
         )
         cached = (epoch, credentials, context)
         self._cached = cached
+        if self._fast_ok:
+            self._fast_presign = (epoch, epoch + 1, context.presign)
         return cached
 
     def sign(
@@ -311,20 +317,19 @@ class Signer:
         ``expires_in`` is 1..604800 seconds. ``headers`` are signed too, and the client must
         then send them. The payload hash is ``UNSIGNED-PAYLOAD`` for S3 and the empty-body
         hash for other services, unless ``payload_hash`` says otherwise."""
-        # The common call (now, default payload, long-term credentials, same second as the last
-        # call) goes straight to the kernel: this wrapper is most of a compiled presign's cost.
-        cached = self._cached
+        # The common call (now, default payload, fixed credentials without expiry, same second
+        # as the last call) goes straight to the kernel: this wrapper is most of a compiled
+        # presign's cost.
+        fast = self._fast_presign
         if (
-            timestamp is None
+            fast is not None
+            and timestamp is None
             and payload_hash is None
-            and cached is not None
-            and cached[1] is self._credentials
-            and cached[1]._expiration_epoch is None
             and expires_in.__class__ is int
             and 0 < expires_in <= MAX_EXPIRES
-            and cached[0] <= time.time() < cached[0] + 1
+            and fast[0] <= time.time() < fast[1]
         ):
-            return cached[2].presign(method, url, expires_in, headers, self._presign_payload)
+            return fast[2](method, url, expires_in, headers, self._presign_payload)
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
         return context.presign(method, url, expires_in, headers, payload_hash)
 
