@@ -15,7 +15,7 @@ import hashlib
 import re
 from typing import Any, Iterable, List, Optional, Tuple
 
-from ._errors import InvalidHeaderError, InvalidRequestError, InvalidURLError, PayloadError
+from ._errors import InvalidHeaderError, InvalidRequestError, InvalidURLError
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
