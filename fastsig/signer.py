@@ -192,9 +192,9 @@ class Signer:
         self._kernels = _backend.kernels
         self._path_policy = self._kernels.PathPolicy(self.double_encode, self.normalize_path)
         self._cached: Optional[Tuple[int, Credentials, Any]] = None
-        # (second start, second end, context.presign) while presign may skip every check:
-        # fixed credentials without an expiry. Set by _context, read by presign.
-        self._fast_presign: Optional[Tuple[int, int, Any]] = None
+        # (second start, second end, signing context) while sign and presign may skip every
+        # check: fixed credentials without an expiry. Set by _context.
+        self._fast: Optional[Tuple[int, int, Any]] = None
         self._fast_ok = self._credentials is not None and self._credentials.expiration is None
 
     def __repr__(self) -> str:
@@ -240,7 +240,7 @@ class Signer:
         cached = (epoch, credentials, context)
         self._cached = cached
         if self._fast_ok:
-            self._fast_presign = (epoch, epoch + 1, context.presign)
+            self._fast = (epoch, epoch + 1, context)
         return cached
 
     def sign(
@@ -270,7 +270,11 @@ class Signer:
         >>> signed.signature
         '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'
         """
-        context = self._context(timestamp)[2]
+        fast = self._fast
+        if timestamp is None and fast is not None and fast[0] <= time.time() < fast[1]:
+            context = fast[2]
+        else:
+            context = self._context(timestamp)[2]
         if payload_hash is not None:
             payload_hash = _check_payload_hash(payload_hash)
         elif self.unsigned_payload:
@@ -320,7 +324,7 @@ class Signer:
         # The common call (now, default payload, fixed credentials without expiry, same second
         # as the last call) goes straight to the kernel: this wrapper is most of a compiled
         # presign's cost.
-        fast = self._fast_presign
+        fast = self._fast
         if (
             fast is not None
             and timestamp is None
@@ -329,7 +333,7 @@ class Signer:
             and 0 < expires_in <= MAX_EXPIRES
             and fast[0] <= time.time() < fast[1]
         ):
-            return fast[2](method, url, expires_in, headers, self._presign_payload)
+            return fast[2].presign(method, url, expires_in, headers, self._presign_payload)
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
         return context.presign(method, url, expires_in, headers, payload_hash)
 
