@@ -191,19 +191,19 @@ class Signer:
         )
         self._kernels = _backend.kernels
         self._path_policy = self._kernels.PathPolicy(self.double_encode, self.normalize_path)
-        self._cached: Optional[Tuple[int, Credentials, Any]] = None
-        # (second start, second end, signing context) while sign and presign may skip every
-        # check: fixed credentials without an expiry. Set by _context.
-        self._fast: Optional[Tuple[int, int, Any]] = None
+        # (second start, second end, credentials, signing context) of the last request.
+        self._cached: Optional[Tuple[int, int, Credentials, Any]] = None
+        # With fixed credentials that never expire, a request in the cached second needs no
+        # other check: sign and presign then go straight to the cached context.
         self._fast_ok = self._credentials is not None and self._credentials.expiration is None
 
     def __repr__(self) -> str:
         who = self._credentials.access_key_id if self._credentials else type(self._provider).__name__
         return f"Signer({who!r}, region={self.region!r}, service={self.service!r})"
 
-    def _context(self, timestamp: Optional[Timestamp]) -> Tuple[int, Credentials, Any]:
-        """(epoch seconds, credentials, signing context) for this request; the context is
-        reused while the second and the credentials stay the same."""
+    def _context(self, timestamp: Optional[Timestamp]) -> Tuple[int, int, Credentials, Any]:
+        """(epoch seconds, the next second, credentials, signing context) for this request;
+        the context is reused while the second and the credentials stay the same."""
         credentials = self._credentials
         if credentials is None:
             credentials = self._provider.resolve()  # type: ignore[union-attr]
@@ -213,12 +213,12 @@ class Signer:
         if timestamp is None:
             now = time.time()
             # Float bounds: the common case costs two comparisons, no int conversion.
-            if cached is not None and cached[0] <= now < cached[0] + 1 and cached[1] is credentials:
+            if cached is not None and cached[0] <= now < cached[1] and cached[2] is credentials:
                 return cached
             epoch = int(now)
         else:
             epoch = to_epoch_seconds(timestamp)
-            if cached is not None and cached[0] == epoch and cached[1] is credentials:
+            if cached is not None and cached[0] == epoch and cached[2] is credentials:
                 return cached
         date_time = amz_date(epoch)
         kernels = self._kernels
@@ -237,10 +237,8 @@ class Signer:
             self.content_sha256_header,
             self.excluded_headers,
         )
-        cached = (epoch, credentials, context)
+        cached = (epoch, epoch + 1, credentials, context)
         self._cached = cached
-        if self._fast_ok:
-            self._fast = (epoch, epoch + 1, context)
         return cached
 
     def sign(
@@ -270,11 +268,11 @@ class Signer:
         >>> signed.signature
         '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'
         """
-        fast = self._fast
-        if timestamp is None and fast is not None and fast[0] <= time.time() < fast[1]:
-            context = fast[2]
+        cached = self._cached
+        if timestamp is None and self._fast_ok and cached and cached[0] <= time.time() < cached[1]:
+            context = cached[3]
         else:
-            context = self._context(timestamp)[2]
+            context = self._context(timestamp)[3]
         if payload_hash is not None:
             payload_hash = _check_payload_hash(payload_hash)
         elif self.unsigned_payload:
@@ -291,7 +289,7 @@ class Signer:
     ) -> Tuple[Any, int, str]:
         if expires_in.__class__ is not int or not 0 < expires_in <= MAX_EXPIRES:
             expires_in = _check_expires(expires_in)
-        epoch, credentials, context = self._context(timestamp)
+        epoch, _, credentials, context = self._context(timestamp)
         expiration = credentials._expiration_epoch
         if expiration is not None and expiration < epoch + expires_in:
             warnings.warn(
@@ -324,16 +322,17 @@ class Signer:
         # The common call (now, default payload, fixed credentials without expiry, same second
         # as the last call) goes straight to the kernel: this wrapper is most of a compiled
         # presign's cost.
-        fast = self._fast
+        cached = self._cached
         if (
-            fast is not None
+            self._fast_ok
+            and cached
             and timestamp is None
             and payload_hash is None
             and expires_in.__class__ is int
             and 0 < expires_in <= MAX_EXPIRES
-            and fast[0] <= time.time() < fast[1]
+            and cached[0] <= time.time() < cached[1]
         ):
-            return fast[2].presign(method, url, expires_in, headers, self._presign_payload)
+            return cached[3].presign(method, url, expires_in, headers, self._presign_payload)
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
         return context.presign(method, url, expires_in, headers, payload_hash)
 
