@@ -860,8 +860,28 @@ cdef bint is_owned(Hdr *h, const char *lname, bint content_owned) noexcept:
             or (n == 10 and memcmp(lname, b"x-amz-date", 10) == 0)
             or (n == 20 and memcmp(lname, b"x-amz-security-token", 20) == 0))
 
+cdef bytes excluded_blob(names):
+    """Header names as one blob of (length byte, name) records, scanned in C per header."""
+    parts = []
+    for name in names:
+        raw = name.encode("utf-8", "surrogatepass")
+        if 0 < len(raw) < 256:  # longer names cannot be header names we accept anyway
+            parts.append(bytes((len(raw),)) + raw)
+    return b"".join(parts)
+
+
+cdef bint in_blob(const char *blob, Py_ssize_t blob_len, const char *name, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i = 0, length
+    while i < blob_len:
+        length = <uint8_t>blob[i]
+        if length == n and memcmp(blob + i + 1, name, n) == 0:
+            return True
+        i += 1 + length
+    return False
+
+
 cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint content_owned,
-                    tuple excluded) except -1:
+                    bytes excluded) except -1:
     """The caller's headers, checked and lowercased, owned ones dropped, excluded ones flagged.
     Returns 1 for anything the pure twin must judge (a non-str, a bad name or value, a fold)."""
     cdef Hdr *h
@@ -907,11 +927,8 @@ cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint co
                 hs.content = <PyObject *>found
             if owned:
                 continue
-            for skipped in excluded:
-                if PyBytes_GET_SIZE(skipped) == h.name_len and memcmp(
-                        PyBytes_AS_STRING(skipped), s, h.name_len) == 0:
-                    h.flags |= EXCLUDED
-                    break
+            if in_blob(PyBytes_AS_STRING(excluded), PyBytes_GET_SIZE(excluded), s, h.name_len):
+                h.flags |= EXCLUDED
             if h.flags & IS_HOST:
                 hs.has_host = True
             hs.count += 1
@@ -994,7 +1011,7 @@ def canonical_headers(headers, excluded=()):
     cdef HeaderSet hs
     cdef Buf block, signed
     # As the pure twin: any hashable goes in the set, only str names can match a header.
-    skip = tuple(n.encode("utf-8", "surrogatepass") for n in frozenset(excluded) if type(n) is str)
+    skip = excluded_blob([n for n in frozenset(excluded) if type(n) is str])
     hs_init(&hs)
     buf_init(&block, 512)
     buf_init(&signed, 128)
@@ -1033,7 +1050,7 @@ cdef class SigningContext:
     cdef str last_payload
     cdef bytes last_payload_b
     cdef bytes sts_prefix_b
-    cdef tuple excluded_b
+    cdef bytes excluded_b
     cdef bytes token_b
 
     def __init__(self, signing_key, str access_key_id, str amz_date, str region, str service,
@@ -1062,7 +1079,7 @@ cdef class SigningContext:
         self.token_suffix = (
             ("&X-Amz-Security-Token=" + uri_encode(session_token)).encode("ascii")
             if session_token is not None and omit_session_token else b"")
-        self.excluded_b = tuple(sorted(name.encode("ascii") for name in excluded_headers))
+        self.excluded_b = excluded_blob(sorted(excluded_headers))
         self.token_b = session_token.encode("ascii") if session_token is not None else None
         self.sts_prefix_b = prefix
         self.auth_queries = {}
