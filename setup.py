@@ -7,7 +7,6 @@
 """
 
 import os
-import platform
 import sys
 
 from setuptools import Extension, setup
@@ -29,6 +28,21 @@ def compile_args():
     return ["-O3", "-std=c99", "-Wall", "-Wextra", "-Wno-unused-function"], []
 
 
+def fall_back(exc):
+    """Say loudly that the install goes on without the compiled core (never under
+    cibuildwheel, where a wheel without its core is an error)."""
+    if STRICT:
+        raise exc
+    bar = "*" * 78
+    sys.stderr.write(
+        f"\n{bar}\n"
+        f"WARNING: fastsig's compiled core could not be built ({type(exc).__name__}: {exc}).\n"
+        "fastsig is installed on its pure-Python path: same results, slower.\n"
+        "Install a C compiler and the Python headers, then reinstall, for full speed.\n"
+        f"{bar}\n\n"
+    )
+
+
 class OptionalBuildExt(build_ext):
     """build_ext that turns a compile failure into a loud warning and a pure-Python install."""
 
@@ -36,25 +50,13 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as exc:  # compiler missing, headers missing, Cython missing...
-            self._fallback(exc)
+            fall_back(exc)
 
     def build_extension(self, ext):
         try:
             super().build_extension(ext)
         except Exception as exc:
-            self._fallback(exc)
-
-    def _fallback(self, exc):
-        if STRICT:
-            raise
-        bar = "*" * 78
-        sys.stderr.write(
-            f"\n{bar}\n"
-            f"WARNING: fastsig's compiled core could not be built ({type(exc).__name__}: {exc}).\n"
-            "fastsig is installed on its pure-Python path: same results, slower.\n"
-            "Install a C compiler and the Python headers, then reinstall, for full speed.\n"
-            f"{bar}\n\n"
-        )
+            fall_back(exc)
 
 
 def extensions():
@@ -68,14 +70,11 @@ def extensions():
         include_dirs=["src_c"],
         extra_compile_args=cflags,
         extra_link_args=ldflags,
-        define_macros=[("CYTHON_TRACE", "0")],
     )
     try:
         from Cython.Build import cythonize
     except ImportError as exc:
-        if STRICT:
-            raise
-        OptionalBuildExt._fallback(None, exc)
+        fall_back(exc)
         return []
     return cythonize(
         [ext],

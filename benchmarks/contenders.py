@@ -37,13 +37,8 @@ Factory = Callable[[], Tuple[Callable[[], object], int]]
 
 
 def fastsig_signer(backend: str, service: str) -> Signer:
-    # Signers read their kernels when built: build one per backend.
-    saved = _backend.kernels
-    _backend.kernels = _backend.available[backend]
-    try:
+    with _backend.using(backend):
         return Signer(Credentials(ACCESS_KEY, SECRET_KEY), REGION, service)
-    finally:
-        _backend.kernels = saved
 
 
 # -- presign ----------------------------------------------------------------------------------

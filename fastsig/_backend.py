@@ -6,9 +6,10 @@ fastsig imports either twin; everything reads ``kernels`` from here at the time 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from types import ModuleType
-from typing import Dict
+from typing import Dict, Iterator
 
 from . import _speedups_py
 
@@ -24,3 +25,16 @@ if not os.environ.get("FASTSIG_NO_EXTENSIONS"):
 
 backend: str = "cython" if "cython" in available else "python"
 kernels: ModuleType = available[backend]
+
+
+@contextlib.contextmanager
+def using(name: str) -> Iterator[ModuleType]:
+    """Signers built inside the block use backend ``name`` (they read the kernels when
+    built): for benchmarks and reference checks that compare the backends in one process."""
+    global kernels
+    saved = kernels
+    kernels = available[name]
+    try:
+        yield kernels
+    finally:
+        kernels = saved

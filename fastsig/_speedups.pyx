@@ -191,8 +191,7 @@ cdef class Sha256:
 
     def __init__(self, data=b""):
         fs_sha256_init(&self.ctx)
-        if data is not None and not (isinstance(data, bytes) and not data):
-            self.update(data)
+        hash_buffer(&self.ctx, data)
 
     def update(self, data):
         hash_buffer(&self.ctx, data)

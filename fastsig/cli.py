@@ -41,12 +41,8 @@ def _chunks(keys: Iterator[str], base: str) -> Iterator[List[str]]:
 
 def _check_sample(urls: List[str], signer_args, timestamp: int, expires_in: int) -> int:
     """Recompute a sample from scratch on the pure-Python reference."""
-    saved = _backend.kernels
-    _backend.kernels = _backend.available["python"]
-    try:
+    with _backend.using("python"):
         reference = Signer(*signer_args)
-    finally:
-        _backend.kernels = saved
     mismatches = 0
     for url in urls:
         unsigned = url.split("?", 1)[0]

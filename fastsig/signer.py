@@ -53,6 +53,13 @@ DEFAULT_EXCLUDED_HEADERS = frozenset(
 """Headers that are sent but never signed, because something between the client and the
 service may add, change or drop them."""
 
+# The kernels' named path policies, by (double_encode, normalize_path).
+_PATH_POLICIES = {
+    (False, False): "S3_PATHS",
+    (True, True): "SERVICE_PATHS",
+    (True, False): "DOUBLE_ENCODED_PATHS",
+    (False, True): "NORMALIZED_S3_STYLE_PATHS",
+}
 MAX_EXPIRES = 604800  # seven days: the longest a SigV4 presigned URL may live
 _SCOPE_PART = re.compile(r"[A-Za-z0-9._\-]+")
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -190,7 +197,8 @@ class Signer:
             UNSIGNED_PAYLOAD if (is_s3 or self.unsigned_payload) else EMPTY_SHA256
         )
         self._kernels = _backend.kernels
-        self._path_policy = self._kernels.PathPolicy(self.double_encode, self.normalize_path)
+        self._path_policy = getattr(
+            self._kernels, _PATH_POLICIES[self.double_encode, self.normalize_path])
         # (second start, second end, credentials, signing context) of the last request.
         self._cached: Optional[Tuple[int, int, Credentials, Any]] = None
         # With fixed credentials that never expire, a request in the cached second needs no

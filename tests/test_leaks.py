@@ -21,13 +21,9 @@ def _rss_bytes() -> int:
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
 def test_million_calls_do_not_grow_memory():
-    saved = _backend.kernels
-    _backend.kernels = _backend.available["cython"]
-    try:
+    with _backend.using("cython"):
         s3 = Signer(Credentials("AKID", "secret", "token/+="), "us-east-1", "s3")
         ddb = Signer(Credentials("AKID", "secret"), "us-east-1", "dynamodb")
-    finally:
-        _backend.kernels = saved
     urls = [f"https://b.s3.amazonaws.com/k {i} ሴ?v={i}" for i in range(1000)]
     headers = [("X-A", " a  b "), ("x-a", "c"), ("Content-Type", "application/json")]
 

@@ -99,7 +99,7 @@ def frozen_botocore(monkeypatch):
     monkeypatch.setattr(botocore_auth, "get_current_datetime", lambda: WHEN.replace(tzinfo=None))
 
 
-def _botocore_request(method, url, headers, body, token):
+def _botocore_request(method, url, headers, body):
     request = AWSRequest(method=method, url=url, data=body or b"")
     for name, value in headers:
         request.headers[name] = value  # HTTPHeaders appends: repeated names are kept
@@ -120,7 +120,7 @@ def test_header_signing_matches_botocore(
 ):
     is_s3 = service.startswith("s3")
     url = _url(segments, _query(query_items), is_s3, raw_mask)
-    request = _botocore_request(method, url, headers, body, token)
+    request = _botocore_request(method, url, headers, body)
     auth_class = botocore_auth.S3SigV4Auth if is_s3 else botocore_auth.SigV4Auth
     auth_class(BotoCredentials(ACCESS_KEY, SECRET_KEY, token), service, "us-east-1").add_auth(request)
 
