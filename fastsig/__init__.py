@@ -17,12 +17,25 @@ from ._errors import (
     FastsigWarning,
     InvalidHeaderError,
     InvalidRequestError,
+    InvalidSecurityTokenError,
     InvalidURLError,
+    MalformedAuthorizationError,
+    MalformedRequestError,
+    MissingAuthenticationError,
     PayloadError,
+    PayloadHashMismatchError,
+    RequestExpiredError,
+    RequestTimeTooSkewedError,
+    SignatureMismatchError,
     SigningError,
+    UnknownAccessKeyError,
+    UnsignedHeaderError,
+    UnsupportedSigningError,
+    VerificationError,
 )
 from .credentials import Credentials
 from .signer import DEFAULT_EXCLUDED_HEADERS, S3_SERVICES, SignedRequest, Signer
+from .verifier import VerifiedRequest, Verifier
 
 __version__ = "0.1.0"
 
@@ -36,12 +49,26 @@ __all__ = [
     "FastsigWarning",
     "InvalidHeaderError",
     "InvalidRequestError",
+    "InvalidSecurityTokenError",
     "InvalidURLError",
+    "MalformedAuthorizationError",
+    "MalformedRequestError",
+    "MissingAuthenticationError",
     "PayloadError",
+    "PayloadHashMismatchError",
+    "RequestExpiredError",
+    "RequestTimeTooSkewedError",
     "S3_SERVICES",
+    "SignatureMismatchError",
     "SignedRequest",
     "Signer",
     "SigningError",
+    "UnknownAccessKeyError",
+    "UnsignedHeaderError",
+    "UnsupportedSigningError",
+    "VerificationError",
+    "VerifiedRequest",
+    "Verifier",
     "backend",
     "sigv4",
 ]

@@ -45,3 +45,96 @@ class FastsigWarning(UserWarning):
 
 class ExpiringCredentialsWarning(FastsigWarning):
     """A presigned URL would outlive the temporary credentials that signed it."""
+
+
+class VerificationError(FastsigError):
+    """An inbound request failed verification.
+
+    ``code`` is the AWS error code a client of the real service would get and ``status`` the
+    HTTP status that goes with it; the message says what was wrong, never a secret, a session
+    token or a header value."""
+
+    code = "AccessDenied"
+    status = 403
+
+    def __init__(self, message: str, code: "str | None" = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (type(self), (str(self), self.code))
+
+
+class MissingAuthenticationError(VerificationError):
+    """The request carries neither an Authorization header nor a presigned query."""
+
+    code = "MissingAuthenticationToken"
+
+
+class MalformedAuthorizationError(VerificationError):
+    """The Authorization header or the presigning parameters are malformed or incomplete
+    (missing X-Amz-Date, a repeated parameter, an unknown algorithm, ``host`` not signed...)."""
+
+    code = "IncompleteSignature"
+    status = 400
+
+
+class MalformedRequestError(VerificationError):
+    """The request cannot be canonicalized: a bad escape, a control character, non-UTF-8 text,
+    or a payload kind this verifier does not accept."""
+
+    code = "InvalidRequest"
+    status = 400
+
+
+class UnknownAccessKeyError(VerificationError):
+    """The lookup knows no such access key (``InvalidAccessKeyId`` for S3,
+    ``InvalidClientTokenId`` elsewhere)."""
+
+    code = "InvalidClientTokenId"
+
+
+class InvalidSecurityTokenError(VerificationError):
+    """The session token is missing or not the one that belongs to the access key."""
+
+    code = "InvalidClientTokenId"
+
+
+class SignatureMismatchError(VerificationError):
+    """The signature is not the one the request's content and the secret key give."""
+
+    code = "SignatureDoesNotMatch"
+
+
+class UnsignedHeaderError(VerificationError):
+    """An ``x-amz-*`` header was sent but not signed."""
+
+    code = "AccessDenied"
+
+
+class RequestTimeTooSkewedError(VerificationError):
+    """X-Amz-Date is further from the verifier's clock than ``max_skew`` allows."""
+
+    code = "RequestTimeTooSkewed"
+
+
+class RequestExpiredError(VerificationError):
+    """A presigned URL used after X-Amz-Date + X-Amz-Expires."""
+
+    code = "AccessDenied"
+
+
+class PayloadHashMismatchError(VerificationError):
+    """The body does not hash to the signed ``x-amz-content-sha256``."""
+
+    code = "XAmzContentSHA256Mismatch"
+    status = 400
+
+
+class UnsupportedSigningError(VerificationError):
+    """A valid kind of signature that this verifier does not check (yet), such as SigV4a or
+    aws-chunked streaming payloads. Refused rather than waved through."""
+
+    code = "NotImplemented"
+    status = 501

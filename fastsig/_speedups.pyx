@@ -504,10 +504,34 @@ cdef bint is_auth_key(const char *k, Py_ssize_t n) noexcept:
             or (n == 14 and memcmp(k, b"Security-Token", 14) == 0)
             or (n == 9 and memcmp(k, b"Signature", 9) == 0))
 
+cdef int record_auth(dict auth, const char *k, Py_ssize_t kn, const char *v,
+                     Py_ssize_t vn) except -1:
+    """auth[key] = the decoded value (None once repeated); returns 1 if it is not UTF-8."""
+    cdef object name = ascii_str(k, kn)
+    cdef uint8_t *tmp
+    cdef Py_ssize_t m
+    if name in auth:
+        auth[name] = None
+        return 0
+    tmp = <uint8_t *>malloc(vn + 1)
+    if tmp == NULL:
+        raise MemoryError()
+    try:
+        m = fs_uri_decode(<const uint8_t *>v, vn, tmp)  # canonical input: cannot fail
+        try:
+            auth[name] = utf8_str(<const char *>tmp, m)
+        except UnicodeDecodeError:
+            return 1
+    finally:
+        free(tmp)
+    return 0
+
 cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
-                    Py_ssize_t extra_n, bint drop_auth) except -1:
+                    Py_ssize_t extra_n, bint drop_auth, dict auth=None) except -1:
     """The canonical query of q[0..n) plus the canonical pairs ``extra`` (already encoded and
-    sorted), appended to ``out``; returns 1 (nothing written) on a bad escape."""
+    sorted), appended to ``out``; returns 1 (nothing written) on a bad escape. With ``auth``,
+    the presigning parameters are recorded there (see split_auth_query) and the signature
+    left out."""
     cdef Py_ssize_t count = 2, i, start, eq, end, k_off, v_off
     cdef Pair *pairs
     cdef Buf scratch
@@ -542,6 +566,13 @@ cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
                 if eq < end and reencode_into(&scratch, <const uint8_t *>q + eq + 1, end - eq - 1,
                                               fs_uri_keep_query):
                     return 1
+                if auth is not None and is_auth_key(scratch.p + k_off, v_off - k_off):
+                    if record_auth(auth, scratch.p + k_off, v_off - k_off, scratch.p + v_off,
+                                   scratch.n - v_off):
+                        return 1
+                    if v_off - k_off == 15 and memcmp(scratch.p + k_off, b"X-Amz-Signature", 15) == 0:
+                        start = end + 1
+                        continue
                 if not (drop_auth and is_auth_key(scratch.p + k_off, v_off - k_off)):
                     pairs[npairs].key = <const char *>k_off
                     pairs[npairs].key_len = v_off - k_off
@@ -594,6 +625,29 @@ def canonical_query(str query):
         if query_into(&b, s, n, NULL, 0, False):
             return _py.canonical_query(query)
         return ascii_str(b.p, b.n)
+    finally:
+        buf_free(&b)
+
+
+def split_auth_query(str query):
+    """(canonical query without ``X-Amz-Signature``, the presigning parameters) of a received
+    query string. The parameters are the ``X-Amz-*`` names of a presigned URL (Algorithm,
+    Credential, Date, Expires, SignedHeaders, Security-Token, Signature) with their values
+    decoded; a name that appears more than once maps to None."""
+    cdef Py_ssize_t n
+    cdef const char *s
+    cdef Buf b
+    cdef dict auth = {}
+    s = utf8_or_null(query, &n)
+    if s == NULL:
+        return _py.split_auth_query(query)
+    if n == 0:
+        return "", auth
+    buf_init(&b, 3 * n + 2)
+    try:
+        if query_into(&b, s, n, NULL, 0, False, auth):
+            return _py.split_auth_query(query)
+        return ascii_str(b.p, b.n), auth
     finally:
         buf_free(&b)
 

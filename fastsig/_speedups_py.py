@@ -269,6 +269,31 @@ def canonical_query(query: str) -> str:
     return "&".join([k + "=" + v for k, v in pairs])
 
 
+def split_auth_query(query: str) -> Tuple[str, dict]:
+    """(canonical query without ``X-Amz-Signature``, the presigning parameters) of a received
+    query string. The parameters are the ``X-Amz-*`` names of a presigned URL (Algorithm,
+    Credential, Date, Expires, SignedHeaders, Security-Token, Signature) with their values
+    decoded; a name that appears more than once maps to None."""
+    if not query:
+        return "", {}
+    auth: dict = {}
+    kept = []
+    for key, value in _query_pairs(query):
+        if key in _AUTH_QUERY_KEYS:
+            if key in auth:
+                auth[key] = None
+            else:
+                try:
+                    auth[key] = _unescape(value).decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidURLError(f"query parameter {key} is not UTF-8") from None
+            if key == "X-Amz-Signature":
+                continue
+        kept.append((key, value))
+    kept.sort()
+    return "&".join([k + "=" + v for k, v in kept]), auth
+
+
 # ---------------------------------------------------------------------------------------------
 # Requests: URL, method and header checks
 

@@ -1,0 +1,521 @@
+"""``Verifier``: check inbound SigV4 requests and presigned URLs.
+
+It rebuilds the canonical request with the very kernels that ``Signer`` signs with, so the
+two cannot drift apart, and compares signatures in constant time. Failures raise a subclass of
+``VerificationError`` whose ``code`` is what AWS would answer.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hmac
+import re
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+
+from . import _backend
+from ._errors import (
+    MalformedAuthorizationError,
+    MalformedRequestError,
+    MissingAuthenticationError,
+    InvalidSecurityTokenError,
+    PayloadHashMismatchError,
+    RequestExpiredError,
+    RequestTimeTooSkewedError,
+    SignatureMismatchError,
+    SigningError,
+    UnknownAccessKeyError,
+    UnsignedHeaderError,
+    UnsupportedSigningError,
+    VerificationError,
+)
+from ._key_cache import signing_keys
+from .credentials import Credentials
+from .signer import _PATH_POLICIES, MAX_EXPIRES, S3_SERVICES
+from .sigv4 import ALGORITHM, EMPTY_SHA256, UNSIGNED_PAYLOAD, hash_payload
+
+__all__ = ["VerifiedRequest", "Verifier"]
+
+Lookup = Callable[[str], Union[Credentials, str, None]]
+Headers = Union[Mapping[str, str], List[Tuple[str, str]], None]
+
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_HEX_DIGEST = _SIGNATURE
+_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
+_SCOPE_DATE = re.compile(r"[0-9]{8}")
+_EXPIRES = re.compile(r"[0-9]{1,6}")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
+_SIGV4A = "AWS4-ECDSA-P256-SHA256"
+_PRESIGN_REQUIRED = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+)
+
+
+class VerifiedRequest:
+    """What ``Verifier.verify`` returns for a request whose signature is good.
+
+    ``timestamp`` and ``expires`` are epoch seconds (``expires`` only for presigned URLs);
+    ``signed_at`` and ``expires_at`` are the same as UTC datetimes."""
+
+    __slots__ = (
+        "access_key_id",
+        "region",
+        "service",
+        "signed_headers",
+        "timestamp",
+        "expires",
+        "session_token",
+        "presigned",
+        "payload_hash",
+    )
+
+    def __init__(
+        self,
+        access_key_id: str,
+        region: str,
+        service: str,
+        signed_headers: Tuple[str, ...],
+        timestamp: int,
+        expires: Optional[int],
+        session_token: Optional[str],
+        presigned: bool,
+        payload_hash: str,
+    ) -> None:
+        self.access_key_id = access_key_id
+        self.region = region
+        self.service = service
+        self.signed_headers = signed_headers
+        self.timestamp = timestamp
+        self.expires = expires
+        self.session_token = session_token
+        self.presigned = presigned
+        self.payload_hash = payload_hash
+
+    @property
+    def signed_at(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.timestamp, datetime.timezone.utc)
+
+    @property
+    def expires_at(self) -> Optional[datetime.datetime]:
+        if self.expires is None:
+            return None
+        return datetime.datetime.fromtimestamp(self.expires, datetime.timezone.utc)
+
+    def __repr__(self) -> str:
+        token = ", session_token=<hidden>" if self.session_token is not None else ""
+        return (
+            f"VerifiedRequest(access_key_id={self.access_key_id!r}, region={self.region!r}, "
+            f"service={self.service!r}, presigned={self.presigned}, "
+            f"signed_headers={self.signed_headers!r}{token})"
+        )
+
+
+def _parse_authorization(value: str) -> Tuple[str, str, str]:
+    """(credential, signed headers, signature) of an Authorization header value."""
+    algorithm, _, rest = value.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        if algorithm == _SIGV4A:
+            raise UnsupportedSigningError("SigV4a (AWS4-ECDSA-P256-SHA256) is not verified yet")
+        raise MalformedAuthorizationError(
+            "Authorization header must start with AWS4-HMAC-SHA256"
+        )
+    fields: Dict[str, str] = {}
+    for part in rest.split(","):
+        name, eq, field = part.strip().partition("=")
+        if not eq or name not in ("Credential", "SignedHeaders", "Signature"):
+            raise MalformedAuthorizationError(
+                "Authorization header must have exactly Credential=, SignedHeaders= and "
+                "Signature= fields, separated by commas"
+            )
+        if name in fields:
+            raise MalformedAuthorizationError(f"Authorization header repeats {name}=")
+        fields[name] = field
+    if len(fields) != 3:
+        missing = sorted({"Credential", "SignedHeaders", "Signature"} - set(fields))
+        raise MalformedAuthorizationError(f"Authorization header lacks {', '.join(missing)}=")
+    return fields["Credential"], fields["SignedHeaders"], fields["Signature"]
+
+
+def _epoch_of(amz_date: str) -> int:
+    if _AMZ_DATE.fullmatch(amz_date):
+        try:
+            parsed = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
+        except ValueError:
+            pass
+        else:
+            return int(parsed.replace(tzinfo=datetime.timezone.utc).timestamp())
+    raise MalformedAuthorizationError("X-Amz-Date must be of the form YYYYMMDDTHHMMSSZ")
+
+
+class Verifier:
+    """Verifies SigV4 requests, header-signed or presigned, against the keys ``lookup`` knows.
+
+    ``lookup(access_key_id)`` returns the key's ``Credentials`` (or its secret key as a str),
+    or None for an unknown key. When the credentials carry a session token, the request must
+    carry the same one. ``region`` and ``service``, when given, must be those of the request's
+    credential scope. ``max_skew``: how far X-Amz-Date may be from ``clock()`` (epoch
+    seconds, default ``time.time``). ``unsigned_payload``: whether ``UNSIGNED-PAYLOAD`` is
+    accepted; by default it is for the S3 family (which presigns with it) and refused
+    elsewhere. ``double_encode`` and ``normalize_path`` are the signer's path options, by
+    default chosen from the request's service as ``Signer`` chooses them.
+
+    >>> from fastsig import Credentials, Signer, Verifier
+    >>> creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    >>> url = Signer(creds, "us-east-1", "s3").presign("GET", "https://b.s3.amazonaws.com/k")
+    >>> Verifier({"AKIDEXAMPLE": creds}.get).verify("GET", url).access_key_id
+    'AKIDEXAMPLE'
+    """
+
+    def __init__(
+        self,
+        lookup: Lookup,
+        *,
+        region: Optional[str] = None,
+        service: Optional[str] = None,
+        max_skew: float = 900,
+        clock: Optional[Callable[[], float]] = None,
+        unsigned_payload: Optional[bool] = None,
+        double_encode: Optional[bool] = None,
+        normalize_path: Optional[bool] = None,
+    ) -> None:
+        if not callable(lookup):
+            raise TypeError("lookup must be a callable: access_key_id -> Credentials or None")
+        self._lookup = lookup
+        self.region = region
+        self.service = service
+        self.max_skew = max_skew
+        self._clock = clock or time.time
+        self.unsigned_payload = unsigned_payload
+        self.double_encode = double_encode
+        self.normalize_path = normalize_path
+        # Both memos hold derived data only: epoch of an X-Amz-Date, and HMAC states of
+        # signing keys (valid for one day, region and service) keyed by the secret's digest.
+        self._epochs: Dict[str, int] = {}
+        self._keys: Dict[Tuple[bytes, str, str, str], Any] = {}
+        self._secrets: Dict[Tuple[str, str], Credentials] = {}
+
+    def __repr__(self) -> str:
+        return f"Verifier(region={self.region!r}, service={self.service!r})"
+
+    # -- the parts --------------------------------------------------------------------------
+
+    def _credentials(self, access_key_id: str, is_s3: bool) -> Credentials:
+        found = self._lookup(access_key_id)
+        if found is None:
+            raise UnknownAccessKeyError(
+                "the access key id is not known",
+                "InvalidAccessKeyId" if is_s3 else "InvalidClientTokenId",
+            )
+        if isinstance(found, Credentials):
+            return found
+        if isinstance(found, str):
+            memo_key = (access_key_id, found)
+            credentials = self._secrets.get(memo_key)
+            if credentials is None:
+                credentials = Credentials(access_key_id, found)
+                if len(self._secrets) >= 1024:
+                    self._secrets.clear()
+                self._secrets[memo_key] = credentials
+            return credentials
+        raise TypeError("lookup must return Credentials, a secret key str, or None")
+
+    def _signing_key(self, credentials: Credentials, date: str, region: str, service: str) -> Any:
+        kernels = _backend.kernels
+        memo_key = (credentials._fingerprint, date, region, service)
+        key = self._keys.get(memo_key)
+        if key is None or key.__class__ is not kernels.SigningKey:
+            raw = signing_keys.get(credentials, date, region, service, kernels.derive_signing_key)
+            key = kernels.SigningKey(raw)
+            if len(self._keys) >= 1024:
+                self._keys.clear()
+            self._keys[memo_key] = key
+        return key
+
+    def _epoch(self, amz_date: str) -> int:
+        epoch = self._epochs.get(amz_date)
+        if epoch is None:
+            epoch = _epoch_of(amz_date)
+            if len(self._epochs) >= 4096:
+                self._epochs.clear()
+            self._epochs[amz_date] = epoch
+        return epoch
+
+    def _unsigned_ok(self, is_s3: bool) -> bool:
+        return is_s3 if self.unsigned_payload is None else self.unsigned_payload
+
+    # -- verify -----------------------------------------------------------------------------
+
+    def verify(
+        self,
+        method: str,
+        url: str,
+        headers: Headers = None,
+        body: Any = None,
+        *,
+        payload_hash: Optional[str] = None,
+    ) -> VerifiedRequest:
+        """Verify one request and return what it proved, or raise a ``VerificationError``.
+
+        ``url`` is the request target as received: absolute (``https://host/path?query``) or
+        origin-form (``/path?query``, the host then coming from the Host header), with its
+        path and query exactly as sent (not decoded). ``headers``: a mapping or
+        (name, value) pairs. ``body``: None (empty), bytes, str or a binary file object, hashed
+        in chunks; or give ``payload_hash``, its hex SHA-256, when the caller hashed it."""
+        try:
+            return self._verify(method, url, headers, body, payload_hash)
+        except SigningError as exc:
+            # The kernels refuse what cannot be canonicalized; to a verifier that is the
+            # client's error. Their messages name the part, never a value.
+            raise MalformedRequestError(str(exc)) from None
+
+    def _verify(
+        self, method: str, url: str, headers: Headers, body: Any, payload_hash: Optional[str]
+    ) -> VerifiedRequest:
+        kernels = _backend.kernels
+        if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+            raise MalformedRequestError("method must be an HTTP token such as GET")
+        method = method.upper()
+        if not isinstance(url, str):
+            raise MalformedRequestError("url must be a str")
+        if url.startswith("/"):
+            # Origin form: the scheme and host are placeholders; the Host header is required.
+            _, url_host, path, query = kernels.split_url("http://host.invalid" + url)
+            url_host = None
+        else:
+            _, url_host, path, query = kernels.split_url(url)
+
+        # Headers by lowercase name, each with its (name, value) pairs.
+        found: Dict[str, List[Tuple[str, str]]] = {}
+        if headers:
+            items = headers.items() if hasattr(headers, "items") else headers
+            for item in items:
+                try:
+                    name, value = item
+                    lname = name.lower()
+                except (TypeError, ValueError, AttributeError):
+                    raise MalformedRequestError("headers must be str (name, value) pairs") from None
+                if lname in found:
+                    found[lname].append((name, value))
+                else:
+                    found[lname] = [(name, value)]
+
+        canonical_query, auth = kernels.split_auth_query(query)
+        authorization = found.get("authorization")
+        if auth:
+            if authorization:
+                raise MalformedAuthorizationError(
+                    "a request may be signed in the Authorization header or in the query, "
+                    "not both"
+                )
+            presigned = True
+            for name, value in auth.items():
+                if value is None:
+                    raise MalformedAuthorizationError(f"presigned URL repeats {name}")
+            algorithm = auth.get("X-Amz-Algorithm")
+            if algorithm == _SIGV4A:
+                raise UnsupportedSigningError("SigV4a (AWS4-ECDSA-P256-SHA256) is not verified yet")
+            for name in _PRESIGN_REQUIRED:
+                if name not in auth:
+                    raise MalformedAuthorizationError(f"presigned URL lacks {name}")
+            if algorithm != ALGORITHM:
+                raise MalformedAuthorizationError("X-Amz-Algorithm must be AWS4-HMAC-SHA256")
+            credential = auth["X-Amz-Credential"]
+            signed_list = auth["X-Amz-SignedHeaders"]
+            signature = auth["X-Amz-Signature"]
+            amz_date = auth["X-Amz-Date"]
+            expires_text = auth["X-Amz-Expires"]
+            token = auth.get("X-Amz-Security-Token")
+        elif authorization:
+            presigned = False
+            if len(authorization) > 1:
+                raise MalformedAuthorizationError("more than one Authorization header")
+            credential, signed_list, signature = _parse_authorization(authorization[0][1])
+            dates = found.get("x-amz-date")
+            if not dates:
+                raise MalformedAuthorizationError("header-signed request lacks X-Amz-Date")
+            if len(dates) > 1:
+                raise MalformedAuthorizationError("more than one X-Amz-Date header")
+            amz_date = dates[0][1].strip()
+            tokens = found.get("x-amz-security-token")
+            if tokens and len(tokens) > 1:
+                raise MalformedAuthorizationError("more than one X-Amz-Security-Token header")
+            token = tokens[0][1].strip() if tokens else None
+            expires_text = None
+        else:
+            raise MissingAuthenticationError(
+                "request is not signed: no Authorization header and no X-Amz-Signature"
+            )
+
+        # Credential scope: <key>/<date>/<region>/<service>/aws4_request
+        parts = credential.split("/")
+        if (
+            len(parts) != 5
+            or parts[4] != "aws4_request"
+            or not parts[0]
+            or not _SCOPE_DATE.fullmatch(parts[1])
+            or not parts[2]
+            or not parts[3]
+        ):
+            raise MalformedAuthorizationError(
+                "Credential must be <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request"
+            )
+        access_key_id, scope_date, region, service, _ = parts
+        is_s3 = service in S3_SERVICES
+        epoch = self._epoch(amz_date)
+        if scope_date != amz_date[:8]:
+            raise SignatureMismatchError("the credential scope's date is not X-Amz-Date's date")
+        if self.region is not None and region != self.region:
+            raise SignatureMismatchError(f"credential should be scoped to region {self.region}")
+        if self.service is not None and service != self.service:
+            raise SignatureMismatchError(f"credential should be scoped to service {self.service}")
+
+        # Time.
+        now = self._clock()
+        expires = None
+        if presigned:
+            if not _EXPIRES.fullmatch(expires_text) or not 1 <= int(expires_text) <= MAX_EXPIRES:
+                raise MalformedAuthorizationError(
+                    f"X-Amz-Expires must be a whole number of seconds in 1..{MAX_EXPIRES}"
+                )
+            expires = epoch + int(expires_text)
+            if now > expires:
+                raise RequestExpiredError("Request has expired")
+            if epoch - now > self.max_skew:
+                raise RequestTimeTooSkewedError("X-Amz-Date is in the future: not valid yet")
+        elif abs(now - epoch) > self.max_skew:
+            raise RequestTimeTooSkewedError(
+                "the difference between the request time and the current time is too large"
+            )
+
+        # Signed headers: sorted, unique lowercase names including host, and every x-amz-*
+        # header of the request among them.
+        signed_names = signed_list.split(";")
+        if (
+            not all(map(_HEADER_NAME.fullmatch, signed_names))
+            or any(a >= b for a, b in zip(signed_names, signed_names[1:]))
+        ):
+            raise MalformedAuthorizationError(
+                "SignedHeaders must be lowercase header names, sorted, separated by ';'"
+            )
+        if "host" not in signed_names:
+            raise MalformedAuthorizationError("the host header must be signed")
+        signed_set = set(signed_names)
+        for lname in found:
+            if lname.startswith("x-amz-") and lname not in signed_set and lname != "authorization":
+                raise UnsignedHeaderError(
+                    "There were headers present in the request which were not signed: " + lname
+                )
+        signed_pairs: List[Tuple[str, str]] = []
+        for lname in signed_names:
+            pairs = found.get(lname)
+            if pairs:
+                signed_pairs += pairs
+            elif lname == "host" and url_host is not None:
+                signed_pairs.append(("host", url_host))
+            else:
+                raise SignatureMismatchError(f"signed header {lname} is not in the request")
+        block, names = kernels.canonical_headers(signed_pairs)
+        if names != signed_list:  # a signed header whose value is unusable
+            raise MalformedRequestError("a signed header could not be canonicalized")
+
+        signed_payload = self._signed_payload(
+            found, presigned, is_s3, body, payload_hash, "x-amz-content-sha256" in signed_set
+        )
+
+        # Credentials and session token.
+        credentials = self._credentials(access_key_id, is_s3)
+        expected_token = credentials.session_token
+        if expected_token is not None and (
+            token is None
+            or not hmac.compare_digest(token.encode("utf-8", "surrogatepass"), expected_token.encode())
+        ):
+            raise InvalidSecurityTokenError(
+                "the security token included in the request is invalid",
+                "InvalidToken" if is_s3 else "InvalidClientTokenId",
+            )
+
+        # The signature.
+        double = (not is_s3) if self.double_encode is None else self.double_encode
+        normalize = (not is_s3) if self.normalize_path is None else self.normalize_path
+        policy = getattr(kernels, _PATH_POLICIES[double, normalize])
+        creq = (
+            f"{method}\n{policy.paths(path)[1]}\n{canonical_query}\n{block}\n"
+            f"{signed_list}\n{signed_payload}"
+        )
+        scope = f"{scope_date}/{region}/{service}/aws4_request"
+        sts = f"{ALGORITHM}\n{amz_date}\n{scope}\n{kernels.sha256_hex(creq.encode('utf-8'))}"
+        expected = self._signing_key(credentials, scope_date, region, service).sign(sts)
+        if not (_SIGNATURE.fullmatch(signature) and hmac.compare_digest(expected, signature)):
+            raise SignatureMismatchError(
+                "The request signature we calculated does not match the signature you provided"
+            )
+        return VerifiedRequest(
+            access_key_id,
+            region,
+            service,
+            tuple(signed_names),
+            epoch,
+            expires,
+            token,
+            presigned,
+            signed_payload,
+        )
+
+    def _signed_payload(
+        self,
+        found: Dict[str, List[Tuple[str, str]]],
+        presigned: bool,
+        is_s3: bool,
+        body: Any,
+        payload_hash: Optional[str],
+        content_header_signed: bool,
+    ) -> str:
+        """The payload hash the signature covers, after checking the body against it."""
+        declared = found.get("x-amz-content-sha256")
+        if declared is not None:
+            if len(declared) > 1:
+                raise MalformedAuthorizationError("more than one x-amz-content-sha256 header")
+            value = declared[0][1].strip()
+        elif presigned and is_s3:
+            value = UNSIGNED_PAYLOAD
+        elif is_s3:
+            raise MalformedAuthorizationError(
+                "Missing required header for this request: x-amz-content-sha256"
+            )
+        else:
+            return self._body_hash(body, payload_hash)
+        if presigned and declared is not None and not content_header_signed:
+            value = UNSIGNED_PAYLOAD if is_s3 else self._body_hash(body, payload_hash)
+        if value == UNSIGNED_PAYLOAD:
+            if not self._unsigned_ok(is_s3):
+                raise MalformedRequestError("UNSIGNED-PAYLOAD is not accepted here")
+            return value
+        if value.startswith("STREAMING-"):
+            raise UnsupportedSigningError("aws-chunked streaming payloads are not verified yet")
+        if not _HEX_DIGEST.fullmatch(value):
+            raise MalformedAuthorizationError(
+                "x-amz-content-sha256 must be a lowercase hex SHA-256 or UNSIGNED-PAYLOAD"
+            )
+        if self._body_hash(body, payload_hash) != value:
+            raise PayloadHashMismatchError(
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+            )
+        return value
+
+    @staticmethod
+    def _body_hash(body: Any, payload_hash: Optional[str]) -> str:
+        if payload_hash is not None:
+            if not isinstance(payload_hash, str) or not _HEX_DIGEST.fullmatch(payload_hash):
+                raise TypeError("payload_hash must be a lowercase hex SHA-256")
+            return payload_hash
+        if body is None:
+            return EMPTY_SHA256
+        if body.__class__ is bytes:
+            return _backend.kernels.sha256_hex(body)
+        return hash_payload(body)

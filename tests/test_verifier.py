@@ -1,0 +1,493 @@
+"""The verifier: everything fastsig, botocore and awscrt sign verifies; every change to a signed
+part fails with the error code AWS would give; hostile input gets a clean VerificationError."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+import fastsig
+from fastsig import Credentials, Signer, Verifier, VerificationError
+from fastsig._timestamp import to_epoch_seconds
+
+from . import suite
+
+ACCESS_KEY = "AKIDEXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+TOKEN = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA=="
+WHEN = datetime.datetime(2024, 2, 29, 23, 59, 59, tzinfo=datetime.timezone.utc)
+NOW = WHEN.timestamp()
+CREDS = Credentials(ACCESS_KEY, SECRET_KEY)
+TEMP = Credentials("ASIAEXAMPLE", SECRET_KEY, TOKEN)
+KEYS = {c.access_key_id: c for c in (CREDS, TEMP)}
+SETTINGS = settings(max_examples=300, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def verifier(**options):
+    options.setdefault("clock", lambda: NOW)
+    return Verifier(KEYS.get, **options)
+
+
+def code_of(call):
+    with pytest.raises(VerificationError) as info:
+        call()
+    error = info.value
+    assert isinstance(error.code, str) and error.status in (400, 403, 501)
+    assert SECRET_KEY not in str(error) and TOKEN not in str(error)
+    return error.code
+
+
+# -- the official suite: stored signed requests verify, and so do fastsig's own ----------------
+
+SUITE_CASES = suite.aws_c_auth_cases() + suite.botocore_cases()
+
+
+def _suite_verifier(case, **options):
+    when = to_epoch_seconds(suite.TIMESTAMP)
+    token = case.token
+
+    def lookup(key):
+        return Credentials(key, suite.SECRET_KEY, token) if key == suite.ACCESS_KEY else None
+
+    return Verifier(lookup, clock=lambda: when, normalize_path=case.normalize, **options)
+
+
+def _read_signed(path):
+    return suite.parse_request(path.read_bytes().decode("utf-8"))
+
+
+@pytest.mark.parametrize("case", [c for c in SUITE_CASES if c.layout.startswith("aws-c-auth")],
+                         ids=lambda c: c.id)
+def test_stored_suite_signatures_verify(case):
+    """The signed requests that ship with the suite, written by another implementation."""
+    for style in ("header", "query"):
+        file = case.path / f"{style}-signed-request.txt"
+        if not file.exists():
+            continue
+        request = _read_signed(file)
+        checker = _suite_verifier(case)
+        if case.omit_session_token:
+            # The token travels unsigned (AWS IoT's convention), which a verifier refuses.
+            assert code_of(lambda: checker.verify(request.method, request.url, request.headers,
+                                                  request.body)) == "AccessDenied" or style == "query"
+            continue
+        result = checker.verify(request.method, request.url, request.headers, request.body)
+        assert result.presigned is (style == "query")
+        assert result.access_key_id == suite.ACCESS_KEY
+        assert result.session_token == case.token
+
+
+@pytest.mark.parametrize("case", SUITE_CASES, ids=lambda c: c.id)
+def test_suite_requests_round_trip(case):
+    if case.omit_session_token:
+        pytest.skip("an unsigned session token is refused by design")
+    request = case.request
+    signer = Signer(Credentials(suite.ACCESS_KEY, suite.SECRET_KEY, case.token), "us-east-1",
+                    "service", normalize_path=case.normalize,
+                    content_sha256_header=case.sign_body)
+    checker = _suite_verifier(case)
+    signed = signer.sign(request.method, request.url, request.headers, request.body,
+                         timestamp=suite.TIMESTAMP)
+    checker.verify(request.method, signed.url, signed.headers, request.body)
+    # A presigned URL of a service other than S3 signs the body's hash, as the suite does.
+    url = signer.presign(request.method, request.url, headers=request.headers,
+                         timestamp=suite.TIMESTAMP,
+                         payload_hash=fastsig.sigv4.hash_payload(request.body))
+    # The presigner owns X-Amz-Date and the token: they travel in the URL, not in headers.
+    sent = [(n, v) for n, v in request.headers
+            if n.lower() not in ("x-amz-date", "x-amz-security-token")]
+    checker.verify(request.method, url, sent, request.body)
+
+
+# -- round trips and tampering, property-based --------------------------------------------------
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=8)
+_SEGMENT = st.one_of(st.sampled_from(["", ".", "..", "a+b", "~x", "%", "a b"]), _TEXT).filter(
+    lambda s: not set(s) & set("/?#"))
+_PATH = st.lists(_SEGMENT, max_size=4).map(lambda segs: "/" + "/".join(quote(s) for s in segs))
+_QUERY = st.lists(st.tuples(_TEXT, _TEXT), max_size=4).map(
+    lambda items: "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in items))
+_HEADERS = st.lists(
+    st.tuples(st.sampled_from(["X-Amz-Meta-Note", "Content-Type", "x-custom", "X-CUSTOM"]),
+              st.text(alphabet=" \tabcXYZ09-;=,", max_size=10)),
+    max_size=4)
+_SERVICE = st.sampled_from(["s3", "service", "execute-api", "s3-object-lambda"])
+_METHOD = st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD"])
+_BODY = st.one_of(st.none(), st.binary(max_size=100))
+
+
+def _url(path, query):
+    return f"https://example-bucket.s3.us-east-1.amazonaws.com{path}" + (f"?{query}" if query else "")
+
+
+@SETTINGS
+@given(_METHOD, _SERVICE, _PATH, _QUERY, _HEADERS, _BODY, st.booleans())
+def test_header_round_trip_and_tampering(method, service, path, query, headers, body, temporary):
+    creds = TEMP if temporary else CREDS
+    signed = Signer(creds, "us-east-1", service).sign(method, _url(path, query), headers, body,
+                                                      timestamp=WHEN)
+    checker = verifier()
+    result = checker.verify(method, signed.url, signed.headers, body)
+    assert result.session_token == creds.session_token
+    assert result.service == service and not result.presigned
+
+    # One changed byte anywhere that is signed fails, with the code AWS gives.
+    def tamper(text, index):
+        ch = text[index]
+        return text[:index] + ("b" if ch != "b" else "c") + text[index + 1:]
+
+    for other in {m for m in ("GET", "PUT", "POST") if m != method}:
+        assert code_of(lambda: checker.verify(other, signed.url, signed.headers, body)) == \
+            "SignatureDoesNotMatch"
+    tampered_path = re.sub(r"(amazonaws\.com)[^?]*", r"\1/zz-tampered", signed.url, count=1)
+    assert code_of(lambda: checker.verify(method, tampered_path, signed.headers, body)) == \
+        "SignatureDoesNotMatch"
+    tampered_query = signed.url + ("&" if "?" in signed.url else "?") + "extra=1"
+    assert code_of(lambda: checker.verify(method, tampered_query, signed.headers, body)) == \
+        "SignatureDoesNotMatch"
+    auth = signed.headers["Authorization"]
+    sig_at = auth.index("Signature=") + len("Signature=")
+    for index in (sig_at, len(auth) - 1):
+        bad = dict(signed.headers, Authorization=tamper(auth, index))
+        assert code_of(lambda: checker.verify(method, signed.url, bad, body)) == \
+            "SignatureDoesNotMatch"
+    for name, value in signed.headers.items():
+        if name.lower() in ("authorization", "x-amz-date", "x-amz-content-sha256", "host"):
+            continue
+        if value.strip():
+            bad = dict(signed.headers)
+            bad[name] = tamper(value.strip(), 0)
+            expect = "InvalidToken" if name == "X-Amz-Security-Token" and service.startswith("s3") \
+                else "InvalidClientTokenId" if name == "X-Amz-Security-Token" \
+                else "SignatureDoesNotMatch"
+            assert code_of(lambda: checker.verify(method, signed.url, bad, body)) == expect
+    bad_date = dict(signed.headers, **{"X-Amz-Date": "20240229T235958Z"})
+    assert code_of(lambda: checker.verify(method, signed.url, bad_date, body)) == \
+        "SignatureDoesNotMatch"
+    scope = "us-east-1/" + service
+    for wrong in ("us-west-2/" + service, "us-east-1/other"):
+        bad = dict(signed.headers, Authorization=auth.replace(scope, wrong))
+        assert code_of(lambda: checker.verify(method, signed.url, bad, body)) == \
+            "SignatureDoesNotMatch"
+    tampered_body = (body or b"") + b"!"
+    expect = "XAmzContentSHA256Mismatch" if service.startswith("s3") else "SignatureDoesNotMatch"
+    assert code_of(lambda: checker.verify(method, signed.url, signed.headers, tampered_body)) == \
+        expect
+
+
+@SETTINGS
+@given(_SERVICE, _PATH, _QUERY, st.integers(1, 604800), st.booleans())
+def test_presigned_round_trip_and_tampering(service, path, query, expires, temporary):
+    creds = TEMP if temporary else CREDS
+    url = Signer(creds, "us-east-1", service).presign("GET", _url(path, query),
+                                                      expires_in=expires, timestamp=WHEN)
+    checker = verifier()
+    result = checker.verify("GET", url)
+    assert result.presigned and result.expires == int(NOW) + expires
+    assert result.expires_at == WHEN + datetime.timedelta(seconds=expires)
+    base, _, signature = url.rpartition("X-Amz-Signature=")
+    signature = signature[:64]
+    for index in (0, 63):
+        bad = url.replace(signature, signature[:index] + ("0" if signature[index] != "0" else "1")
+                          + signature[index + 1:])
+        assert code_of(lambda: checker.verify("GET", bad)) == "SignatureDoesNotMatch"
+    assert code_of(lambda: checker.verify("PUT", url)) == "SignatureDoesNotMatch"
+    assert code_of(lambda: checker.verify("GET", url.replace("X-Amz-Expires=", "X-Amz-Expires=1")
+                                         if expires < 60480 else url + "&a=b")) in (
+        "SignatureDoesNotMatch", "IncompleteSignature")
+    tampered_path = re.sub(r"(amazonaws\.com)[^?]*", r"\1/zz-tampered", url, count=1)
+    assert code_of(lambda: checker.verify("GET", tampered_path)) == "SignatureDoesNotMatch"
+    assert code_of(lambda: checker.verify("GET", url.replace("example-bucket", "other-bucket"))) \
+        == "SignatureDoesNotMatch"
+    late = Verifier(KEYS.get, clock=lambda: NOW + expires + 1)
+    assert code_of(lambda: late.verify("GET", url)) == "AccessDenied"
+    assert Verifier(KEYS.get, clock=lambda: NOW + expires).verify("GET", url)
+
+
+# -- independent signers -------------------------------------------------------------------------
+
+botocore_auth = pytest.importorskip("botocore.auth")
+from botocore.awsrequest import AWSRequest  # noqa: E402
+from botocore.credentials import Credentials as BotoCredentials  # noqa: E402
+
+
+@pytest.fixture
+def frozen_botocore(monkeypatch):
+    monkeypatch.setattr(botocore_auth, "get_current_datetime", lambda: WHEN.replace(tzinfo=None))
+
+
+@SETTINGS
+@given(_METHOD, _SERVICE, _PATH, _QUERY, _HEADERS, _BODY, st.booleans())
+def test_botocore_signed_requests_verify(frozen_botocore, method, service, path, query, headers,
+                                        body, temporary):
+    creds = TEMP if temporary else CREDS
+    url = _url(path, query)
+    assume(not url.endswith(" "))
+    # botocore signs an empty "&&" segment as "="; fastsig reads it as no parameter.
+    assume("&&" not in query and not query.startswith("&") and not query.endswith("&"))
+    boto_creds = BotoCredentials(creds.access_key_id, SECRET_KEY, creds.session_token)
+    is_s3 = service.startswith("s3")
+    request = AWSRequest(method=method, url=url, data=body or b"")
+    for name, value in headers:
+        request.headers[name] = value
+    (botocore_auth.S3SigV4Auth if is_s3 else botocore_auth.SigV4Auth)(
+        boto_creds, service, "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    # botocore's header view folds repeated names into one; on the wire each is its own line.
+    own = {name.lower() for name, _ in headers}
+    sent = headers + [(n, v) for n, v in prepared.headers.items() if n.lower() not in own]
+    if not any(n.lower() == "host" for n, _ in sent):
+        sent.append(("Host", "example-bucket.s3.us-east-1.amazonaws.com"))
+    verifier().verify(method, prepared.url, sent, body)
+
+    query_request = AWSRequest(method="GET", url=url)
+    (botocore_auth.S3SigV4QueryAuth if is_s3 else botocore_auth.SigV4QueryAuth)(
+        boto_creds, service, "us-east-1", expires=600).add_auth(query_request)
+    verifier().verify("GET", query_request.prepare().url)
+
+
+def test_boto3_generate_presigned_url_verifies():
+    boto3 = pytest.importorskip("boto3")
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
+                          aws_secret_access_key=SECRET_KEY,
+                          config=__import__("botocore.config").config.Config(signature_version="s3v4"))
+    for key in ("photos/cat.jpg", "a b+c%d/ünï~*'()!", "dir//x/../y"):
+        url = client.generate_presigned_url("get_object", Params={"Bucket": "bucket", "Key": key},
+                                            ExpiresIn=900)
+        result = Verifier(KEYS.get).verify("GET", url)  # signed now, checked now
+        assert result.service == "s3" and result.presigned
+
+
+@SETTINGS
+@given(_METHOD, _PATH, _QUERY, _HEADERS, _BODY, st.booleans(), st.booleans())
+def test_awscrt_signed_requests_verify(method, path, query, headers, body, temporary, presign):
+    awscrt_auth = pytest.importorskip("awscrt.auth")
+    from awscrt import http as crt_http
+
+    creds = TEMP if temporary else CREDS
+    assume(":" not in path.split("/")[1] if path.count("/") else True)  # awscrt misparses it
+    assume("&&" not in query and not query.startswith("&") and not query.endswith("&"))
+    target = path + (f"?{query}" if query else "")
+    host = "example.amazonaws.com"
+    request = crt_http.HttpRequest(method, target, crt_http.HttpHeaders([("Host", host)] + headers))
+    payload = fastsig.sigv4.hash_payload(body)
+    config = awscrt_auth.AwsSigningConfig(
+        algorithm=awscrt_auth.AwsSigningAlgorithm.V4,
+        signature_type=(awscrt_auth.AwsSignatureType.HTTP_REQUEST_QUERY_PARAMS if presign
+                        else awscrt_auth.AwsSignatureType.HTTP_REQUEST_HEADERS),
+        credentials_provider=awscrt_auth.AwsCredentialsProvider.new_static(
+            creds.access_key_id, SECRET_KEY, creds.session_token),
+        region="us-east-1", service="service", date=WHEN, signed_body_value=payload,
+        expiration_in_seconds=600 if presign else None,
+    )
+    signed = awscrt_auth.aws_sign_request(request, config).result()
+    verifier().verify(method, f"https://{host}{signed.path}", list(signed.headers), body)
+
+
+# -- specific rules ------------------------------------------------------------------------------
+
+def _signed(service="service", headers=None, body=None, creds=CREDS, payload_hash=None,
+            **options):
+    return Signer(creds, "us-east-1", service, **options).sign(
+        "POST", "https://example.amazonaws.com/p?q=1", headers, body, timestamp=WHEN,
+        payload_hash=payload_hash)
+
+
+def test_missing_authentication():
+    assert code_of(lambda: verifier().verify("GET", "https://example.amazonaws.com/")) == \
+        "MissingAuthenticationToken"
+
+
+def test_unknown_key_codes_follow_the_service():
+    signed = _signed(creds=Credentials("AKIDUNKNOWN", SECRET_KEY))
+    assert code_of(lambda: verifier().verify("POST", signed.url, signed.headers)) == \
+        "InvalidClientTokenId"
+    signed = _signed("s3", creds=Credentials("AKIDUNKNOWN", SECRET_KEY))
+    assert code_of(lambda: verifier().verify("POST", signed.url, signed.headers)) == \
+        "InvalidAccessKeyId"
+
+
+def test_lookup_may_return_a_secret():
+    signed = _signed()
+    result = Verifier({ACCESS_KEY: SECRET_KEY}.get, clock=lambda: NOW).verify(
+        "POST", signed.url, signed.headers)
+    assert result.access_key_id == ACCESS_KEY
+
+
+def test_session_token_required_when_the_lookup_has_one():
+    stolen = _signed(creds=Credentials("ASIAEXAMPLE", SECRET_KEY))  # signed without the token
+    assert code_of(lambda: verifier().verify("POST", stolen.url, stolen.headers)) == \
+        "InvalidClientTokenId"
+
+
+def test_clock_skew():
+    signed = _signed()
+    for offset in (-901, 901):
+        checker = Verifier(KEYS.get, clock=lambda: NOW + offset)
+        assert code_of(lambda: checker.verify("POST", signed.url, signed.headers)) == \
+            "RequestTimeTooSkewed"
+    assert Verifier(KEYS.get, clock=lambda: NOW + 900).verify("POST", signed.url, signed.headers)
+
+
+def test_presigned_url_from_the_future():
+    url = Signer(CREDS, "us-east-1", "s3").presign("GET", "https://b.s3.amazonaws.com/k",
+                                                   timestamp=WHEN)
+    early = Verifier(KEYS.get, clock=lambda: NOW - 901)
+    assert code_of(lambda: early.verify("GET", url)) == "RequestTimeTooSkewed"
+
+
+def test_unsigned_amz_header_is_refused():
+    signed = _signed()
+    smuggled = dict(signed.headers, **{"X-Amz-Meta-Evil": "1"})
+    assert code_of(lambda: verifier().verify("POST", signed.url, smuggled)) == "AccessDenied"
+    # Unsigned headers of other kinds are fine: proxies add them.
+    verifier().verify("POST", signed.url, dict(signed.headers, **{"User-Agent": "x", "Via": "y"}))
+
+
+def test_host_must_be_signed():
+    signed = _signed()
+    auth = signed.headers["Authorization"].replace("SignedHeaders=host;", "SignedHeaders=")
+    headers = dict(signed.headers, Authorization=auth)
+    assert code_of(lambda: verifier().verify("POST", signed.url, headers)) == "IncompleteSignature"
+
+
+def test_unsigned_payload_only_where_allowed():
+    s3 = _signed("s3", unsigned_payload=True)
+    assert verifier().verify("POST", s3.url, s3.headers, b"anything").payload_hash == "UNSIGNED-PAYLOAD"
+    other = _signed("service", unsigned_payload=True, content_sha256_header=True)
+    assert code_of(lambda: verifier().verify("POST", other.url, other.headers)) == "InvalidRequest"
+    assert verifier(unsigned_payload=True).verify("POST", other.url, other.headers)
+    assert code_of(lambda: verifier(unsigned_payload=False).verify("POST", s3.url, s3.headers)) == \
+        "InvalidRequest"
+
+
+def test_streamed_body_is_hashed_in_chunks():
+    body = b"x" * 200_000
+    signed = _signed("s3", body=body)
+    stream = io.BytesIO(body)
+    verifier().verify("POST", signed.url, signed.headers, stream)
+    assert stream.tell() == 0
+    assert code_of(lambda: verifier().verify("POST", signed.url, signed.headers,
+                                             io.BytesIO(body[:-1]))) == "XAmzContentSHA256Mismatch"
+    assert verifier().verify("POST", signed.url, signed.headers,
+                             payload_hash=fastsig.sigv4.sha256_hex(body))
+
+
+def test_s3_header_auth_needs_the_content_hash():
+    signed = _signed("s3", content_sha256_header=False)
+    assert code_of(lambda: verifier().verify("POST", signed.url, signed.headers)) == \
+        "IncompleteSignature"
+
+
+def test_origin_form_target_uses_the_host_header():
+    signed = _signed()
+    target = signed.url.split("amazonaws.com", 1)[1]
+    assert verifier().verify("POST", target, signed.headers)
+    headers = {k: v for k, v in signed.headers.items() if k != "Host"}
+    assert code_of(lambda: verifier().verify("POST", target, headers)) == "SignatureDoesNotMatch"
+
+
+def test_scope_pinned_region_and_service():
+    signed = _signed()
+    assert verifier(region="us-east-1", service="service").verify("POST", signed.url, signed.headers)
+    assert code_of(lambda: verifier(region="eu-west-1").verify("POST", signed.url, signed.headers)) \
+        == "SignatureDoesNotMatch"
+    assert code_of(lambda: verifier(service="s3").verify("POST", signed.url, signed.headers)) \
+        == "SignatureDoesNotMatch"
+
+
+def test_unsupported_kinds_are_refused_not_waved_through():
+    signed = _signed("s3", payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    assert code_of(lambda: verifier().verify("POST", signed.url, signed.headers)) == "NotImplemented"
+    url = "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256&X-Amz-Signature=00"
+    assert code_of(lambda: verifier().verify("GET", url)) == "NotImplemented"
+
+
+def test_verified_request_repr_hides_the_token():
+    signed = _signed(creds=TEMP)
+    result = verifier().verify("POST", signed.url, signed.headers)
+    assert result.session_token == TOKEN
+    assert TOKEN not in repr(result) and "hidden" in repr(result)
+
+
+# -- hostile input -------------------------------------------------------------------------------
+
+PRESIGNED = Signer(CREDS, "us-east-1", "s3").presign("GET", "https://b.s3.amazonaws.com/k",
+                                                     timestamp=WHEN)
+
+
+@pytest.mark.parametrize("url,headers", [
+    ("https://b.s3.amazonaws.com/k", {"Authorization": "AWS4-HMAC-SHA256 " + "A" * 1_000_000}),
+    ("https://b.s3.amazonaws.com/k", {"Authorization": "AWS4-HMAC-SHA256 Credential=a/b/c/d/e, "
+                                      "Credential=x, SignedHeaders=host, Signature=0"}),
+    ("https://b.s3.amazonaws.com/k", {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
+                                      "20240229/us-east-1/s3/aws4_request, SignedHeaders=host, "
+                                      "Signature=" + "0" * 64}),  # no X-Amz-Date
+    ("https://b.s3.amazonaws.com/k", {"Authorization": "Bearer x"}),
+    ("https://b.s3.amazonaws.com/k", [("Authorization", "AWS4-HMAC-SHA256 a"), ("Authorization", "b")]),
+    (PRESIGNED + "&" + "&".join(f"p{i}=v" for i in range(5000)), None),
+    (PRESIGNED.replace("X-Amz-Expires=3600", "X-Amz-Expires=-5"), None),
+    (PRESIGNED.replace("X-Amz-Expires=3600", "X-Amz-Expires=99999999999999999999"), None),
+    (PRESIGNED.replace("X-Amz-Expires=3600", "X-Amz-Expires=604801"), None),
+    (PRESIGNED.replace("X-Amz-Date=20240229T235959Z", "X-Amz-Date=20240231T235959Z"), None),
+    (PRESIGNED.replace("X-Amz-Date=20240229T235959Z", "X-Amz-Date=yesterday"), None),
+    (PRESIGNED + "&X-Amz-Credential=x", None),
+    (PRESIGNED.replace("X-Amz-Credential=", "X-Amz-Credential=%ZZ"), None),
+    (PRESIGNED.replace("X-Amz-Credential=", "X-Amz-Credential=%FF"), None),
+    (PRESIGNED.replace("/k?", "/k%?"), None),
+    (PRESIGNED.replace("/k?", "/k\x00?"), None),
+    (PRESIGNED.replace("X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders=Host"), None),
+    (PRESIGNED.replace("X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders=x%3Bhost"), None),
+    (PRESIGNED.replace("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=MD5"), None),
+    (PRESIGNED.replace("X-Amz-Signature=", "X-Amz-Signature=\u00e9"), None),
+    ("not a url", None),
+    (PRESIGNED, {"Host": "b.s3.amazonaws.com\x00"}),
+    (PRESIGNED, {"X-Amz-Content-SHA256": "zz"}),
+])
+def test_hostile_input_is_a_clean_verification_error(url, headers):
+    code_of(lambda: verifier().verify("GET", url, headers))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=200), st.lists(st.tuples(st.text(max_size=20), st.text(max_size=60)),
+                                       max_size=4), st.binary(max_size=20))
+@example("/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2Fb", [("Host", "h")], b"")
+def test_fuzzed_requests_never_crash(target, headers, body):
+    checker = verifier()
+    for url in (target, "https://h.example" + target, PRESIGNED + target):
+        try:
+            checker.verify("GET", url, headers + [("Host", "h.example")], body)
+        except VerificationError as error:
+            assert error.status in (400, 403, 501)
+        else:  # pragma: no cover - a random request with a good signature
+            raise AssertionError("a random request verified")
+
+
+@pytest.mark.parametrize("bad_method", ["", "G T", None, "GÉT"])
+def test_bad_method(bad_method):
+    assert code_of(lambda: verifier().verify(bad_method, PRESIGNED)) == "InvalidRequest"
+
+
+def test_errors_pickle_with_their_code():
+    import pickle
+
+    error = fastsig.UnknownAccessKeyError("x", "InvalidAccessKeyId")
+    again = pickle.loads(pickle.dumps(error))
+    assert again.code == "InvalidAccessKeyId" and str(again) == "x"
+
+
+def test_signature_comparison_is_constant_time(monkeypatch):
+    import hmac
+
+    calls = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
+    verifier().verify("GET", PRESIGNED)
+    assert calls
