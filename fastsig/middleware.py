@@ -1,0 +1,341 @@
+"""WSGI and ASGI middleware that verify every request before the application sees it.
+
+A verified request reaches the application with its ``VerifiedRequest`` in
+``environ["fastsig.verified"]`` (WSGI) or ``scope["fastsig.verified"]`` (ASGI); a failed one is
+answered with AWS's error body (XML by default, or JSON) and status, and never reaches it.
+
+Bodies are hashed as they stream in. A body is held in memory up to ``memory_limit`` bytes and
+spooled to a temporary file beyond that; ``max_body_size`` refuses larger bodies outright.
+When the client declares the body's hash (``x-amz-content-sha256``), the signature is checked
+before a byte of the body is read; with ``UNSIGNED-PAYLOAD`` the body is not read at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from typing import Any, Callable, Iterable, List, Optional, Tuple
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from . import _backend
+from ._errors import PayloadHashMismatchError, VerificationError
+from .sigv4 import UNSIGNED_PAYLOAD
+from .verifier import Verifier, VerifiedRequest
+
+__all__ = ["ASGIMiddleware", "WSGIMiddleware"]
+
+ENVIRON_KEY = "fastsig.verified"
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+_CHUNK = 65536
+_PATH_SAFE = "/-_.~!$&'()*+,;=:@"  # RFC 3986 pchar: what clients leave unencoded in a path
+_STATUS_TEXT = {
+    400: "Bad Request",
+    403: "Forbidden",
+    411: "Length Required",
+    413: "Payload Too Large",
+    501: "Not Implemented",
+}
+
+
+class _BodyError(VerificationError):
+    """The body cannot be taken as declared (size, framing)."""
+
+    code = "IncompleteBody"
+    status = 400
+
+
+class _TooLargeError(VerificationError):
+    code = "EntityTooLarge"
+    status = 413
+
+    def __init__(self) -> None:
+        super().__init__("Your proposed upload exceeds the maximum allowed size")
+
+
+def _error_response(error: VerificationError, error_format: str) -> Tuple[int, List[Tuple[str, str]], bytes]:
+    message = str(error)[:512]
+    if error_format == "json":
+        body = json.dumps({"__type": error.code, "message": message}).encode()
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error.code)]
+    else:
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(error.code)}</Code><Message>{escape(message)}</Message></Error>"
+        ).encode()
+        headers = [("Content-Type", "application/xml")]
+    headers.append(("Content-Length", str(len(body))))
+    return error.status, headers, body
+
+
+def _declared_hash(headers: List[Tuple[str, str]]) -> Optional[str]:
+    for name, value in headers:
+        if name.lower() == "x-amz-content-sha256":
+            return value.strip()
+    return None
+
+
+def _content_length(value: Optional[str], max_body_size: Optional[int]) -> Optional[int]:
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        raise _BodyError("Content-Length is not a number", "InvalidRequest")
+    length = int(value)
+    if max_body_size is not None and length > max_body_size:
+        raise _TooLargeError()
+    return length
+
+
+class _Spool:
+    """Collects a body while hashing it: in memory up to a limit, on disk beyond it."""
+
+    def __init__(self, memory_limit: int, max_body_size: Optional[int]) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=memory_limit)
+        self.hash = _backend.kernels.Sha256()
+        self.size = 0
+        self.max_body_size = max_body_size
+
+    def add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.max_body_size is not None and self.size > self.max_body_size:
+            raise _TooLargeError()
+        self.hash.update(data)
+        self.file.write(data)
+
+    def done(self) -> str:
+        self.file.seek(0)
+        return self.hash.hexdigest()
+
+
+class _Plan:
+    """How one request's body is handled: ``verify_first`` checks the signature against the
+    declared hash before reading; ``read`` says the body must be spooled and hashed."""
+
+    __slots__ = ("verify_first", "read", "declared")
+
+    def __init__(self, headers: List[Tuple[str, str]], has_body: bool) -> None:
+        declared = _declared_hash(headers)
+        self.declared = declared
+        if not has_body:
+            self.verify_first, self.read = True, False
+        elif declared == UNSIGNED_PAYLOAD:
+            self.verify_first, self.read = True, False
+        elif declared is not None and _HEX_DIGEST.fullmatch(declared):
+            self.verify_first, self.read = True, True
+        else:
+            self.verify_first, self.read = False, True
+
+
+def _check_spooled(plan: _Plan, actual: str) -> None:
+    if plan.verify_first and plan.declared != actual:
+        raise PayloadHashMismatchError(
+            "The provided 'x-amz-content-sha256' header does not match what was computed."
+        )
+
+
+class WSGIMiddleware:
+    """Verifies each request of a WSGI application.
+
+    >>> from fastsig import Credentials, Verifier
+    >>> from fastsig.middleware import WSGIMiddleware
+    >>> def app(environ, start_response):
+    ...     start_response("200 OK", [("Content-Type", "text/plain")])
+    ...     return [environ["fastsig.verified"].access_key_id.encode()]
+    >>> keys = {"AKIDEXAMPLE": Credentials("AKIDEXAMPLE", "secret")}
+    >>> app = WSGIMiddleware(app, Verifier(keys.get))
+    """
+
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        verifier: Verifier,
+        *,
+        error_format: str = "xml",
+        memory_limit: int = 1 << 20,
+        max_body_size: Optional[int] = 5 << 30,
+    ) -> None:
+        if error_format not in ("xml", "json"):
+            raise ValueError("error_format must be 'xml' or 'json'")
+        self.app = app
+        self.verifier = verifier
+        self.error_format = error_format
+        self.memory_limit = memory_limit
+        self.max_body_size = max_body_size
+
+    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            self._verify(environ)
+        except VerificationError as error:
+            status, headers, body = _error_response(error, self.error_format)
+            start_response(f"{status} {_STATUS_TEXT.get(status, 'Error')}", headers)
+            return [body]
+        return self.app(environ, start_response)
+
+    def _verify(self, environ: dict) -> None:
+        method = environ.get("REQUEST_METHOD", "GET")
+        target = _wsgi_target(environ)
+        headers = _wsgi_headers(environ)
+        length = _content_length(environ.get("CONTENT_LENGTH") or None, self.max_body_size)
+        chunked = length is None and environ.get("wsgi.input_terminated", False)
+        plan = _Plan(headers, bool(length) or chunked)
+        verified: Optional[VerifiedRequest] = None
+        if plan.verify_first:
+            verified = self.verifier.verify(
+                method, target, headers, None,
+                payload_hash=plan.declared if plan.read else None,
+            )
+        if plan.read:
+            spool = _Spool(self.memory_limit, self.max_body_size)
+            stream = environ["wsgi.input"]
+            remaining = length
+            while remaining is None or remaining > 0:
+                data = stream.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
+                if not data:
+                    if remaining:
+                        raise _BodyError("The request body is shorter than Content-Length")
+                    break
+                spool.add(data)
+                if remaining is not None:
+                    remaining -= len(data)
+            actual = spool.done()
+            _check_spooled(plan, actual)
+            if verified is None:
+                verified = self.verifier.verify(method, target, headers, payload_hash=actual)
+            environ["wsgi.input"] = spool.file
+            environ["CONTENT_LENGTH"] = str(spool.size)
+        environ[ENVIRON_KEY] = verified
+
+
+def _wsgi_target(environ: dict) -> str:
+    """The request target as the client sent it: servers that keep it (gunicorn's RAW_URI,
+    REQUEST_URI of uWSGI and waitress) give it as is. Otherwise it is re-encoded from the
+    decoded path: exact for S3's rules, which decode it anyway; for other services exact when
+    the client encoded as most HTTP clients do (sub-delimiters such as ``+`` and ``=`` left
+    as they are)."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw is None:
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        raw = quote(path.encode("latin-1"), safe=_PATH_SAFE)
+        query = environ.get("QUERY_STRING")
+        if query:
+            raw += "?" + query
+    return _text(raw)
+
+
+def _text(latin1: str) -> str:
+    # WSGI gives bytes as latin-1 text; requests carry UTF-8.
+    try:
+        return latin1.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise _BodyError("the request target is not valid UTF-8", "InvalidURI") from None
+
+
+def _wsgi_headers(environ: dict) -> List[Tuple[str, str]]:
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-"), value))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.append((key.replace("_", "-"), value))
+    return headers
+
+
+class ASGIMiddleware:
+    """Verifies each HTTP request of an ASGI application; other scopes pass through."""
+
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        verifier: Verifier,
+        *,
+        error_format: str = "xml",
+        memory_limit: int = 1 << 20,
+        max_body_size: Optional[int] = 5 << 30,
+    ) -> None:
+        if error_format not in ("xml", "json"):
+            raise ValueError("error_format must be 'xml' or 'json'")
+        self.app = app
+        self.verifier = verifier
+        self.error_format = error_format
+        self.memory_limit = memory_limit
+        self.max_body_size = max_body_size
+
+    async def __call__(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            scope, receive = await self._verify(scope, receive)
+        except VerificationError as error:
+            status, headers, body = _error_response(error, self.error_format)
+            await send({
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(n.encode(), v.encode()) for n, v in headers],
+            })
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+    async def _verify(self, scope: dict, receive: Callable[..., Any]) -> Tuple[dict, Callable[..., Any]]:
+        method = scope["method"]
+        raw_path = scope.get("raw_path")
+        if raw_path is None:
+            raw_path = quote(scope["path"].encode("utf-8"), safe=_PATH_SAFE).encode()
+        target = raw_path.decode("latin-1")
+        query = scope.get("query_string", b"")
+        if query:
+            target += "?" + query.decode("latin-1")
+        target = _text(target)
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]]
+        length_header = next((v for n, v in headers if n.lower() == "content-length"), None)
+        length = _content_length(length_header, self.max_body_size)
+        chunked = length is None and any(
+            n.lower() == "transfer-encoding" and "chunked" in v.lower() for n, v in headers
+        )
+        plan = _Plan(headers, bool(length) or chunked)
+        verified: Optional[VerifiedRequest] = None
+        if plan.verify_first:
+            verified = self.verifier.verify(
+                method, target, headers, None,
+                payload_hash=plan.declared if plan.read else None,
+            )
+        if plan.read:
+            spool = _Spool(self.memory_limit, self.max_body_size)
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    raise _BodyError("the client went away before the body was complete")
+                spool.add(message.get("body", b""))
+                more = message.get("more_body", False)
+            if length is not None and spool.size != length:
+                raise _BodyError("The request body does not have the size of Content-Length")
+            actual = spool.done()
+            _check_spooled(plan, actual)
+            if verified is None:
+                verified = self.verifier.verify(method, target, headers, payload_hash=actual)
+            receive = _replay(spool.file, receive)
+        scope = dict(scope)
+        scope[ENVIRON_KEY] = verified
+        return scope, receive
+
+
+def _replay(file: Any, receive: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``receive`` that hands out the spooled body, then defers to the server's."""
+    finished = False
+
+    async def replay() -> dict:
+        nonlocal finished
+        if finished:
+            return await receive()
+        data = file.read(_CHUNK)
+        more = len(data) == _CHUNK
+        if not more:
+            finished = True
+            file.close()
+        return {"type": "http.request", "body": data, "more_body": more}
+
+    return replay
+

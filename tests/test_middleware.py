@@ -1,0 +1,290 @@
+"""The WSGI and ASGI middleware behind real servers on 127.0.0.1 (waitress, wsgiref, uvicorn),
+called by boto3, by ``requests`` with fastsig's signatures, and with presigned URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import socket
+import threading
+import time
+import wsgiref.simple_server
+
+import pytest
+
+from fastsig import Credentials, Signer, Verifier
+from fastsig.middleware import ASGIMiddleware, WSGIMiddleware
+
+requests = pytest.importorskip("requests")
+pytestmark = pytest.mark.server
+
+CREDS = Credentials("AKIDMIDDLEWARE", "middleware/secret+key")
+TEMP = Credentials("ASIAMIDDLEWARE", "temporary/secret", "session-token-value")
+KEYS = {c.access_key_id: c for c in (CREDS, TEMP)}
+
+
+def _answer(verified, body: bytes) -> bytes:
+    return json.dumps({
+        "key": verified.access_key_id,
+        "service": verified.service,
+        "presigned": verified.presigned,
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "body_length": len(body),
+    }).encode()
+
+
+def _response(method, answer):
+    """The answer goes in a header (boto3 parses a PutObject body as an S3 error) and, for
+    a GET, in the body too."""
+    body = answer if method == "GET" else b""
+    return body, [("content-type", "application/json"), ("x-answer", answer.decode()),
+                  ("content-length", str(len(body)))]
+
+
+def wsgi_app(environ, start_response):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    out, headers = _response(environ["REQUEST_METHOD"],
+                             _answer(environ["fastsig.verified"], body))
+    start_response("200 OK", headers)
+    return [out]
+
+
+async def asgi_app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    out, headers = _response(scope["method"], _answer(scope["fastsig.verified"], body))
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(n.encode(), v.encode()) for n, v in headers]})
+    await send({"type": "http.response.body", "body": out})
+
+
+def _free_socket():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module", params=["waitress", "wsgiref", "uvicorn"])
+def server(request):
+    """(base URL, kind) of a real server on 127.0.0.1 with the middleware in front."""
+    kind = request.param
+    verifier = Verifier(KEYS.get)
+    if kind == "waitress":
+        waitress = pytest.importorskip("waitress")
+        srv = waitress.create_server(WSGIMiddleware(wsgi_app, verifier, memory_limit=4096),
+                                     host="127.0.0.1", port=0, threads=4)
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{srv.effective_port}", kind
+        srv.task_dispatcher.shutdown()
+        # The loop runs while any channel is open, its wake-up trigger included.
+        for channel in list(srv._map.values()):
+            channel.close()
+    elif kind == "wsgiref":
+        srv = wsgiref.simple_server.make_server(
+            "127.0.0.1", 0, WSGIMiddleware(wsgi_app, verifier), handler_class=_QuietHandler)
+        thread = threading.Thread(target=srv.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{srv.server_port}", kind
+        srv.shutdown()
+        srv.server_close()
+    else:
+        uvicorn = pytest.importorskip("uvicorn")
+        sock = _free_socket()
+        config = uvicorn.Config(ASGIMiddleware(asgi_app, verifier, memory_limit=4096),
+                                log_level="warning", lifespan="on")
+        srv = uvicorn.Server(config)
+        thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not srv.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", kind
+        srv.should_exit = True
+        thread.join(10)
+        sock.close()
+    thread.join(10)
+
+
+def _send(signer, method, url, headers=None, body=None):
+    signed = signer.sign(method, url, headers, body)
+    return requests.request(method, signed.url, headers=signed.headers, data=body, timeout=30)
+
+
+def _error_code(response):
+    text = response.text
+    if text.startswith("{"):
+        return json.loads(text)["__type"]
+    return text.split("<Code>")[1].split("</Code>")[0]
+
+
+@pytest.mark.parametrize("service", ["s3", "execute-api"])
+@pytest.mark.parametrize("creds", [CREDS, TEMP], ids=["long-term", "temporary"])
+def test_fastsig_signed_requests(server, service, creds):
+    base, _ = server
+    signer = Signer(creds, "us-east-1", service)
+    body = b"x" * 10_000  # larger than the spool's memory limit: goes to disk
+    r = _send(signer, "PUT", f"{base}/bucket/some%20key+%25.txt?versionId=1&x=a%20b", {
+        "Content-Type": "text/plain", "X-Amz-Meta-Owner": "me   too  "}, body)
+    assert r.status_code == 200, r.text
+    answer = json.loads(r.headers["x-answer"])
+    assert answer["key"] == creds.access_key_id and answer["service"] == service
+    assert answer["body_sha256"] == hashlib.sha256(body).hexdigest()
+    assert _send(signer, "GET", f"{base}/b//c~d").status_code == 200  # (urllib3 drops dot segments)
+
+
+def test_tampered_and_wrong_requests_get_aws_errors(server):
+    base, _ = server
+    signer = Signer(CREDS, "us-east-1", "s3")
+    signed = signer.sign("PUT", f"{base}/bucket/key", None, b"data")
+    r = requests.put(signed.url, headers=signed.headers, data=b"DATA", timeout=30)
+    assert (r.status_code, _error_code(r)) == (400, "XAmzContentSHA256Mismatch")
+    r = requests.put(signed.url + "?x=1", headers=signed.headers, data=b"data", timeout=30)
+    assert (r.status_code, _error_code(r)) == (403, "SignatureDoesNotMatch")
+    r = requests.get(f"{base}/bucket/key", timeout=30)
+    assert (r.status_code, _error_code(r)) == (403, "MissingAuthenticationToken")
+    stranger = Signer(Credentials("AKIDSTRANGER", "x"), "us-east-1", "s3")
+    r = _send(stranger, "GET", f"{base}/bucket/key")
+    assert (r.status_code, _error_code(r)) == (403, "InvalidAccessKeyId")
+    old = signer.sign("GET", f"{base}/bucket/key", timestamp=time.time() - 3600)
+    r = requests.get(old.url, headers=old.headers, timeout=30)
+    assert (r.status_code, _error_code(r)) == (403, "RequestTimeTooSkewed")
+    smuggled = dict(signed.headers, **{"X-Amz-Meta-Extra": "1"})
+    r = requests.put(signed.url, headers=smuggled, data=b"data", timeout=30)
+    assert (r.status_code, _error_code(r)) == (403, "AccessDenied")
+
+
+def test_presigned_urls(server):
+    base, _ = server
+    signer = Signer(CREDS, "us-east-1", "s3")
+    url = signer.presign("GET", f"{base}/bucket/photos/cat ü.jpg", expires_in=60)
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 200 and r.json()["presigned"], r.text
+    put = signer.presign("PUT", f"{base}/bucket/upload.bin")
+    r = requests.put(put, data=b"\x00" * 5000, timeout=30)
+    assert r.status_code == 200 and json.loads(r.headers["x-answer"])["body_length"] == 5000
+    expired = signer.presign("GET", f"{base}/bucket/k", expires_in=1, timestamp=time.time() - 10)
+    r = requests.get(expired, timeout=30)
+    assert (r.status_code, _error_code(r)) == (403, "AccessDenied")
+    assert "expired" in r.text
+    r = requests.get(url.replace("cat", "dog"), timeout=30)
+    assert (r.status_code, _error_code(r)) == (403, "SignatureDoesNotMatch")
+
+
+def test_boto3_client_and_presigned_urls(server):
+    boto3 = pytest.importorskip("boto3")
+    from botocore.config import Config
+
+    base, _ = server
+    client = boto3.client(
+        "s3", region_name="us-east-1", endpoint_url=base,
+        aws_access_key_id=CREDS.access_key_id, aws_secret_access_key=CREDS.secret_access_key,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                      request_checksum_calculation="when_required",
+                      retries={"max_attempts": 1}),
+    )
+    client.put_object(Bucket="bucket", Key="dir/a b+c.txt", Body=b"hello from boto3")
+    got = client.get_object(Bucket="bucket", Key="dir/a b+c.txt")
+    assert json.loads(got["Body"].read())["key"] == CREDS.access_key_id
+    url = client.generate_presigned_url("get_object", Params={"Bucket": "bucket", "Key": "k ü"},
+                                        ExpiresIn=300)
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 200 and r.json()["presigned"], r.text
+
+    wrong = boto3.client(
+        "s3", region_name="us-east-1", endpoint_url=base,
+        aws_access_key_id=CREDS.access_key_id, aws_secret_access_key="wrong",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                      retries={"max_attempts": 1}),
+    )
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as info:
+        wrong.get_object(Bucket="bucket", Key="k")
+    assert info.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_hostile_requests_get_a_clean_4xx(server):
+    base, _ = server
+    host = base.split("//")[1]
+    signer = Signer(CREDS, "us-east-1", "s3")
+    signed = signer.sign("PUT", f"{base}/bucket/key", None, b"abc")
+    cases = [
+        ("GET", "/k", {"Authorization": "AWS4-HMAC-SHA256 " + "C" * 60_000}, b""),
+        ("GET", "/k?" + "&".join(f"p{i}=%zz" for i in range(2000)), {}, b""),
+        ("GET", "/k?X-Amz-Expires=-1&X-Amz-Signature=0&X-Amz-Credential=a", {}, b""),
+        ("GET", "/%ff%fe", {"Authorization": "AWS4-HMAC-SHA256 Credential=x"}, b""),
+    ]
+    for method, target, headers, body in cases:
+        r = requests.request(method, f"{base}{target}", headers=headers, data=body, timeout=30)
+        assert 400 <= r.status_code < 500, (target[:40], r.status_code, r.text[:200])
+    # A body longer than its declared length, on a raw socket.
+    head = "".join(f"{n}: {v}\r\n" for n, v in signed.headers.items() if n != "Content-Length")
+    with socket.create_connection(("127.0.0.1", int(host.split(":")[1])), timeout=10) as sock:
+        sock.sendall(f"PUT /bucket/key HTTP/1.1\r\n{head}Content-Length: 3\r\n"
+                     "Connection: close\r\n\r\nabcdef".encode())
+        reply = sock.recv(65536).decode("latin-1")
+    assert reply.startswith("HTTP/1.") and (" 200 " in reply or " 400 " in reply)
+
+
+def test_body_limit_is_enforced():
+    verifier = Verifier(KEYS.get)
+    app = WSGIMiddleware(wsgi_app, verifier, max_body_size=100)
+    signer = Signer(CREDS, "us-east-1", "s3")
+    signed = signer.sign("PUT", "http://example.com/k", None, b"y" * 200)
+    import io
+
+    environ = {
+        "REQUEST_METHOD": "PUT", "PATH_INFO": "/k", "QUERY_STRING": "", "SERVER_NAME": "x",
+        "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b"y" * 200),
+        "CONTENT_LENGTH": "200",
+    }
+    for name, value in signed.headers.items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    statuses = []
+    body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
+    assert statuses == ["413 Payload Too Large"] and b"EntityTooLarge" in body
+
+
+def test_asgi_json_errors_and_passthrough():
+    calls = []
+
+    async def inner(scope, receive, send):
+        calls.append(scope["type"])
+
+    app = ASGIMiddleware(inner, Verifier(KEYS.get), error_format="json")
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"",
+             "headers": [(b"host", b"example.com")]}
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 403
+    assert json.loads(sent[1]["body"])["__type"] == "MissingAuthenticationToken"
+    asyncio.run(app({"type": "websocket"}, receive, send))
+    assert calls == ["websocket"]
