@@ -12,7 +12,7 @@ import threading
 from typing import Callable, Dict, List, Tuple
 from urllib.parse import quote
 
-from fastsig import Credentials, Signer, _backend
+from fastsig import Credentials, Signer, Verifier, _backend
 from yardstick import YardstickPresigner
 
 ACCESS_KEY = "AKIDEXAMPLE"
@@ -181,6 +181,23 @@ def sign_awscrt():
     return run, BATCH
 
 
+# -- verification -----------------------------------------------------------------------------
+
+def verify_fastsig(backend):
+    def make():
+        creds = Credentials(ACCESS_KEY, SECRET_KEY)
+        urls = fastsig_signer(backend, "s3").presign_many("GET", URLS)  # signed now, valid 1 h
+        with _backend.using(backend):
+            verify = Verifier({ACCESS_KEY: creds}.get).verify
+
+            def run():
+                with _backend.using(backend):
+                    return [verify("GET", u) for u in urls]
+
+        return run, BATCH
+    return make
+
+
 # -- payload hashing --------------------------------------------------------------------------
 
 def hash_hashlib():
@@ -226,6 +243,10 @@ GROUPS: Dict[str, List[Tuple[str, Factory, str]]] = {
         ("botocore SigV4Auth", sign_botocore, "signatures/s"),
         ("requests-aws4auth", sign_requests_aws4auth, "signatures/s"),
         ("awscrt aws_sign_request", sign_awscrt, "signatures/s"),
+    ],
+    "verify presigned S3 GET": [
+        ("yardstick (presign)", presign_yardstick, "URLs/s"),
+        *[(f"fastsig Verifier.verify ({b})", verify_fastsig(b), "URLs/s") for b in BACKENDS],
     ],
     "payload SHA-256, 64 MiB": [
         ("hashlib.sha256", hash_hashlib, "bytes/s"),

@@ -44,6 +44,7 @@ NORMALIZED_S3_STYLE_PATHS: PathPolicy
 
 def canonical_query(query: str) -> str: ...
 def canonical_headers(headers: _Headers, excluded: Iterable[str] = ()) -> Tuple[str, str]: ...
+def split_auth_query(query: str) -> Tuple[str, dict]: ...
 def split_url(url: str) -> Tuple[str, str, str, str]: ...
 
 class SigningContext:
@@ -72,3 +73,19 @@ class SigningContext:
     def presign_many(
         self, method: str, urls: Iterable[str], expires_in: int, payload_hash: str
     ) -> List[str]: ...
+
+class PresignedVerifier:
+    def __init__(
+        self,
+        s3_services: frozenset,
+        s3_paths: PathPolicy,
+        service_paths: PathPolicy,
+        region: Optional[str],
+        service: Optional[str],
+        max_skew: float,
+        clock: Any,
+        lookup: Any,
+        key_for: Any,
+        result_type: type,
+    ) -> None: ...
+    def check(self, method: str, url: str) -> Optional[tuple]: ...

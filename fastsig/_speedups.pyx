@@ -13,9 +13,9 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
-from libc.stdint cimport uint8_t, uint32_t
+from libc.stdint cimport int8_t, uint8_t, uint32_t
 from libc.stdlib cimport free, malloc, qsort, realloc
-from libc.string cimport memcmp, memcpy, strlen
+from libc.string cimport memchr, memcmp, memcpy, strlen
 
 from . import _speedups_py as _py
 
@@ -304,22 +304,55 @@ cdef int encode_into(Buf *b, const uint8_t *s, Py_ssize_t n, const uint8_t *keep
     b.n += fs_uri_encode(s, n, b.p + b.n, keep)
     return 0
 
+cdef int8_t UPPER_HEX[256]  # value of an uppercase hex digit, else -1
+for _c in range(256):
+    UPPER_HEX[_c] = -1
+for _c in range(10):
+    UPPER_HEX[48 + _c] = _c
+for _c in range(6):
+    UPPER_HEX[65 + _c] = 10 + _c
+
+cdef inline bint is_canonical(const uint8_t *s, Py_ssize_t n, const uint8_t *keep) noexcept:
+    """Whether text is already in the canonical encoding: kept bytes as they are, every other
+    byte as %XX in uppercase. Received URLs mostly are, and need only a copy."""
+    cdef Py_ssize_t i = 0
+    cdef int hi, lo
+    while i < n:
+        if keep[s[i]]:
+            i += 1
+            continue
+        if s[i] != b'%' or i + 2 >= n:
+            return False
+        hi = UPPER_HEX[s[i + 1]]
+        lo = UPPER_HEX[s[i + 2]]
+        if hi < 0 or lo < 0 or keep[hi * 16 + lo]:
+            return False
+        i += 3
+    return True
+
 cdef int reencode_into(Buf *b, const uint8_t *s, Py_ssize_t n, const uint8_t *keep) except -1:
     """Canonical encoding of %-encoded text; returns 1 (nothing written) on a bad escape."""
     cdef Py_ssize_t i, m
     cdef uint8_t *tmp
+    cdef uint8_t small[256]
+    if is_canonical(s, n, keep):
+        return buf_add(b, <const char *>s, n)
     for i in range(n):
         if s[i] == b'%':
             break
     else:
         return encode_into(b, s, n, keep)
-    tmp = <uint8_t *>malloc(n + 1)
-    if tmp == NULL:
-        raise MemoryError()
+    if n < 256:
+        tmp = small
+    else:
+        tmp = <uint8_t *>malloc(n + 1)
+        if tmp == NULL:
+            raise MemoryError()
     m = fs_uri_decode(s, n, tmp)
     if m >= 0:
         encode_into(b, tmp, m, keep)
-    free(tmp)
+    if tmp != &small[0]:
+        free(tmp)
     return 1 if m < 0 else 0
 
 cdef int normalize_into(Buf *b, const char *s, Py_ssize_t n) except -1:
@@ -491,47 +524,89 @@ cdef int compare_pairs(const void *a, const void *b) noexcept nogil:
         return -1 if x.value_len < y.value_len else 1
     return 0
 
-cdef bint is_auth_key(const char *k, Py_ssize_t n) noexcept:
+# The presigning parameters, by index: the order of _AUTH_KEYS.
+_AUTH_KEYS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+             "X-Amz-SignedHeaders", "X-Amz-Security-Token", "X-Amz-Signature")
+DEF A_ALGORITHM = 0
+DEF A_CREDENTIAL = 1
+DEF A_DATE = 2
+DEF A_EXPIRES = 3
+DEF A_SIGNED_HEADERS = 4
+DEF A_TOKEN = 5
+DEF A_SIGNATURE = 6
+
+cdef void sort_pairs(Pair *pairs, Py_ssize_t n) noexcept:
+    """qsort, but an insertion sort for the handful of parameters a query usually has."""
+    cdef Py_ssize_t i, j
+    cdef Pair p
+    if n > 16:
+        qsort(pairs, n, sizeof(Pair), compare_pairs)
+        return
+    for i in range(1, n):
+        p = pairs[i]
+        j = i
+        while j > 0 and compare_pairs(&pairs[j - 1], &p) > 0:
+            pairs[j] = pairs[j - 1]
+            j -= 1
+        pairs[j] = p
+
+cdef int auth_key_index(const char *k, Py_ssize_t n) noexcept:
+    """The index of a presigning parameter's name, or -1."""
     if n < 10 or memcmp(k, b"X-Amz-", 6) != 0:
-        return False
+        return -1
     k += 6
     n -= 6
-    return ((n == 9 and memcmp(k, b"Algorithm", 9) == 0)
-            or (n == 10 and memcmp(k, b"Credential", 10) == 0)
-            or (n == 4 and memcmp(k, b"Date", 4) == 0)
-            or (n == 7 and memcmp(k, b"Expires", 7) == 0)
-            or (n == 13 and memcmp(k, b"SignedHeaders", 13) == 0)
-            or (n == 14 and memcmp(k, b"Security-Token", 14) == 0)
-            or (n == 9 and memcmp(k, b"Signature", 9) == 0))
+    if n == 9 and memcmp(k, b"Algorithm", 9) == 0:
+        return A_ALGORITHM
+    if n == 10 and memcmp(k, b"Credential", 10) == 0:
+        return A_CREDENTIAL
+    if n == 4 and memcmp(k, b"Date", 4) == 0:
+        return A_DATE
+    if n == 7 and memcmp(k, b"Expires", 7) == 0:
+        return A_EXPIRES
+    if n == 13 and memcmp(k, b"SignedHeaders", 13) == 0:
+        return A_SIGNED_HEADERS
+    if n == 14 and memcmp(k, b"Security-Token", 14) == 0:
+        return A_TOKEN
+    if n == 9 and memcmp(k, b"Signature", 9) == 0:
+        return A_SIGNATURE
+    return -1
 
-cdef int record_auth(dict auth, const char *k, Py_ssize_t kn, const char *v,
-                     Py_ssize_t vn) except -1:
-    """auth[key] = the decoded value (None once repeated); returns 1 if it is not UTF-8."""
-    cdef object name = ascii_str(k, kn)
-    cdef uint8_t *tmp
-    cdef Py_ssize_t m
-    if name in auth:
-        auth[name] = None
-        return 0
-    tmp = <uint8_t *>malloc(vn + 1)
-    if tmp == NULL:
-        raise MemoryError()
-    try:
-        m = fs_uri_decode(<const uint8_t *>v, vn, tmp)  # canonical input: cannot fail
-        try:
-            auth[name] = utf8_str(<const char *>tmp, m)
-        except UnicodeDecodeError:
-            return 1
-    finally:
-        free(tmp)
+cdef struct AuthSlots:
+    # Where each presigning parameter's decoded value sits in ``values``, and how often the
+    # parameter appeared.
+    Py_ssize_t off[7]
+    Py_ssize_t len[7]
+    int count[7]
+    Buf values
+
+cdef inline int slots_init(AuthSlots *a) except -1:
+    cdef int i
+    for i in range(7):
+        a.count[i] = 0
+        a.off[i] = a.len[i] = 0
+    return buf_init(&a.values, 0)
+
+cdef int record_auth(AuthSlots *a, int index, const char *v, Py_ssize_t vn) except -1:
+    a.count[index] += 1
+    if a.count[index] == 1:
+        buf_reserve(&a.values, vn)
+        a.off[index] = a.values.n
+        if memchr(v, b'%', vn) == NULL:
+            memcpy(a.values.p + a.values.n, v, vn)
+            a.len[index] = vn
+        else:  # canonical input (unreserved bytes and %XX): decoding cannot fail
+            a.len[index] = fs_uri_decode(<const uint8_t *>v, vn,
+                                         <uint8_t *>a.values.p + a.values.n)
+        a.values.n += a.len[index]
     return 0
 
 cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
-                    Py_ssize_t extra_n, bint drop_auth, dict auth=None) except -1:
+                    Py_ssize_t extra_n, bint drop_auth, AuthSlots *slots=NULL) except -1:
     """The canonical query of q[0..n) plus the canonical pairs ``extra`` (already encoded and
-    sorted), appended to ``out``; returns 1 (nothing written) on a bad escape. With ``auth``,
-    the presigning parameters are recorded there (see split_auth_query) and the signature
-    left out."""
+    sorted), appended to ``out``; returns 1 (nothing written) on a bad escape. With ``slots``,
+    the presigning parameters are recorded there and the signature is left out."""
+    cdef int index
     cdef Py_ssize_t count = 2, i, start, eq, end, k_off, v_off
     cdef Pair *pairs
     cdef Buf scratch
@@ -566,14 +641,14 @@ cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
                 if eq < end and reencode_into(&scratch, <const uint8_t *>q + eq + 1, end - eq - 1,
                                               fs_uri_keep_query):
                     return 1
-                if auth is not None and is_auth_key(scratch.p + k_off, v_off - k_off):
-                    if record_auth(auth, scratch.p + k_off, v_off - k_off, scratch.p + v_off,
-                                   scratch.n - v_off):
-                        return 1
-                    if v_off - k_off == 15 and memcmp(scratch.p + k_off, b"X-Amz-Signature", 15) == 0:
+                index = auth_key_index(scratch.p + k_off, v_off - k_off) \
+                    if (slots != NULL or drop_auth) else -1
+                if slots != NULL and index >= 0:
+                    record_auth(slots, index, scratch.p + v_off, scratch.n - v_off)
+                    if index == A_SIGNATURE:
                         start = end + 1
                         continue
-                if not (drop_auth and is_auth_key(scratch.p + k_off, v_off - k_off)):
+                if not (drop_auth and index >= 0):
                     pairs[npairs].key = <const char *>k_off
                     pairs[npairs].key_len = v_off - k_off
                     pairs[npairs].value = <const char *>v_off
@@ -597,7 +672,7 @@ cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
             pairs[npairs].value_len = end - eq - 1
             npairs += 1
             start = end + 1
-        qsort(pairs, npairs, sizeof(Pair), compare_pairs)
+        sort_pairs(pairs, npairs)
         buf_reserve(out, scratch.n + extra_n + 2 * npairs)
         for i in range(npairs):
             if i:
@@ -637,19 +712,31 @@ def split_auth_query(str query):
     cdef Py_ssize_t n
     cdef const char *s
     cdef Buf b
+    cdef AuthSlots slots
     cdef dict auth = {}
+    cdef int i
     s = utf8_or_null(query, &n)
     if s == NULL:
         return _py.split_auth_query(query)
     if n == 0:
         return "", auth
     buf_init(&b, 3 * n + 2)
+    slots_init(&slots)
     try:
-        if query_into(&b, s, n, NULL, 0, False, auth):
+        if query_into(&b, s, n, NULL, 0, False, &slots):
             return _py.split_auth_query(query)
+        for i in range(7):
+            if slots.count[i] > 1:
+                auth[_AUTH_KEYS[i]] = None
+            elif slots.count[i]:
+                try:
+                    auth[_AUTH_KEYS[i]] = utf8_str(slots.values.p + slots.off[i], slots.len[i])
+                except UnicodeDecodeError:
+                    return _py.split_auth_query(query)
         return ascii_str(b.p, b.n), auth
     finally:
         buf_free(&b)
+        buf_free(&slots.values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -687,10 +774,12 @@ cdef struct Url:
     Py_ssize_t query_start  # -1 without "?"
     Py_ssize_t query_end
 
-cdef int parse_url(Url *u, str url) except -1:
-    """Splits a URL; returns 1 for anything the pure twin must judge."""
+cdef int parse_url(Url *u, str url, bint trust_query=False) except -1:
+    """Splits a URL; returns 1 for anything the pure twin must judge. With ``trust_query``
+    the query and fragment are not scanned for control characters: the caller checks them."""
     cdef Py_ssize_t i, n
     cdef const char *s
+    cdef const char *hash_at
     cdef uint8_t c
     s = utf8_or_null(url, &n)
     if s == NULL:
@@ -727,6 +816,14 @@ cdef int parse_url(Url *u, str url) except -1:
         if c == QUESTION and u.path_end == n:
             u.path_end = i
             u.query_start = i + 1
+            if trust_query:
+                hash_at = <const char *>memchr(s + i + 1, b'#', n - i - 1)
+                if hash_at != NULL:
+                    u.query_end = hash_at - s
+                    for i in range(u.query_end, n):  # the fragment: no control characters
+                        if URL_CLASS[<uint8_t>s[i]] == CONTROL:
+                            return 1
+                return 0
     for i in range(i, n):  # the fragment: dropped, but still no control characters
         if URL_CLASS[<uint8_t>s[i]] == CONTROL:
             return 1
@@ -1079,6 +1176,27 @@ def canonical_headers(headers, excluded=()):
         buf_free(&signed)
 
 
+cdef class _LastOrigin:
+    """The last (scheme, Host header) parsed: bulk signing and verifying repeat one origin,
+    which then costs one memcmp instead of a slice and a dict lookup."""
+
+    cdef str key
+    cdef tuple origin
+
+    cdef tuple get(self, str url, Url *u):
+        cdef Py_ssize_t n
+        cdef const char *s
+        if self.key is not None:
+            s = PyUnicode_AsUTF8AndSize(self.key, &n)
+            if n == u.authority_end and memcmp(s, u.s, n) == 0:
+                return self.origin
+        origin = origin_of(url, u)
+        if origin is not None:
+            self.key = url[:u.authority_end]
+            self.origin = origin
+        return origin
+
+
 cdef class SigningContext:
     """Signs requests for one set of credentials, scope and X-Amz-Date (see the pure twin)."""
 
@@ -1096,8 +1214,7 @@ cdef class SigningContext:
     cdef tuple init_args
     cdef object pure
     # Bulk presigning repeats one origin and one expiry: remember the last of each.
-    cdef str last_origin_key
-    cdef tuple last_origin
+    cdef _LastOrigin origins
     cdef long last_expires
     cdef bytes last_auth
     cdef str last_payload
@@ -1136,8 +1253,7 @@ cdef class SigningContext:
         self.token_b = session_token.encode("ascii") if session_token is not None else None
         self.sts_prefix_b = prefix
         self.auth_queries = {}
-        self.last_origin_key = None
-        self.last_origin = None
+        self.origins = _LastOrigin()
         self.last_expires = -1
         self.last_auth = None
         self.last_payload = None
@@ -1148,20 +1264,6 @@ cdef class SigningContext:
             self.last_payload_b = payload_hash.encode("ascii")
             self.last_payload = payload_hash
         return self.last_payload_b
-
-    cdef tuple origin(self, str url, Url *u):
-        cdef Py_ssize_t n
-        cdef const char *s
-        key = self.last_origin_key
-        if key is not None:
-            s = PyUnicode_AsUTF8AndSize(key, &n)
-            if n == u.authority_end and memcmp(s, u.s, n) == 0:
-                return self.last_origin
-        origin = origin_of(url, u)
-        if origin is not None:
-            self.last_origin_key = url[:u.authority_end]
-            self.last_origin = origin
-        return origin
 
     cdef object fallback(self):
         """The pure twin of this context, for the calls it must judge."""
@@ -1222,7 +1324,7 @@ cdef class SigningContext:
         cdef list held = []
         if type(url) is not str or parse_url(&u, url):
             return None
-        origin = self.origin(url, &u)
+        origin = self.origins.get(url, &u)
         if origin is None:
             return None
         scheme, host = origin
@@ -1348,7 +1450,7 @@ cdef class SigningContext:
         cdef bytes m = method_bytes(method)
         if m is None or type(url) is not str or parse_url(&u, url):
             return self.fallback().sign(method, url, headers, payload_hash)
-        origin = self.origin(url, &u)
+        origin = self.origins.get(url, &u)
         if origin is None:
             return self.fallback().sign(method, url, headers, payload_hash)
         result = self.sign_c(m, url, &u, origin, headers, payload_hash)
@@ -1460,3 +1562,306 @@ cdef class SigningContext:
             buf_free(&creq)
             buf_free(&sts)
             buf_free(&out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification
+
+cdef long long days_from_civil(long long y, int m, int d) noexcept:
+    """Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm)."""
+    cdef long long era, yoe, doy, doe
+    if m <= 2:
+        y -= 1
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+cdef inline int digits(const char *s, int n) noexcept:
+    """The value of n ASCII digits, or -1."""
+    cdef int i, v = 0
+    for i in range(n):
+        if not (b'0' <= s[i] <= b'9'):
+            return -1
+        v = v * 10 + (s[i] - 48)
+    return v
+
+cdef long long amz_epoch(const char *s, Py_ssize_t n) noexcept:
+    """Epoch seconds of a valid YYYYMMDDTHHMMSSZ, or -1."""
+    cdef int year, month, day, hour, minute, second, last
+    if n != 16 or s[8] != b'T' or s[15] != b'Z':
+        return -1
+    year = digits(s, 4)
+    month = digits(s + 4, 2)
+    day = digits(s + 6, 2)
+    hour = digits(s + 9, 2)
+    minute = digits(s + 11, 2)
+    second = digits(s + 13, 2)
+    if year < 1 or not 1 <= month <= 12 or day < 1 or not 0 <= hour <= 23 \
+            or not 0 <= minute <= 59 or not 0 <= second <= 59:
+        return -1
+    last = 31
+    if month in (4, 6, 9, 11):
+        last = 30
+    elif month == 2:
+        last = 29 if (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 28
+    if day > last:
+        return -1
+    return days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+
+
+cdef uint8_t SCOPE_CHARS[256]  # what a region or service name is made of
+for _c in bytearray(b"-._0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):
+    SCOPE_CHARS[_c] = 1
+
+cdef inline bint scope_part_ok(const char *s, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    if n == 0:
+        return False
+    for i in range(n):
+        if not SCOPE_CHARS[<uint8_t>s[i]]:
+            return False
+    return True
+
+cdef inline bint same_bytes(const char *a, const char *b, Py_ssize_t n) noexcept:
+    """Constant-time equality of two n-byte strings."""
+    cdef Py_ssize_t i
+    cdef uint8_t diff = 0
+    for i in range(n):
+        diff |= <uint8_t>a[i] ^ <uint8_t>b[i]
+    return diff == 0
+
+
+cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots *slots) except -1:
+    """The canonical query of a query that already is one (every parameter canonically
+    encoded, in order), as presigners write them, plus its presigning parameters; in one pass
+    and without copying but for the signature's removal. Returns 1, having written nothing
+    useful, for any other query: query_into then does the full work."""
+    cdef Py_ssize_t start = 0, end, eq
+    cdef Pair prev, cur
+    cdef int index
+    cdef bint first = True
+    while start < n:
+        end = start
+        eq = -1
+        while end < n and q[end] != b'&':
+            if eq < 0 and q[end] == b'=':
+                eq = end
+            end += 1
+        if eq < 0 or end == start:
+            return 1
+        cur.key = q + start
+        cur.key_len = eq - start
+        cur.value = q + eq + 1
+        cur.value_len = end - eq - 1
+        if (not is_canonical(<const uint8_t *>cur.key, cur.key_len, fs_uri_keep_query)
+                or not is_canonical(<const uint8_t *>cur.value, cur.value_len,
+                                    fs_uri_keep_query)):
+            return 1
+        index = auth_key_index(cur.key, cur.key_len)
+        if index >= 0:
+            record_auth(slots, index, cur.value, cur.value_len)
+        if index != A_SIGNATURE:  # not signed, so it may stand anywhere (presigners append it)
+            if not first and compare_pairs(&prev, &cur) > 0:
+                return 1
+            first = False
+            prev = cur
+            if out.n:
+                buf_addc(out, b'&')
+            buf_add(out, q + start, end - start)
+        start = end + 1
+    return 1 if n and q[n - 1] == b'&' else 0
+
+
+cdef class PresignedVerifier:
+    """Accepts a bare presigned URL (see the pure twin) in one call, or returns None."""
+
+    cdef object s3_services, region, service, key_for, lookup, clock, result_type
+    cdef PathPolicy s3_paths, service_paths
+    cdef double max_skew
+    # credential ("<key>/<scope>") -> (what lookup returned, SigningKey, token bytes or None):
+    # while the lookup keeps returning the same object, the key need not be asked for again.
+    cdef dict keys
+    cdef bytes last_credential  # the credential of the last accepted URL, and its memo entry
+    cdef tuple last_memo
+    cdef _LastOrigin origins
+
+    def __init__(self, s3_services, PathPolicy s3_paths, PathPolicy service_paths, region,
+                 service, double max_skew, clock, lookup, key_for, result_type):
+        self.clock = clock
+        self.result_type = result_type
+        self.lookup = lookup
+        self.keys = {}
+        self.origins = _LastOrigin()
+        self.s3_services = s3_services
+        self.s3_paths = s3_paths
+        self.service_paths = service_paths
+        self.region = region
+        self.service = service
+        self.max_skew = max_skew
+        self.key_for = key_for
+
+    def check(self, method, url):
+        cdef double now
+        cdef Url u
+        cdef AuthSlots a
+        cdef Buf cq, sent, canonical, creq, sts
+        cdef const char *v
+        cdef const char *host_s
+        cdef const char *cred
+        cdef Py_ssize_t host_n, i, cred_n
+        cdef Py_ssize_t slash[4]
+        cdef int expires, nslash = 0
+        cdef long long epoch
+        cdef uint8_t digest[32]
+        cdef char hexed[64]
+        cdef PathPolicy policy
+        cdef SigningKey key
+        cdef bytes expected_token
+        m = method_bytes(method)
+        # The query is checked by sorted_canonical_query, or parse_url scans it below.
+        if m is None or type(url) is not str or parse_url(&u, url, True) or u.query_start < 0:
+            return None
+        try:
+            origin = self.origins.get(url, &u)
+        except _py.SigningError:  # a bad host or port: the general path says which
+            return None
+        if origin is None:
+            return None
+        slots_init(&a)
+        buf_init(&cq, u.query_end - u.query_start + 2)  # query_into reserves more if need be
+        buf_init(&sent, 0)
+        buf_init(&canonical, 0)
+        buf_init(&creq, 0)
+        buf_init(&sts, 0)
+        try:
+            if sorted_canonical_query(&cq, u.s + u.query_start, u.query_end - u.query_start, &a):
+                cq.n = 0
+                buf_free(&a.values)
+                slots_init(&a)
+                if parse_url(&u, url):
+                    return None
+                if query_into(&cq, u.s + u.query_start, u.query_end - u.query_start, NULL, 0,
+                              False, &a):
+                    return None
+            for i in range(7):
+                if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
+                    return None
+            v = a.values.p
+            if (a.len[A_ALGORITHM] != 16
+                    or memcmp(v + a.off[A_ALGORITHM], b"AWS4-HMAC-SHA256", 16)
+                    or a.len[A_SIGNED_HEADERS] != 4
+                    or memcmp(v + a.off[A_SIGNED_HEADERS], b"host", 4)
+                    or a.len[A_SIGNATURE] != 64
+                    or not 1 <= a.len[A_EXPIRES] <= 6):
+                return None
+            expires = digits(v + a.off[A_EXPIRES], a.len[A_EXPIRES])
+            epoch = amz_epoch(v + a.off[A_DATE], a.len[A_DATE])
+            if not 1 <= expires <= 604800 or epoch < 0:
+                return None
+            now = self.clock()
+            if now > epoch + expires or epoch - now > self.max_skew:
+                return None
+            # Credential: <key>/<YYYYMMDD>/<region>/<service>/aws4_request, its date X-Amz-Date's.
+            cred = v + a.off[A_CREDENTIAL]
+            cred_n = a.len[A_CREDENTIAL]
+            for i in range(cred_n):
+                if cred[i] == b'/':
+                    if nslash == 4:
+                        return None
+                    slash[nslash] = i
+                    nslash += 1
+            if (nslash != 4 or slash[0] == 0 or slash[1] != slash[0] + 9
+                    or cred_n - slash[3] - 1 != 12
+                    or memcmp(cred + slash[3] + 1, b"aws4_request", 12)
+                    or memcmp(cred + slash[0] + 1, v + a.off[A_DATE], 8)
+                    or not scope_part_ok(cred + slash[1] + 1, slash[2] - slash[1] - 1)
+                    or not scope_part_ok(cred + slash[2] + 1, slash[3] - slash[2] - 1)):
+                return None
+            try:
+                token = None if not a.count[A_TOKEN] else utf8_str(v + a.off[A_TOKEN],
+                                                                   a.len[A_TOKEN])
+            except UnicodeDecodeError:
+                return None
+            # The memo of a credential: (what lookup returned, SigningKey, token bytes or None,
+            # access key id, scope date, region, service). A run of URLs signed with one
+            # credential reuses the last one: no strings to make, no dict to search.
+            if (self.last_credential is not None
+                    and PyBytes_GET_SIZE(self.last_credential) == cred_n
+                    and memcmp(PyBytes_AS_STRING(self.last_credential), cred, cred_n) == 0):
+                memo = self.last_memo
+                access_key_id, scope_date, region, service = memo[3:]
+            else:
+                try:
+                    access_key_id = utf8_str(cred, slash[0])
+                except UnicodeDecodeError:
+                    return None
+                scope_date = ascii_str(cred + slash[0] + 1, 8)
+                region = ascii_str(cred + slash[1] + 1, slash[2] - slash[1] - 1)
+                service = ascii_str(cred + slash[2] + 1, slash[3] - slash[2] - 1)
+                if ((self.region is not None and region != self.region)
+                        or (self.service is not None and service != self.service)):
+                    return None
+                memo = self.keys.get(utf8_str(cred, cred_n))
+            is_s3 = service in self.s3_services
+            policy = self.s3_paths if is_s3 else self.service_paths
+            if path_into(&sent, &canonical, u.s + u.authority_end, u.path_end - u.authority_end,
+                         policy.double_encode, policy.normalize):
+                return None
+            known = self.lookup(access_key_id)
+            if known is None:
+                return None
+            if memo is None or (<tuple>memo)[0] is not known:
+                found = self.key_for(access_key_id, scope_date, region, service)
+                if found is None:
+                    return None
+                token_b = None if found[1] is None else (<str?>found[1]).encode("utf-8")
+                memo = (known, <SigningKey?>found[0], token_b, access_key_id, scope_date, region,
+                        service)
+                if len(self.keys) >= 1024:
+                    self.keys.clear()
+                self.keys[utf8_str(cred, cred_n)] = memo
+            if memo is not self.last_memo:
+                self.last_credential = PyBytes_FromStringAndSize(cred, cred_n)
+                self.last_memo = <tuple>memo
+            key = <SigningKey>(<tuple>memo)[1]
+            if (<tuple>memo)[2] is not None:
+                expected_token = <bytes>(<tuple>memo)[2]
+                if (token is None or a.len[A_TOKEN] != PyBytes_GET_SIZE(expected_token)
+                        or not same_bytes(v + a.off[A_TOKEN], PyBytes_AS_STRING(expected_token),
+                                          a.len[A_TOKEN])):
+                    return None
+            host_s = PyUnicode_AsUTF8AndSize(origin[1], &host_n)
+            buf_addb(&creq, m)
+            buf_addc(&creq, b'\n')
+            buf_add(&creq, canonical.p, canonical.n)
+            buf_addc(&creq, b'\n')
+            buf_add(&creq, cq.p, cq.n)
+            buf_add(&creq, b"\nhost:", 6)
+            buf_add(&creq, host_s, host_n)
+            buf_add(&creq, b"\n\nhost\n", 7)
+            payload = UNSIGNED_PAYLOAD if is_s3 else EMPTY_SHA256
+            buf_addb(&creq, (<str>payload).encode("ascii"))
+            fs_sha256(creq.p, creq.n, digest)
+            buf_add(&sts, b"AWS4-HMAC-SHA256\n", 17)
+            buf_add(&sts, v + a.off[A_DATE], 16)
+            buf_addc(&sts, b'\n')
+            buf_add(&sts, cred + slash[0] + 1, cred_n - slash[0] - 1)
+            buf_addc(&sts, b'\n')
+            buf_reserve(&sts, 64)
+            fs_hex(digest, 32, sts.p + sts.n)
+            sts.n += 64
+            fs_hmac(&key.key, sts.p, sts.n, digest)
+            fs_hex(digest, 32, hexed)
+            if not same_bytes(hexed, v + a.off[A_SIGNATURE], 64):
+                return None
+            return tuple.__new__(self.result_type, (access_key_id, region, service, ("host",),
+                                                    epoch, epoch + expires, token, True, payload))
+        finally:
+            buf_free(&a.values)
+            buf_free(&cq)
+            buf_free(&sent)
+            buf_free(&canonical)
+            buf_free(&creq)
+            buf_free(&sts)

@@ -11,11 +11,13 @@ CanonicalRequest = Method \\n CanonicalURI \\n CanonicalQuery \\n CanonicalHeade
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import hmac
 import re
 from typing import Any, Iterable, List, Optional, Tuple
 
-from ._errors import InvalidHeaderError, InvalidRequestError, InvalidURLError
+from ._errors import InvalidHeaderError, InvalidRequestError, InvalidURLError, SigningError
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -614,3 +616,130 @@ class SigningContext:
         """``presign`` for every URL of ``urls``, in order, without extra headers."""
         presign = self.presign
         return [presign(method, url, expires_in, None, payload_hash) for url in urls]
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification
+
+_AMZ_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
+_EXPIRES = re.compile(r"[0-9]{1,6}")
+_SCOPE = re.compile(r"([^/]+)/([0-9]{8})/([^/]+)/([^/]+)/aws4_request")
+
+
+def _amz_epoch(amz_date: str) -> Optional[int]:
+    """Epoch seconds of a valid YYYYMMDDTHHMMSSZ, or None."""
+    match = _AMZ_DATE.fullmatch(amz_date)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = map(int, match.groups())
+    try:
+        date = datetime.date(year, month, day)
+    except ValueError:
+        return None
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return (date.toordinal() - 719163) * 86400 + hour * 3600 + minute * 60 + second
+
+
+_SCOPE_PART = r"[A-Za-z0-9._\-]+"
+_SCOPE = re.compile(rf"([^/]+)/([0-9]{{8}})/({_SCOPE_PART})/({_SCOPE_PART})/aws4_request")
+
+
+class PresignedVerifier:
+    """Accepts a bare presigned URL in one call: a well-formed AWS4-HMAC-SHA256 query that
+    signs only the host, no headers, no body, inside its validity window and the settings'
+    region and service, with a signature that checks out under ``key_for(access key id, date,
+    region, service)`` (which returns (SigningKey, session token or None), or None).
+    ``lookup`` is the verifier's: while it returns the very same object for a key, the
+    signing key found for it before may be reused.
+
+    ``check`` returns a ``result_type`` (a tuple type: the verifier's ``VerifiedRequest``)
+    made of the request's fields, asking ``clock()`` for the time; or None for anything else: the
+    verifier's general path then judges the request and says what is wrong with it. So this
+    class never rejects, it only accepts faster, and its twins may differ only in how often
+    they return None."""
+
+    def __init__(
+        self,
+        s3_services: frozenset,
+        s3_paths: PathPolicy,
+        service_paths: PathPolicy,
+        region: Optional[str],
+        service: Optional[str],
+        max_skew: float,
+        clock: Any,
+        lookup: Any,
+        key_for: Any,
+        result_type: type,
+    ) -> None:
+        self._clock = clock
+        self._result_type = result_type
+        self._lookup = lookup  # the compiled twin memoizes keys while lookup's answer stays
+        self._s3_services = s3_services
+        self._s3_paths = s3_paths
+        self._service_paths = service_paths
+        self._region = region
+        self._service = service
+        self._max_skew = max_skew
+        self._key_for = key_for
+
+    def check(self, method: str, url: str) -> Optional[tuple]:
+        try:
+            method = _check_method(method)
+            _, host, path, query = split_url(url)
+            cq, auth = split_auth_query(query)
+        except SigningError:
+            return None
+        if None in auth.values() or len(auth) - ("X-Amz-Security-Token" in auth) != 6:
+            return None
+        amz_date = auth["X-Amz-Date"]
+        expires = auth["X-Amz-Expires"]
+        epoch = _amz_epoch(amz_date)
+        now = self._clock()
+        scope = _SCOPE.fullmatch(auth["X-Amz-Credential"])
+        if (
+            auth["X-Amz-Algorithm"] != ALGORITHM
+            or auth["X-Amz-SignedHeaders"] != "host"
+            or not _EXPIRES.fullmatch(expires)
+            or not 1 <= int(expires) <= 604800
+            or epoch is None
+            or now > epoch + int(expires)
+            or epoch - now > self._max_skew
+            or scope is None
+            or scope.group(2) != amz_date[:8]
+        ):
+            return None
+        access_key_id, scope_date, region, service = scope.groups()
+        if (self._region is not None and region != self._region) or (
+            self._service is not None and service != self._service
+        ):
+            return None
+        is_s3 = service in self._s3_services
+        try:
+            canonical_uri = (self._s3_paths if is_s3 else self._service_paths).paths(path)[1]
+        except SigningError:
+            return None
+        found = self._key_for(access_key_id, scope_date, region, service)
+        if found is None:
+            return None
+        key, expected_token = found
+        token = auth.get("X-Amz-Security-Token")
+        if expected_token is not None and (
+            token is None
+            or not hmac.compare_digest(token.encode("utf-8"), expected_token.encode("utf-8"))
+        ):
+            return None
+        payload = UNSIGNED_PAYLOAD if is_s3 else EMPTY_SHA256
+        creq = f"{method}\n{canonical_uri}\n{cq}\nhost:{host}\n\nhost\n{payload}"
+        sts = (
+            f"{ALGORITHM}\n{amz_date}\n{scope_date}/{region}/{service}/aws4_request\n"
+            + _sha256(creq.encode("utf-8")).hexdigest()
+        )
+        signature = auth["X-Amz-Signature"]
+        try:
+            if not hmac.compare_digest(key.sign(sts), signature):
+                return None
+        except TypeError:  # a non-ASCII signature
+            return None
+        return tuple.__new__(self._result_type, (access_key_id, region, service, ("host",), epoch,
+                                                 epoch + int(expires), token, True, payload))

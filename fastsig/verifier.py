@@ -11,7 +11,7 @@ import datetime
 import hmac
 import re
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _backend
 from ._errors import (
@@ -27,7 +27,6 @@ from ._errors import (
     UnknownAccessKeyError,
     UnsignedHeaderError,
     UnsupportedSigningError,
-    VerificationError,
 )
 from ._key_cache import signing_keys
 from .credentials import Credentials
@@ -43,6 +42,7 @@ _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 _HEX_DIGEST = _SIGNATURE
 _AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _SCOPE_DATE = re.compile(r"[0-9]{8}")
+_SCOPE_PART = re.compile(r"[A-Za-z0-9._\-]+")
 _EXPIRES = re.compile(r"[0-9]{1,6}")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
@@ -57,45 +57,22 @@ _PRESIGN_REQUIRED = (
 )
 
 
-class VerifiedRequest:
+class VerifiedRequest(NamedTuple):
     """What ``Verifier.verify`` returns for a request whose signature is good.
 
     ``timestamp`` and ``expires`` are epoch seconds (``expires`` only for presigned URLs);
-    ``signed_at`` and ``expires_at`` are the same as UTC datetimes."""
+    ``signed_at`` and ``expires_at`` are the same as UTC datetimes. ``repr`` hides the
+    session token."""
 
-    __slots__ = (
-        "access_key_id",
-        "region",
-        "service",
-        "signed_headers",
-        "timestamp",
-        "expires",
-        "session_token",
-        "presigned",
-        "payload_hash",
-    )
-
-    def __init__(
-        self,
-        access_key_id: str,
-        region: str,
-        service: str,
-        signed_headers: Tuple[str, ...],
-        timestamp: int,
-        expires: Optional[int],
-        session_token: Optional[str],
-        presigned: bool,
-        payload_hash: str,
-    ) -> None:
-        self.access_key_id = access_key_id
-        self.region = region
-        self.service = service
-        self.signed_headers = signed_headers
-        self.timestamp = timestamp
-        self.expires = expires
-        self.session_token = session_token
-        self.presigned = presigned
-        self.payload_hash = payload_hash
+    access_key_id: str
+    region: str
+    service: str
+    signed_headers: Tuple[str, ...]
+    timestamp: int
+    expires: Optional[int]
+    session_token: Optional[str]
+    presigned: bool
+    payload_hash: str
 
     @property
     def signed_at(self) -> datetime.datetime:
@@ -187,18 +164,26 @@ class Verifier:
         if not callable(lookup):
             raise TypeError("lookup must be a callable: access_key_id -> Credentials or None")
         self._lookup = lookup
-        self.region = region
-        self.service = service
-        self.max_skew = max_skew
+        # Read-only: the compiled fast path holds its own copy of the settings.
+        self._region = region
+        self._service = service
+        self._max_skew = max_skew
         self._clock = clock or time.time
-        self.unsigned_payload = unsigned_payload
-        self.double_encode = double_encode
-        self.normalize_path = normalize_path
-        # Both memos hold derived data only: epoch of an X-Amz-Date, and HMAC states of
-        # signing keys (valid for one day, region and service) keyed by the secret's digest.
+        self._unsigned_payload = unsigned_payload
+        # The kernels' path policies (by name: the backend may change) for S3 and the rest.
+        self._s3_paths = _PATH_POLICIES[bool(double_encode), bool(normalize_path)]
+        self._service_paths = _PATH_POLICIES[
+            double_encode is not False, normalize_path is not False]
+        # Memos of derived data only: epoch of an X-Amz-Date, HMAC states of signing keys
+        # (valid for one day, region and service) keyed by the secret's digest.
         self._epochs: Dict[str, int] = {}
         self._keys: Dict[Tuple[bytes, str, str, str], Any] = {}
         self._secrets: Dict[Tuple[str, str], Credentials] = {}
+        self._fast: Any = None  # the kernels' PresignedVerifier, made for the backend in use
+
+    region = property(lambda self: self._region, doc="The region requests must be scoped to.")
+    service = property(lambda self: self._service, doc="The service requests must be scoped to.")
+    max_skew = property(lambda self: self._max_skew, doc="Seconds X-Amz-Date may be off.")
 
     def __repr__(self) -> str:
         return f"Verifier(region={self.region!r}, service={self.service!r})"
@@ -247,7 +232,33 @@ class Verifier:
         return epoch
 
     def _unsigned_ok(self, is_s3: bool) -> bool:
-        return is_s3 if self.unsigned_payload is None else self.unsigned_payload
+        return is_s3 if self._unsigned_payload is None else self._unsigned_payload
+
+    def _key_for(self, access_key_id: str, date: str, region: str, service: str) -> Any:
+        """(signing key, session token) for the fast path, or None."""
+        try:
+            credentials = self._credentials(access_key_id, service in S3_SERVICES)
+        except UnknownAccessKeyError:
+            return None
+        return self._signing_key(credentials, date, region, service), credentials.session_token
+
+    def _fast_path(self) -> Any:
+        kernels = _backend.kernels
+        fast = self._fast
+        if fast is None or fast.__class__ is not kernels.PresignedVerifier:
+            fast = self._fast = kernels.PresignedVerifier(
+                S3_SERVICES,
+                getattr(kernels, self._s3_paths),
+                getattr(kernels, self._service_paths),
+                self._region,
+                self._service,
+                self._max_skew,
+                self._clock,
+                self._lookup,
+                self._key_for,
+                VerifiedRequest,
+            )
+        return fast
 
     # -- verify -----------------------------------------------------------------------------
 
@@ -267,6 +278,17 @@ class Verifier:
         path and query exactly as sent (not decoded). ``headers``: a mapping or
         (name, value) pairs. ``body``: None (empty), bytes, str or a binary file object, hashed
         in chunks; or give ``payload_hash``, its hex SHA-256, when the caller hashed it."""
+        if headers is None and body is None and payload_hash is None and (
+            self._unsigned_payload is not False  # else S3's presigned URLs are refused
+        ):
+            # A bare presigned URL that checks out is accepted in one call into the kernels;
+            # anything else takes the general path, which also explains a refusal.
+            fast = self._fast
+            if fast is None or fast.__class__ is not _backend.kernels.PresignedVerifier:
+                fast = self._fast_path()
+            verified = fast.check(method, url)
+            if verified is not None:
+                return verified
         try:
             return self._verify(method, url, headers, body, payload_hash)
         except SigningError as exc:
@@ -359,8 +381,8 @@ class Verifier:
             or parts[4] != "aws4_request"
             or not parts[0]
             or not _SCOPE_DATE.fullmatch(parts[1])
-            or not parts[2]
-            or not parts[3]
+            or not _SCOPE_PART.fullmatch(parts[2])
+            or not _SCOPE_PART.fullmatch(parts[3])
         ):
             raise MalformedAuthorizationError(
                 "Credential must be <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request"
@@ -370,28 +392,13 @@ class Verifier:
         epoch = self._epoch(amz_date)
         if scope_date != amz_date[:8]:
             raise SignatureMismatchError("the credential scope's date is not X-Amz-Date's date")
-        if self.region is not None and region != self.region:
-            raise SignatureMismatchError(f"credential should be scoped to region {self.region}")
-        if self.service is not None and service != self.service:
-            raise SignatureMismatchError(f"credential should be scoped to service {self.service}")
-
-        # Time.
-        now = self._clock()
         expires = None
         if presigned:
             if not _EXPIRES.fullmatch(expires_text) or not 1 <= int(expires_text) <= MAX_EXPIRES:
                 raise MalformedAuthorizationError(
                     f"X-Amz-Expires must be a whole number of seconds in 1..{MAX_EXPIRES}"
                 )
-            expires = epoch + int(expires_text)
-            if now > expires:
-                raise RequestExpiredError("Request has expired")
-            if epoch - now > self.max_skew:
-                raise RequestTimeTooSkewedError("X-Amz-Date is in the future: not valid yet")
-        elif abs(now - epoch) > self.max_skew:
-            raise RequestTimeTooSkewedError(
-                "the difference between the request time and the current time is too large"
-            )
+            expires = int(expires_text)
 
         # Signed headers: sorted, unique lowercase names including host, and every x-amz-*
         # header of the request among them.
@@ -428,44 +435,72 @@ class Verifier:
             found, presigned, is_s3, body, payload_hash, "x-amz-content-sha256" in signed_set
         )
 
-        # Credentials and session token.
+        policy = getattr(kernels, self._s3_paths if is_s3 else self._service_paths)
+        creq = (
+            f"{method}\n{policy.paths(path)[1]}\n{canonical_query}\n{block}\n"
+            f"{signed_list}\n{signed_payload}"
+        )
+        sts = (
+            f"{ALGORITHM}\n{amz_date}\n{scope_date}/{region}/{service}/aws4_request\n"
+            f"{kernels.sha256_hex(creq.encode('utf-8'))}"
+        )
+        return self._accept(access_key_id, scope_date, region, service, amz_date, epoch, expires,
+                            token, signature, sts, tuple(signed_names), signed_payload)
+
+    def _accept(
+        self,
+        access_key_id: str,
+        scope_date: str,
+        region: str,
+        service: str,
+        amz_date: str,
+        epoch: int,
+        expires: Optional[int],
+        token: Optional[str],
+        signature: str,
+        string_to_sign: str,
+        signed_headers: Tuple[str, ...] = ("host",),
+        payload: Optional[str] = None,
+    ) -> VerifiedRequest:
+        """The checks every request ends with, once its string to sign is known: scope, time,
+        access key, session token, signature. ``expires`` (seconds) only for presigned URLs;
+        ``payload`` None means a presigned URL's default payload."""
+        if self._region is not None and region != self._region:
+            raise SignatureMismatchError(f"credential should be scoped to region {self._region}")
+        if self._service is not None and service != self._service:
+            raise SignatureMismatchError(f"credential should be scoped to service {self._service}")
+        now = self._clock()
+        if expires is not None:
+            expires += epoch
+            if now > expires:
+                raise RequestExpiredError("Request has expired")
+            if epoch - now > self._max_skew:
+                raise RequestTimeTooSkewedError("X-Amz-Date is in the future: not valid yet")
+        elif abs(now - epoch) > self._max_skew:
+            raise RequestTimeTooSkewedError(
+                "the difference between the request time and the current time is too large"
+            )
+        is_s3 = service in S3_SERVICES
         credentials = self._credentials(access_key_id, is_s3)
         expected_token = credentials.session_token
         if expected_token is not None and (
             token is None
-            or not hmac.compare_digest(token.encode("utf-8", "surrogatepass"), expected_token.encode())
+            or not hmac.compare_digest(token.encode("utf-8", "surrogatepass"),
+                                       expected_token.encode())
         ):
             raise InvalidSecurityTokenError(
                 "the security token included in the request is invalid",
                 "InvalidToken" if is_s3 else "InvalidClientTokenId",
             )
-
-        # The signature.
-        double = (not is_s3) if self.double_encode is None else self.double_encode
-        normalize = (not is_s3) if self.normalize_path is None else self.normalize_path
-        policy = getattr(kernels, _PATH_POLICIES[double, normalize])
-        creq = (
-            f"{method}\n{policy.paths(path)[1]}\n{canonical_query}\n{block}\n"
-            f"{signed_list}\n{signed_payload}"
-        )
-        scope = f"{scope_date}/{region}/{service}/aws4_request"
-        sts = f"{ALGORITHM}\n{amz_date}\n{scope}\n{kernels.sha256_hex(creq.encode('utf-8'))}"
-        expected = self._signing_key(credentials, scope_date, region, service).sign(sts)
+        expected = self._signing_key(credentials, scope_date, region, service).sign(string_to_sign)
         if not (_SIGNATURE.fullmatch(signature) and hmac.compare_digest(expected, signature)):
             raise SignatureMismatchError(
                 "The request signature we calculated does not match the signature you provided"
             )
-        return VerifiedRequest(
-            access_key_id,
-            region,
-            service,
-            tuple(signed_names),
-            epoch,
-            expires,
-            token,
-            presigned,
-            signed_payload,
-        )
+        if payload is None:
+            payload = UNSIGNED_PAYLOAD if is_s3 else EMPTY_SHA256
+        return VerifiedRequest(access_key_id, region, service, signed_headers, epoch, expires,
+                               token, expires is not None, payload)
 
     def _signed_payload(
         self,

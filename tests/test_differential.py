@@ -148,8 +148,67 @@ def test_crypto_identical(data, key, text):
 
 
 def test_same_public_names():
-    imported = {"annotations", "hashlib", "re", "Any", "Iterable", "List", "Optional", "Tuple",
+    imported = {"annotations", "datetime", "hashlib", "hmac", "re", "Any", "Iterable", "List",
+                "Optional", "Tuple", "SigningError",
                 "InvalidHeaderError", "InvalidRequestError", "InvalidURLError"}
     pure_names = {n for n in dir(py) if not n.startswith("_")} - imported
     compiled_names = {n for n in dir(c) if not n.startswith("_")} - imported
     assert pure_names == compiled_names
+
+
+# -- verification -------------------------------------------------------------------------------
+
+_WHEN = 1709251199  # 2024-02-29T23:59:59Z
+_CREDS = {}
+
+
+def _lookup(key):
+    from fastsig import Credentials
+
+    if key not in _CREDS and key in ("AKIDEXAMPLE", "ASIAEXAMPLE"):
+        token = "tok/en+=" if key.startswith("ASIA") else None
+        _CREDS[key] = Credentials(key, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
+    return _CREDS.get(key)
+
+
+def _verify_outcome(backend, method, url):
+    """The verdict, and the fast path's answer next to the general path's."""
+    from fastsig import Verifier, VerificationError
+
+    with _backend.using(backend):
+        verifier = Verifier(_lookup, clock=lambda: _WHEN + 5)
+        fast = verifier._fast_path().check(method, url)
+        try:
+            general = verifier.verify(method, url, [])  # headers given: the general path
+        except VerificationError as error:
+            general = None
+            verdict = (type(error).__name__, error.code, str(error))
+        else:
+            verdict = ("ok", tuple(general))
+    # The fast path only ever accepts what the general path accepts, with the same result.
+    assert fast is None or fast == general, (fast, general)
+    return verdict
+
+
+_MUTATION = st.sampled_from(["%", "%2", "%2F", "%41", "&", "=", "#", "?", "/", ".", "\x00", "é",
+                             "0", "a", "A", "Z", "f", "+", " ", "X-Amz-Date=1", ""])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(["s3", "service", "execute-api"]), _TEXT, st.booleans(),
+       st.integers(1, 604800), st.lists(st.tuples(st.integers(0, 10_000), _MUTATION), max_size=3),
+       st.sampled_from(["GET", "get", "PUT", "G E"]))
+def test_verification_identical(service, path, temporary, expires, mutations, method):
+    from fastsig import Credentials, Signer, SigningError
+
+    creds = _lookup("ASIAEXAMPLE" if temporary else "AKIDEXAMPLE")
+    try:
+        url = Signer(creds, "us-east-1", service).presign(
+            "GET", "https://example.com/" + path.lstrip("/"), expires_in=expires,
+            timestamp=_WHEN)
+    except SigningError:
+        return
+    for index, text in mutations:
+        index %= len(url) + 1
+        url = url[:index] + text + url[index + 1:]
+    assert _verify_outcome("python", method, url) == _verify_outcome("cython", method, url)
