@@ -30,6 +30,7 @@ ENVIRON_KEY = "fastsig.verified"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 65536
 _PATH_SAFE = "/-_.~!$&'()*+,;=:@"  # RFC 3986 pchar: what clients leave unencoded in a path
+_BODY_OR_AUTH = (b"authorization", b"content-length", b"transfer-encoding")
 _STATUS_TEXT = {
     400: "Bad Request",
     403: "Forbidden",
@@ -278,7 +279,34 @@ class ASGIMiddleware:
             return
         await self.app(scope, receive, send)
 
+    def _presigned(self, scope: dict) -> Optional[VerifiedRequest]:
+        """A bodiless presigned request without x-amz-* headers, verified as a bare URL: the
+        verifier's compiled fast path. None for any other request."""
+        query = scope.get("query_string", b"")
+        if b"X-Amz-Signature=" not in query:
+            return None
+        host = None
+        for name, value in scope["headers"]:
+            name = name.lower()
+            if name == b"host":
+                host = value
+            elif name.startswith(b"x-amz-") or name in _BODY_OR_AUTH:
+                if name != b"content-length" or value.strip() != b"0":
+                    return None
+        raw_path = scope.get("raw_path")
+        if host is None or raw_path is None:
+            return None
+        try:
+            url = b"%s://%s%s?%s" % (scope.get("scheme", "http").encode(), host, raw_path, query)
+            return self.verifier.verify(scope["method"], url.decode("utf-8"))
+        except UnicodeError:
+            return None
+
     async def _verify(self, scope: dict, receive: Callable[..., Any]) -> Tuple[dict, Callable[..., Any]]:
+        verified = self._presigned(scope)
+        if verified is not None:
+            scope[ENVIRON_KEY] = verified
+            return scope, receive
         method = scope["method"]
         raw_path = scope.get("raw_path")
         if raw_path is None:
@@ -317,8 +345,7 @@ class ASGIMiddleware:
             if verified is None:
                 verified = self.verifier.verify(method, target, headers, payload_hash=actual)
             receive = _replay(spool.file, receive)
-        scope = dict(scope)
-        scope[ENVIRON_KEY] = verified
+        scope[ENVIRON_KEY] = verified  # in place, as Starlette's auth middleware does
         return scope, receive
 
 

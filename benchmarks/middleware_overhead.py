@@ -1,0 +1,119 @@
+"""What the ASGI middleware adds to a minimal ASGI app, measured with wrk on 127.0.0.1.
+
+    python benchmarks/middleware_overhead.py [--seconds 5] [--rounds 3]
+
+Runs uvicorn (one worker, pinned to CPU 0 where taskset exists) with the bare app and with
+``ASGIMiddleware`` in front, in alternating rounds, while wrk (pinned to CPU 1) sends the same
+header-signed GET, and then a presigned GET; prints the best requests/s of each and the
+overhead. Needs wrk (Debian: apt-get install wrk) and uvicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+APP = "middleware_overhead:{}"
+HERE = os.path.dirname(os.path.abspath(__file__))
+CREDS = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+
+
+async def bare_app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _verified_app():
+    from fastsig import Credentials, Verifier
+    from fastsig.middleware import ASGIMiddleware
+
+    keys = {CREDS[0]: Credentials(*CREDS)}
+    return ASGIMiddleware(bare_app, Verifier(keys.get))
+
+
+verified_app = _verified_app()
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pinned(cpu, argv):
+    return (["taskset", "-c", str(cpu)] if shutil.which("taskset") and os.cpu_count() > 1
+            else []) + argv
+
+
+def _serve(app, port):
+    proc = subprocess.Popen(
+        _pinned(0, [sys.executable, "-m", "uvicorn", APP.format(app), "--app-dir", HERE,
+                    "--port", str(port), "--host", "127.0.0.1", "--log-level", "warning",
+                    "--no-access-log"]))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("uvicorn did not start")
+
+
+def _wrk(url, headers, seconds):
+    argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", url]
+    for name, value in headers.items():
+        argv[1:1] = ["-H", f"{name}: {value}"]
+    out = subprocess.run(_pinned(1, argv), capture_output=True, text=True, check=True).stdout
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        raise RuntimeError(f"the verifier refused requests: {out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    from fastsig import Credentials, Signer, backend
+
+    signer = Signer(Credentials(*CREDS), "us-east-1", "execute-api")
+    ports = {"bare_app": _free_port(), "verified_app": _free_port()}
+    servers = {app: _serve(app, port) for app, port in ports.items()}
+    try:
+        for kind in ("header-signed", "presigned"):
+            best = {app: 0.0 for app in ports}
+            for _ in range(args.rounds):
+                for app, port in ports.items():
+                    url = f"http://127.0.0.1:{port}/items?id=42"
+                    if kind == "header-signed":
+                        signed = signer.sign("GET", url)  # fresh: inside the 15-minute skew
+                        headers = {k: v for k, v in signed.headers.items() if k != "Host"}
+                    else:
+                        url, headers = signer.presign("GET", url, expires_in=600), {}
+                    best[app] = max(best[app], _wrk(url, headers, args.seconds))
+            overhead = best["bare_app"] / best["verified_app"] - 1
+            print(f"{kind} GET, fastsig backend {backend}: bare app {best['bare_app']:,.0f} req/s, "
+                  f"with ASGIMiddleware {best['verified_app']:,.0f} req/s: "
+                  f"overhead {overhead:+.1%}")
+    finally:
+        for proc in servers.values():
+            proc.terminate()
+            proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
