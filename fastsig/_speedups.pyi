@@ -87,5 +87,11 @@ class PresignedVerifier:
         lookup: Any,
         key_for: Any,
         result_type: type,
+        unsigned_payload: Optional[bool] = None,
     ) -> None: ...
     def check(self, method: str, url: str) -> Optional[tuple]: ...
+
+class HeaderVerifier(PresignedVerifier):
+    def check(  # type: ignore[override]
+        self, method: str, url: str, headers: _Headers, payload_hash: Optional[str]
+    ) -> Optional[tuple]: ...

@@ -21,6 +21,7 @@ from . import _speedups_py as _py
 
 cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
     void *PyUnicode_DATA(object o)
     bint PyUnicode_IS_ASCII(object o)
 
@@ -1674,51 +1675,156 @@ cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots
     return 1 if n and q[n - 1] == b'&' else 0
 
 
-cdef class PresignedVerifier:
-    """Accepts a bare presigned URL (see the pure twin) in one call, or returns None."""
+cdef class _FastVerifier:
+    """What the two fast verifiers share: settings, the credential memo, signing."""
 
     cdef object s3_services, region, service, key_for, lookup, clock, result_type
+    cdef object unsigned_payload
     cdef PathPolicy s3_paths, service_paths
     cdef double max_skew
-    # credential ("<key>/<scope>") -> (what lookup returned, SigningKey, token bytes or None):
-    # while the lookup keeps returning the same object, the key need not be asked for again.
+    # credential ("<key>/<scope>") -> (what lookup returned, SigningKey, token bytes or None,
+    # access key id, scope date, region, service): while the lookup keeps returning the same
+    # object for the key, the signing key need not be asked for again.
     cdef dict keys
-    cdef bytes last_credential  # the credential of the last accepted URL, and its memo entry
+    cdef bytes last_credential  # the credential of the last accepted request, and its memo
     cdef tuple last_memo
     cdef _LastOrigin origins
 
     def __init__(self, s3_services, PathPolicy s3_paths, PathPolicy service_paths, region,
-                 service, double max_skew, clock, lookup, key_for, result_type):
-        self.clock = clock
-        self.result_type = result_type
-        self.lookup = lookup
-        self.keys = {}
-        self.origins = _LastOrigin()
+                 service, double max_skew, clock, lookup, key_for, result_type,
+                 unsigned_payload=None):
         self.s3_services = s3_services
         self.s3_paths = s3_paths
         self.service_paths = service_paths
         self.region = region
         self.service = service
         self.max_skew = max_skew
+        self.clock = clock
+        self.lookup = lookup
         self.key_for = key_for
+        self.result_type = result_type
+        self.unsigned_payload = unsigned_payload
+        self.keys = {}
+        self.origins = _LastOrigin()
+
+    cdef tuple credential_memo(self, const char *cred, Py_ssize_t cred_n, const char *amz_date):
+        """The memo of a well-formed credential <key>/<date>/<region>/<service>/aws4_request
+        whose date is X-Amz-Date's, scoped as the settings say, of a key the lookup knows;
+        else None. A run of requests signed with one credential reuses the last memo: no
+        strings to make, no dict to search."""
+        cdef Py_ssize_t i, nslash = 0
+        cdef Py_ssize_t slash[4]
+        if (self.last_credential is not None
+                and PyBytes_GET_SIZE(self.last_credential) == cred_n
+                and memcmp(PyBytes_AS_STRING(self.last_credential), cred, cred_n) == 0):
+            memo = self.last_memo
+            if memcmp(cred + PyUnicode_GET_LENGTH(memo[3]) + 1, amz_date, 8):
+                return None
+            known = self.lookup(memo[3])
+            if known is None or known is not memo[0]:
+                return self.renew(memo[3], memo[4], memo[5], memo[6], known, cred, cred_n)
+            return memo
+        for i in range(cred_n):
+            if cred[i] == b'/':
+                if nslash == 4:
+                    return None
+                slash[nslash] = i
+                nslash += 1
+        if (nslash != 4 or slash[0] == 0 or slash[1] != slash[0] + 9
+                or cred_n - slash[3] - 1 != 12
+                or memcmp(cred + slash[3] + 1, b"aws4_request", 12)
+                or memcmp(cred + slash[0] + 1, amz_date, 8)
+                or not scope_part_ok(cred + slash[1] + 1, slash[2] - slash[1] - 1)
+                or not scope_part_ok(cred + slash[2] + 1, slash[3] - slash[2] - 1)):
+            return None
+        try:
+            access_key_id = utf8_str(cred, slash[0])
+        except UnicodeDecodeError:
+            return None
+        scope_date = ascii_str(cred + slash[0] + 1, 8)
+        region = ascii_str(cred + slash[1] + 1, slash[2] - slash[1] - 1)
+        service = ascii_str(cred + slash[2] + 1, slash[3] - slash[2] - 1)
+        if ((self.region is not None and region != self.region)
+                or (self.service is not None and service != self.service)):
+            return None
+        known = self.lookup(access_key_id)
+        memo = self.keys.get(utf8_str(cred, cred_n))
+        if known is None or memo is None or (<tuple>memo)[0] is not known:
+            return self.renew(access_key_id, scope_date, region, service, known, cred, cred_n)
+        self.remember(<tuple>memo, cred, cred_n)
+        return <tuple>memo
+
+    cdef void remember(self, tuple memo, const char *cred, Py_ssize_t cred_n) except *:
+        # Only ASCII keys: the fast comparison above measures the key in characters.
+        if PyUnicode_IS_ASCII(memo[3]):
+            self.last_credential = PyBytes_FromStringAndSize(cred, cred_n)
+            self.last_memo = memo
+
+    cdef tuple renew(self, access_key_id, scope_date, region, service, known, const char *cred,
+                     Py_ssize_t cred_n):
+        if known is None:
+            return None
+        found = self.key_for(access_key_id, scope_date, region, service)
+        if found is None:
+            return None
+        token_b = None if found[1] is None else (<str?>found[1]).encode("utf-8")
+        memo = (known, <SigningKey?>found[0], token_b, access_key_id, scope_date, region, service)
+        if len(self.keys) >= 1024:
+            self.keys.clear()
+        self.keys[utf8_str(cred, cred_n)] = memo
+        self.remember(memo, cred, cred_n)
+        return memo
+
+    cdef bint signature_ok(self, tuple memo, Buf *creq, const char *amz_date, const char *cred,
+                           Py_ssize_t cred_n, const char *signature) except -1:
+        """Whether HMAC(key, string to sign of creq) is ``signature`` (64 hex bytes)."""
+        cdef Buf sts
+        cdef uint8_t digest[32]
+        cdef char hexed[64]
+        cdef Py_ssize_t key_n = PyUnicode_GET_LENGTH(memo[3])  # ASCII: bytes == chars
+        if not PyUnicode_IS_ASCII(memo[3]):
+            return False
+        fs_sha256(creq.p, creq.n, digest)
+        buf_init(&sts, 0)
+        try:
+            buf_add(&sts, b"AWS4-HMAC-SHA256\n", 17)
+            buf_add(&sts, amz_date, 16)
+            buf_addc(&sts, b'\n')
+            buf_add(&sts, cred + key_n + 1, cred_n - key_n - 1)
+            buf_addc(&sts, b'\n')
+            buf_reserve(&sts, 64)
+            fs_hex(digest, 32, sts.p + sts.n)
+            sts.n += 64
+            fs_hmac(&(<SigningKey>memo[1]).key, sts.p, sts.n, digest)
+        finally:
+            buf_free(&sts)
+        fs_hex(digest, 32, hexed)
+        return same_bytes(hexed, signature, 64)
+
+
+cdef inline bint token_ok(tuple memo, const char *token, Py_ssize_t n, bint present) noexcept:
+    """A session token the lookup asks for must be sent, byte for byte (constant time)."""
+    expected = memo[2]
+    if expected is None:
+        return True
+    return (present and n == PyBytes_GET_SIZE(expected)
+            and same_bytes(token, PyBytes_AS_STRING(expected), n))
+
+
+cdef class PresignedVerifier(_FastVerifier):
+    """Accepts a bare presigned URL (see the pure twin) in one call, or returns None."""
 
     def check(self, method, url):
         cdef double now
         cdef Url u
         cdef AuthSlots a
-        cdef Buf cq, sent, canonical, creq, sts
+        cdef Buf cq, sent, canonical, creq
         cdef const char *v
         cdef const char *host_s
-        cdef const char *cred
-        cdef Py_ssize_t host_n, i, cred_n
-        cdef Py_ssize_t slash[4]
-        cdef int expires, nslash = 0
+        cdef Py_ssize_t host_n, i
+        cdef int expires
         cdef long long epoch
-        cdef uint8_t digest[32]
-        cdef char hexed[64]
         cdef PathPolicy policy
-        cdef SigningKey key
-        cdef bytes expected_token
         m = method_bytes(method)
         # The query is checked by sorted_canonical_query, or parse_url scans it below.
         if m is None or type(url) is not str or parse_url(&u, url, True) or u.query_start < 0:
@@ -1734,7 +1840,6 @@ cdef class PresignedVerifier:
         buf_init(&sent, 0)
         buf_init(&canonical, 0)
         buf_init(&creq, 0)
-        buf_init(&sts, 0)
         try:
             if sorted_canonical_query(&cq, u.s + u.query_start, u.query_end - u.query_start, &a):
                 cq.n = 0
@@ -1763,75 +1868,18 @@ cdef class PresignedVerifier:
             now = self.clock()
             if now > epoch + expires or epoch - now > self.max_skew:
                 return None
-            # Credential: <key>/<YYYYMMDD>/<region>/<service>/aws4_request, its date X-Amz-Date's.
-            cred = v + a.off[A_CREDENTIAL]
-            cred_n = a.len[A_CREDENTIAL]
-            for i in range(cred_n):
-                if cred[i] == b'/':
-                    if nslash == 4:
-                        return None
-                    slash[nslash] = i
-                    nslash += 1
-            if (nslash != 4 or slash[0] == 0 or slash[1] != slash[0] + 9
-                    or cred_n - slash[3] - 1 != 12
-                    or memcmp(cred + slash[3] + 1, b"aws4_request", 12)
-                    or memcmp(cred + slash[0] + 1, v + a.off[A_DATE], 8)
-                    or not scope_part_ok(cred + slash[1] + 1, slash[2] - slash[1] - 1)
-                    or not scope_part_ok(cred + slash[2] + 1, slash[3] - slash[2] - 1)):
+            memo = self.credential_memo(v + a.off[A_CREDENTIAL], a.len[A_CREDENTIAL],
+                                        v + a.off[A_DATE])
+            if memo is None or not token_ok(memo, v + a.off[A_TOKEN], a.len[A_TOKEN],
+                                            a.count[A_TOKEN] == 1):
                 return None
-            try:
-                token = None if not a.count[A_TOKEN] else utf8_str(v + a.off[A_TOKEN],
-                                                                   a.len[A_TOKEN])
-            except UnicodeDecodeError:
+            is_s3 = memo[6] in self.s3_services
+            if self.unsigned_payload is False and is_s3:
                 return None
-            # The memo of a credential: (what lookup returned, SigningKey, token bytes or None,
-            # access key id, scope date, region, service). A run of URLs signed with one
-            # credential reuses the last one: no strings to make, no dict to search.
-            if (self.last_credential is not None
-                    and PyBytes_GET_SIZE(self.last_credential) == cred_n
-                    and memcmp(PyBytes_AS_STRING(self.last_credential), cred, cred_n) == 0):
-                memo = self.last_memo
-                access_key_id, scope_date, region, service = memo[3:]
-            else:
-                try:
-                    access_key_id = utf8_str(cred, slash[0])
-                except UnicodeDecodeError:
-                    return None
-                scope_date = ascii_str(cred + slash[0] + 1, 8)
-                region = ascii_str(cred + slash[1] + 1, slash[2] - slash[1] - 1)
-                service = ascii_str(cred + slash[2] + 1, slash[3] - slash[2] - 1)
-                if ((self.region is not None and region != self.region)
-                        or (self.service is not None and service != self.service)):
-                    return None
-                memo = self.keys.get(utf8_str(cred, cred_n))
-            is_s3 = service in self.s3_services
             policy = self.s3_paths if is_s3 else self.service_paths
             if path_into(&sent, &canonical, u.s + u.authority_end, u.path_end - u.authority_end,
                          policy.double_encode, policy.normalize):
                 return None
-            known = self.lookup(access_key_id)
-            if known is None:
-                return None
-            if memo is None or (<tuple>memo)[0] is not known:
-                found = self.key_for(access_key_id, scope_date, region, service)
-                if found is None:
-                    return None
-                token_b = None if found[1] is None else (<str?>found[1]).encode("utf-8")
-                memo = (known, <SigningKey?>found[0], token_b, access_key_id, scope_date, region,
-                        service)
-                if len(self.keys) >= 1024:
-                    self.keys.clear()
-                self.keys[utf8_str(cred, cred_n)] = memo
-            if memo is not self.last_memo:
-                self.last_credential = PyBytes_FromStringAndSize(cred, cred_n)
-                self.last_memo = <tuple>memo
-            key = <SigningKey>(<tuple>memo)[1]
-            if (<tuple>memo)[2] is not None:
-                expected_token = <bytes>(<tuple>memo)[2]
-                if (token is None or a.len[A_TOKEN] != PyBytes_GET_SIZE(expected_token)
-                        or not same_bytes(v + a.off[A_TOKEN], PyBytes_AS_STRING(expected_token),
-                                          a.len[A_TOKEN])):
-                    return None
             host_s = PyUnicode_AsUTF8AndSize(origin[1], &host_n)
             buf_addb(&creq, m)
             buf_addc(&creq, b'\n')
@@ -1843,20 +1891,15 @@ cdef class PresignedVerifier:
             buf_add(&creq, b"\n\nhost\n", 7)
             payload = UNSIGNED_PAYLOAD if is_s3 else EMPTY_SHA256
             buf_addb(&creq, (<str>payload).encode("ascii"))
-            fs_sha256(creq.p, creq.n, digest)
-            buf_add(&sts, b"AWS4-HMAC-SHA256\n", 17)
-            buf_add(&sts, v + a.off[A_DATE], 16)
-            buf_addc(&sts, b'\n')
-            buf_add(&sts, cred + slash[0] + 1, cred_n - slash[0] - 1)
-            buf_addc(&sts, b'\n')
-            buf_reserve(&sts, 64)
-            fs_hex(digest, 32, sts.p + sts.n)
-            sts.n += 64
-            fs_hmac(&key.key, sts.p, sts.n, digest)
-            fs_hex(digest, 32, hexed)
-            if not same_bytes(hexed, v + a.off[A_SIGNATURE], 64):
+            if not self.signature_ok(memo, &creq, v + a.off[A_DATE], v + a.off[A_CREDENTIAL],
+                                     a.len[A_CREDENTIAL], v + a.off[A_SIGNATURE]):
                 return None
-            return tuple.__new__(self.result_type, (access_key_id, region, service, ("host",),
+            try:
+                token = None if not a.count[A_TOKEN] else utf8_str(v + a.off[A_TOKEN],
+                                                                   a.len[A_TOKEN])
+            except UnicodeDecodeError:
+                return None
+            return tuple.__new__(self.result_type, (memo[3], memo[5], memo[6], ("host",),
                                                     epoch, epoch + expires, token, True, payload))
         finally:
             buf_free(&a.values)
@@ -1864,4 +1907,250 @@ cdef class PresignedVerifier:
             buf_free(&sent)
             buf_free(&canonical)
             buf_free(&creq)
-            buf_free(&sts)
+
+
+cdef bint signed_list_ok(const char *s, Py_ssize_t n) noexcept:
+    """SignedHeaders as signers write it: lowercase tokens, strictly ascending, ';'-separated,
+    with host among them."""
+    cdef Py_ssize_t i = 0, start, prev = -1, prev_n = 0, k
+    cdef bint host = False
+    cdef int c
+    if n == 0:
+        return False
+    while i <= n:
+        start = i
+        while i < n and s[i] != b';':
+            if not TOKEN_CHARS[<uint8_t>s[i]] or b'A' <= s[i] <= b'Z':
+                return False
+            i += 1
+        if i == start:
+            return False
+        if i - start == 4 and memcmp(s + start, b"host", 4) == 0:
+            host = True
+        if prev >= 0:
+            k = prev_n if prev_n < i - start else i - start
+            c = memcmp(s + prev, s + start, k)
+            if c > 0 or (c == 0 and prev_n >= i - start):
+                return False
+        prev, prev_n = start, i - start
+        i += 1
+    return host
+
+
+cdef bint in_signed_list(const char *s, Py_ssize_t n, const char *name, Py_ssize_t name_n) noexcept:
+    cdef Py_ssize_t i = 0, start
+    while i <= n:
+        start = i
+        while i < n and s[i] != b';':
+            i += 1
+        if i - start == name_n and memcmp(s + start, name, name_n) == 0:
+            return True
+        i += 1
+    return False
+
+
+cdef inline bint is_lower_hex64(const char *s, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    if n != 64:
+        return False
+    for i in range(64):
+        if not (b'0' <= s[i] <= b'9' or b'a' <= s[i] <= b'f'):
+            return False
+    return True
+
+
+cdef class HeaderVerifier(_FastVerifier):
+    """Accepts a header-signed request (see the pure twin) in one call, or returns None."""
+
+    def check(self, method, url, headers, payload_hash):
+        cdef double now
+        cdef Url u
+        cdef AuthSlots a
+        cdef HeaderSet hs
+        cdef Hdr *h
+        cdef Buf cq, sent, canonical, creq, block, signed
+        cdef const char *name
+        cdef const char *auth = NULL
+        cdef const char *date = NULL
+        cdef const char *token = NULL
+        cdef const char *content = NULL
+        cdef const char *cred
+        cdef const char *list_s
+        cdef const char *sig
+        cdef const char *host_s
+        cdef Py_ssize_t auth_n = 0, date_n = 0, token_n = 0, content_n = 0, cred_n, list_n
+        cdef Py_ssize_t i, n, host_n
+        cdef int auths = 0, dates = 0, tokens = 0, contents = 0
+        cdef long long epoch
+        cdef PathPolicy policy
+        cdef list held = []
+        m = method_bytes(method)
+        if m is None or type(url) is not str or not url:
+            return None
+        origin = None
+        if (<str>url)[0] == "/":
+            # Origin form: a placeholder scheme and host; the Host header is required.
+            url = "http://h" + url  # kept alive by this name while u points into it
+            if parse_url(&u, url):
+                return None
+        else:
+            if parse_url(&u, url):
+                return None
+            try:
+                origin = self.origins.get(url, &u)
+            except _py.SigningError:
+                return None
+            if origin is None:
+                return None
+        slots_init(&a)
+        hs_init(&hs)
+        buf_init(&cq, 0)
+        buf_init(&sent, 0)
+        buf_init(&canonical, 0)
+        buf_init(&creq, 0)
+        buf_init(&block, 512)
+        buf_init(&signed, 128)
+        try:
+            if hs_collect(&hs, headers, held, False, False, b""):
+                return None
+            for i in range(hs.count):
+                h = &hs.e[i]
+                name = hs.names.p + h.name_off
+                n = h.name_len
+                if n == 13 and memcmp(name, b"authorization", 13) == 0:
+                    auths += 1
+                    auth, auth_n = h.value, h.value_len
+                elif n == 10 and memcmp(name, b"x-amz-date", 10) == 0:
+                    dates += 1
+                    date, date_n = h.value, h.value_len
+                elif n == 20 and memcmp(name, b"x-amz-security-token", 20) == 0:
+                    tokens += 1
+                    token, token_n = h.value, h.value_len
+                elif n == 20 and memcmp(name, b"x-amz-content-sha256", 20) == 0:
+                    contents += 1
+                    content, content_n = h.value, h.value_len
+            if auths != 1 or dates != 1 or tokens > 1 or contents > 1:
+                return None
+            # Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...
+            if auth_n < 17 or memcmp(auth, b"AWS4-HMAC-SHA256 Credential=", 28):
+                return None
+            cred = auth + 28
+            n = auth_n - 28
+            cred_n = 0
+            while cred_n < n and cred[cred_n] != b',':
+                cred_n += 1
+            if n - cred_n < 16 or memcmp(cred + cred_n, b", SignedHeaders=", 16):
+                return None
+            list_s = cred + cred_n + 16
+            list_n = 0
+            while list_s + list_n < auth + auth_n and list_s[list_n] != b',':
+                list_n += 1
+            sig = list_s + list_n + 12
+            if (sig + 64 != auth + auth_n or memcmp(list_s + list_n, b", Signature=", 12)
+                    or not is_lower_hex64(sig, 64) or not signed_list_ok(list_s, list_n)):
+                return None
+            # Every header is signed or excluded; x-amz-* ones and Authorization must be.
+            for i in range(hs.count):
+                h = &hs.e[i]
+                name = hs.names.p + h.name_off
+                if not in_signed_list(list_s, list_n, name, h.name_len):
+                    if ((h.name_len >= 6 and memcmp(name, b"x-amz-", 6) == 0)
+                            or h.flags & IS_HOST):
+                        return None
+                    h.flags |= EXCLUDED
+                elif h.name_len == 13 and memcmp(name, b"authorization", 13) == 0:
+                    return None
+            if not hs.has_host:
+                if origin is None:
+                    return None
+                host_s = PyUnicode_AsUTF8AndSize(origin[1], &host_n)
+                hs_add_ours(&hs, "host", host_s, host_n)
+            hs_emit(&hs, &block, &signed)
+            if signed.n != list_n or memcmp(signed.p, list_s, list_n):
+                return None  # a signed header is missing
+            # Time, credential, token.
+            while date_n and (date[date_n - 1] == b' ' or date[date_n - 1] == b'\t'):
+                date_n -= 1
+            while date_n and (date[0] == b' ' or date[0] == b'\t'):
+                date += 1
+                date_n -= 1
+            epoch = amz_epoch(date, date_n)
+            if epoch < 0:
+                return None
+            now = self.clock()
+            if now - epoch > self.max_skew or epoch - now > self.max_skew:
+                return None
+            memo = self.credential_memo(cred, cred_n, date)
+            if memo is None or not token_ok(memo, token, token_n, tokens == 1):
+                return None
+            is_s3 = memo[6] in self.s3_services
+            # The payload: the declared hash must be the body's; UNSIGNED-PAYLOAD as allowed.
+            body_hash = EMPTY_SHA256 if payload_hash is None else payload_hash
+            if content != NULL:
+                if content_n == 16 and memcmp(content, b"UNSIGNED-PAYLOAD", 16) == 0:
+                    if not (is_s3 if self.unsigned_payload is None else self.unsigned_payload):
+                        return None
+                    payload = UNSIGNED_PAYLOAD
+                elif is_lower_hex64(content, content_n):
+                    payload = ascii_str(content, 64)
+                    if payload != body_hash:
+                        return None
+                else:
+                    return None
+            elif is_s3:
+                return None
+            else:
+                payload = body_hash
+            if type(payload) is not str or not is_lower_hex64_or_unsigned(payload):
+                return None
+            # The query: no presigning parameters.
+            if u.query_start >= 0:
+                if sorted_canonical_query(&cq, u.s + u.query_start, u.query_end - u.query_start,
+                                          &a):
+                    cq.n = 0
+                    buf_free(&a.values)
+                    slots_init(&a)
+                    if query_into(&cq, u.s + u.query_start, u.query_end - u.query_start, NULL, 0,
+                                  False, &a):
+                        return None
+                for i in range(7):
+                    if a.count[i]:
+                        return None
+            policy = self.s3_paths if is_s3 else self.service_paths
+            if path_into(&sent, &canonical, u.s + u.authority_end, u.path_end - u.authority_end,
+                         policy.double_encode, policy.normalize):
+                return None
+            buf_addb(&creq, m)
+            buf_addc(&creq, b'\n')
+            buf_add(&creq, canonical.p, canonical.n)
+            buf_addc(&creq, b'\n')
+            buf_add(&creq, cq.p, cq.n)
+            buf_addc(&creq, b'\n')
+            buf_add(&creq, block.p, block.n)
+            buf_addc(&creq, b'\n')
+            buf_add(&creq, list_s, list_n)
+            buf_addc(&creq, b'\n')
+            buf_addb(&creq, (<str>payload).encode("ascii"))
+            if not self.signature_ok(memo, &creq, date, cred, cred_n, sig):
+                return None
+            return tuple.__new__(self.result_type, (
+                memo[3], memo[5], memo[6], tuple(ascii_str(list_s, list_n).split(";")), epoch,
+                None, None if token == NULL else ascii_str(token, token_n), False, payload))
+        finally:
+            hs_free(&hs)
+            buf_free(&a.values)
+            buf_free(&cq)
+            buf_free(&sent)
+            buf_free(&canonical)
+            buf_free(&creq)
+            buf_free(&block)
+            buf_free(&signed)
+
+
+cdef bint is_lower_hex64_or_unsigned(str value) except -1:
+    cdef Py_ssize_t n
+    cdef const char *s
+    if not PyUnicode_IS_ASCII(value):
+        return False
+    s = PyUnicode_AsUTF8AndSize(value, &n)
+    return is_lower_hex64(s, n) or (n == 16 and memcmp(s, b"UNSIGNED-PAYLOAD", 16) == 0)

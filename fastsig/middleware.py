@@ -115,8 +115,7 @@ class _Plan:
 
     __slots__ = ("verify_first", "read", "declared")
 
-    def __init__(self, headers: List[Tuple[str, str]], has_body: bool) -> None:
-        declared = _declared_hash(headers)
+    def __init__(self, declared: Optional[str], has_body: bool) -> None:
         self.declared = declared
         if not has_body:
             self.verify_first, self.read = True, False
@@ -179,7 +178,7 @@ class WSGIMiddleware:
         headers = _wsgi_headers(environ)
         length = _content_length(environ.get("CONTENT_LENGTH") or None, self.max_body_size)
         chunked = length is None and environ.get("wsgi.input_terminated", False)
-        plan = _Plan(headers, bool(length) or chunked)
+        plan = _Plan(_declared_hash(headers), bool(length) or chunked)
         verified: Optional[VerifiedRequest] = None
         if plan.verify_first:
             verified = self.verifier.verify(
@@ -267,7 +266,12 @@ class ASGIMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            scope, receive = await self._verify(scope, receive)
+            # Most requests are settled without a body to read: no coroutine for them.
+            pending = self._start(scope)
+            if pending.__class__ is not _Pending:
+                scope[ENVIRON_KEY] = pending  # in place, as Starlette's auth middleware does
+            else:
+                scope[ENVIRON_KEY], receive = await self._read_body(pending, receive)
         except VerificationError as error:
             status, headers, body = _error_response(error, self.error_format)
             await send({
@@ -302,11 +306,12 @@ class ASGIMiddleware:
         except UnicodeError:
             return None
 
-    async def _verify(self, scope: dict, receive: Callable[..., Any]) -> Tuple[dict, Callable[..., Any]]:
+    def _start(self, scope: dict) -> Any:
+        """The VerifiedRequest of a request whose body need not be read first, or the
+        _Pending work of one whose body must be."""
         verified = self._presigned(scope)
         if verified is not None:
-            scope[ENVIRON_KEY] = verified
-            return scope, receive
+            return verified
         method = scope["method"]
         raw_path = scope.get("raw_path")
         if raw_path is None:
@@ -316,37 +321,68 @@ class ASGIMiddleware:
         if query:
             target += "?" + query.decode("latin-1")
         target = _text(target)
-        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]]
-        length_header = next((v for n, v in headers if n.lower() == "content-length"), None)
+        headers = []
+        length_header = None
+        declared = None
+        chunked = False
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1")
+            value = raw_value.decode("latin-1")
+            headers.append((name, value))
+            lname = name.lower()  # servers send lowercase names; be sure
+            if lname == "content-length":
+                length_header = value
+            elif lname == "transfer-encoding":
+                chunked = "chunked" in value.lower()
+            elif lname == "x-amz-content-sha256" and declared is None:
+                declared = value.strip()
         length = _content_length(length_header, self.max_body_size)
-        chunked = length is None and any(
-            n.lower() == "transfer-encoding" and "chunked" in v.lower() for n, v in headers
-        )
-        plan = _Plan(headers, bool(length) or chunked)
-        verified: Optional[VerifiedRequest] = None
+        plan = _Plan(declared, bool(length) or (length is None and chunked))
+        verified = None
         if plan.verify_first:
             verified = self.verifier.verify(
                 method, target, headers, None,
                 payload_hash=plan.declared if plan.read else None,
             )
-        if plan.read:
-            spool = _Spool(self.memory_limit, self.max_body_size)
-            more = True
-            while more:
-                message = await receive()
-                if message["type"] != "http.request":
-                    raise _BodyError("the client went away before the body was complete")
-                spool.add(message.get("body", b""))
-                more = message.get("more_body", False)
-            if length is not None and spool.size != length:
-                raise _BodyError("The request body does not have the size of Content-Length")
-            actual = spool.done()
-            _check_spooled(plan, actual)
-            if verified is None:
-                verified = self.verifier.verify(method, target, headers, payload_hash=actual)
-            receive = _replay(spool.file, receive)
-        scope[ENVIRON_KEY] = verified  # in place, as Starlette's auth middleware does
-        return scope, receive
+            if not plan.read:
+                return verified
+        return _Pending(method, target, headers, length, plan, verified)
+
+    async def _read_body(
+        self, pending: "_Pending", receive: Callable[..., Any]
+    ) -> Tuple[VerifiedRequest, Callable[..., Any]]:
+        spool = _Spool(self.memory_limit, self.max_body_size)
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _BodyError("the client went away before the body was complete")
+            spool.add(message.get("body", b""))
+            more = message.get("more_body", False)
+        if pending.length is not None and spool.size != pending.length:
+            raise _BodyError("The request body does not have the size of Content-Length")
+        actual = spool.done()
+        _check_spooled(pending.plan, actual)
+        verified = pending.verified
+        if verified is None:
+            verified = self.verifier.verify(
+                pending.method, pending.target, pending.headers, payload_hash=actual)
+        return verified, _replay(spool.file, receive)
+
+
+class _Pending:
+    """A request verified as far as it can be before its body is read."""
+
+    __slots__ = ("method", "target", "headers", "length", "plan", "verified")
+
+    def __init__(self, method: str, target: str, headers: List[Tuple[str, str]],
+                 length: Optional[int], plan: _Plan, verified: Optional[VerifiedRequest]) -> None:
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.length = length
+        self.plan = plan
+        self.verified = verified
 
 
 def _replay(file: Any, receive: Callable[..., Any]) -> Callable[..., Any]:

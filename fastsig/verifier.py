@@ -179,7 +179,7 @@ class Verifier:
         self._epochs: Dict[str, int] = {}
         self._keys: Dict[Tuple[bytes, str, str, str], Any] = {}
         self._secrets: Dict[Tuple[str, str], Credentials] = {}
-        self._fast: Any = None  # the kernels' PresignedVerifier, made for the backend in use
+        self._fast: Any = None  # the kernels' fast paths, made for the backend in use
 
     region = property(lambda self: self._region, doc="The region requests must be scoped to.")
     service = property(lambda self: self._service, doc="The service requests must be scoped to.")
@@ -242,11 +242,12 @@ class Verifier:
             return None
         return self._signing_key(credentials, date, region, service), credentials.session_token
 
-    def _fast_path(self) -> Any:
+    def _fast_paths(self) -> Tuple[Any, Any]:
+        """The kernels' (PresignedVerifier, HeaderVerifier), made for the backend in use."""
         kernels = _backend.kernels
         fast = self._fast
-        if fast is None or fast.__class__ is not kernels.PresignedVerifier:
-            fast = self._fast = kernels.PresignedVerifier(
+        if fast is None or fast[0].__class__ is not kernels.PresignedVerifier:
+            args = (
                 S3_SERVICES,
                 getattr(kernels, self._s3_paths),
                 getattr(kernels, self._service_paths),
@@ -257,7 +258,9 @@ class Verifier:
                 self._lookup,
                 self._key_for,
                 VerifiedRequest,
+                self._unsigned_payload,
             )
+            fast = self._fast = (kernels.PresignedVerifier(*args), kernels.HeaderVerifier(*args))
         return fast
 
     # -- verify -----------------------------------------------------------------------------
@@ -278,15 +281,21 @@ class Verifier:
         path and query exactly as sent (not decoded). ``headers``: a mapping or
         (name, value) pairs. ``body``: None (empty), bytes, str or a binary file object, hashed
         in chunks; or give ``payload_hash``, its hex SHA-256, when the caller hashed it."""
-        if headers is None and body is None and payload_hash is None and (
-            self._unsigned_payload is not False  # else S3's presigned URLs are refused
-        ):
-            # A bare presigned URL that checks out is accepted in one call into the kernels;
-            # anything else takes the general path, which also explains a refusal.
-            fast = self._fast
-            if fast is None or fast.__class__ is not _backend.kernels.PresignedVerifier:
-                fast = self._fast_path()
-            verified = fast.check(method, url)
+        # Requests in the usual form are accepted in one call into the kernels; anything
+        # else, and every refusal, takes the general path, which also says what is wrong.
+        fast = self._fast
+        if fast is None or fast[0].__class__ is not _backend.kernels.PresignedVerifier:
+            fast = self._fast_paths()
+        if headers is None:
+            if body is None and payload_hash is None:
+                verified = fast[0].check(method, url)
+                if verified is not None:
+                    return verified
+        elif body is None or body.__class__ is bytes:
+            if payload_hash is None and body is not None:
+                payload_hash = _backend.kernels.sha256_hex(body)
+                body = None
+            verified = fast[1].check(method, url, headers, payload_hash)
             if verified is not None:
                 return verified
         try:

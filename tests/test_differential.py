@@ -177,7 +177,7 @@ def _verify_outcome(backend, method, url):
 
     with _backend.using(backend):
         verifier = Verifier(_lookup, clock=lambda: _WHEN + 5)
-        fast = verifier._fast_path().check(method, url)
+        fast = verifier._fast_paths()[0].check(method, url)
         try:
             general = verifier.verify(method, url, [])  # headers given: the general path
         except VerificationError as error:
@@ -212,3 +212,44 @@ def test_verification_identical(service, path, temporary, expires, mutations, me
         index %= len(url) + 1
         url = url[:index] + text + url[index + 1:]
     assert _verify_outcome("python", method, url) == _verify_outcome("cython", method, url)
+
+
+_HEADER_MUTATION = st.sampled_from(["", " ", "\t", ",", ";", "=", "A", "a", "0", "é", "\x00",
+                                    "X-Amz-Date", "host", "%", "/"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(["s3", "service"]), _TEXT, st.booleans(), st.booleans(),
+       st.lists(st.tuples(st.sampled_from(["X-Amz-Meta-Note", "Content-Type", "x-custom"]),
+                          st.text(alphabet=" \tabcXYZ09-;=,", max_size=10)), max_size=3),
+       st.integers(0, 20), st.integers(0, 10_000), _HEADER_MUTATION, st.booleans())
+def test_header_fast_path_accepts_only_what_the_general_path_accepts(
+        service, path, temporary, origin_form, extra, which, index, text, unsigned_extra):
+    from fastsig import Credentials, Signer, SigningError, Verifier, VerificationError
+
+    creds = _lookup("ASIAEXAMPLE" if temporary else "AKIDEXAMPLE")
+    try:
+        signed = Signer(creds, "us-east-1", service).sign(
+            "PUT", "https://example.com/" + path.lstrip("/"), extra, b"body", timestamp=_WHEN)
+    except SigningError:
+        return
+    headers = list(signed.headers.items())
+    if unsigned_extra:
+        headers.append(("User-Agent", "test"))
+    name, value = headers[which % len(headers)]
+    index %= len(value) + 1
+    headers[which % len(headers)] = (name, value[:index] + text + value[index + 1:])
+    url = signed.url.split("example.com", 1)[1] if origin_form else signed.url
+    body_hash = py.sha256_hex(b"body")
+    verdicts = []
+    for backend in ("python", "cython"):
+        with _backend.using(backend):
+            verifier = Verifier(_lookup, clock=lambda: _WHEN + 5)
+            fast = verifier._fast_paths()[1].check("PUT", url, headers, body_hash)
+            try:
+                general = verifier._verify("PUT", url, headers, None, body_hash)
+            except (VerificationError, SigningError):
+                general = None
+            assert fast is None or fast == general, (fast, general)
+            verdicts.append(general)
+    assert verdicts[0] == verdicts[1]

@@ -484,13 +484,13 @@ def test_errors_pickle_with_their_code():
 
 
 def test_signature_comparison_is_constant_time(monkeypatch):
-    # Python paths compare with hmac.compare_digest (the compiled presigned fast path with
-    # same_bytes, a branch-free loop in C): observe that the general path does.
+    # The general path compares with hmac.compare_digest (the compiled fast paths with
+    # same_bytes, a branch-free loop in C): a streamed body takes the general path.
     import hmac
 
     calls = []
     real = hmac.compare_digest
     monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
-    signed = _signed()
-    verifier().verify("POST", signed.url, signed.headers)
+    signed = _signed(body=b"x")
+    verifier().verify("POST", signed.url, signed.headers, io.BytesIO(b"x"))
     assert calls
