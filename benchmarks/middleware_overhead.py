@@ -1,11 +1,12 @@
 """What the ASGI middleware adds to a minimal ASGI app, measured with wrk on 127.0.0.1.
 
-    python benchmarks/middleware_overhead.py [--seconds 5] [--rounds 3]
+    python benchmarks/middleware_overhead.py [--seconds 3] [--rounds 7]
 
 Runs uvicorn (one worker, pinned to CPU 0 where taskset exists) with the bare app and with
 ``ASGIMiddleware`` in front, in alternating rounds, while wrk (pinned to CPU 1) sends the same
 header-signed GET, and then a presigned GET; prints the best requests/s of each and the
-overhead. Needs wrk (Debian: apt-get install wrk) and uvicorn.
+overhead. Best of many short alternating rounds: on a shared machine a slow spell can halve
+a single run. Needs wrk (Debian: apt-get install wrk) and uvicorn.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def _wrk(url, headers, seconds):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
