@@ -1,4 +1,4 @@
-"""The command line: ``fastsig presign --example`` (the main job) for now.
+"""The command line: ``fastsig presign --example`` (the main job) and ``fastsig verify``.
 
 The full tool (key lists, CSV, S3 Inventory, workers, progress) is issue 4; this module is where
 it grows.
@@ -7,14 +7,17 @@ it grows.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
 from typing import Iterator, List, Optional
 
 from . import __version__, _backend
+from ._errors import VerificationError
 from .credentials import Credentials
 from .signer import Signer
+from .verifier import Verifier
 
 # The example credentials of the AWS documentation: they sign, but open nothing.
 EXAMPLE_CREDENTIALS = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
@@ -49,6 +52,18 @@ def _check_sample(urls: List[str], signer_args, timestamp: int, expires_in: int)
         if reference.presign("GET", unsigned, expires_in=expires_in, timestamp=timestamp) != url:
             mismatches += 1
     return mismatches
+
+
+def _verify_sample(urls: List[str], credentials: Credentials) -> int:
+    """Check a sample with the verifier: the other side of what was signed."""
+    verifier = Verifier({credentials.access_key_id: credentials}.get)
+    failures = 0
+    for url in urls:
+        try:
+            verifier.verify("GET", url)
+        except VerificationError:
+            failures += 1
+    return failures
 
 
 def presign_command(args: argparse.Namespace) -> int:
@@ -87,8 +102,40 @@ def presign_command(args: argparse.Namespace) -> int:
         mismatches = _check_sample(sample[:100], signer_args, timestamp, args.expires_in)
         print(f"checked {min(len(sample), 100)} sampled URLs against the pure-Python reference: "
               f"{'all match' if not mismatches else f'{mismatches} MISMATCHES'}", file=sys.stderr)
-        if mismatches:
+        rejected = _verify_sample(sample[:100], EXAMPLE_CREDENTIALS)
+        print(f"verified {min(len(sample), 100)} sampled URLs with fastsig.Verifier: "
+              f"{'all valid' if not rejected else f'{rejected} REJECTED'}", file=sys.stderr)
+        if mismatches or rejected:
             return 1
+    return 0
+
+
+def _environment_credentials() -> Optional[Credentials]:
+    key = os.environ.get("AWS_ACCESS_KEY_ID")
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret:
+        return None
+    token = os.environ.get("AWS_SESSION_TOKEN") or os.environ.get("AWS_SECURITY_TOKEN")
+    return Credentials(key, secret, token or None)
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    credentials = EXAMPLE_CREDENTIALS if args.example else _environment_credentials()
+    if credentials is None:
+        print("fastsig: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+              "or pass --example", file=sys.stderr)
+        return 2
+    verifier = Verifier({credentials.access_key_id: credentials}.get, region=args.region,
+                        service=args.service)
+    try:
+        verified = verifier.verify(args.method, args.url)
+    except VerificationError as error:
+        print(f"invalid: {error.code}: {error}")
+        return 1
+    expires = verified.expires_at
+    print(f"valid: {verified.access_key_id} {verified.region}/{verified.service}, signed "
+          f"{verified.signed_at.isoformat()}"
+          + (f", expires {expires.isoformat()}" if expires is not None else ""))
     return 0
 
 
@@ -109,6 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     presign.add_argument("--expires-in", type=int, default=3600)
     presign.add_argument("-o", "--output", help="write the URLs to this file")
     presign.set_defaults(run=presign_command)
+    verify = commands.add_parser(
+        "verify", help="check a presigned URL",
+        epilog="example: fastsig verify --example 'https://examplebucket.s3.us-east-1."
+               "amazonaws.com/k?X-Amz-Algorithm=...'\n\nWithout --example the key comes from "
+               "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN). Exit status: "
+               "0 valid, 1 invalid, 2 usage.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("url", help="the presigned URL")
+    verify.add_argument("--method", default="GET", help="the HTTP method it will be used with")
+    verify.add_argument("--example", action="store_true",
+                        help="check against the AWS documentation's example credentials")
+    verify.add_argument("--region", help="require this region in the credential scope")
+    verify.add_argument("--service", help="require this service in the credential scope")
+    verify.set_defaults(run=verify_command)
     return parser
 
 

@@ -21,7 +21,7 @@ def test_presign_example(backend, tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"{backend} backend" in done.stderr
     assert "presigned 25,000 URLs" in done.stderr
-    assert "all match" in done.stderr
+    assert "all match" in done.stderr and "all valid" in done.stderr
     assert done.stdout == ""
     urls = out.read_text().splitlines()
     assert len(urls) == 25000
@@ -34,3 +34,20 @@ def test_usage_errors(backend):
     assert run_cli(backend, "presign").returncode == 2
     assert run_cli(backend, "nonsense").returncode == 2
     assert run_cli(backend, "--version").stdout.startswith("fastsig ")
+
+
+def test_verify_command(backend):
+    from fastsig import Signer
+    from fastsig.cli import EXAMPLE_CREDENTIALS
+
+    url = Signer(EXAMPLE_CREDENTIALS, "us-east-1", "s3").presign(
+        "GET", "https://examplebucket.s3.us-east-1.amazonaws.com/a b.txt", expires_in=600)
+    done = run_cli(backend, "verify", "--example", url)
+    assert done.returncode == 0 and done.stdout.startswith("valid: AKIAIOSFODNN7EXAMPLE"), done
+    done = run_cli(backend, "verify", "--example", url.replace("a%20b", "a%20c"))
+    assert done.returncode == 1 and done.stdout.startswith("invalid: SignatureDoesNotMatch")
+    done = run_cli(backend, "verify", "--example", "--region", "eu-west-1", url)
+    assert done.returncode == 1
+    assert EXAMPLE_CREDENTIALS.secret_access_key not in done.stdout + done.stderr
+    env_less = run_cli(backend, "verify", url)
+    assert env_less.returncode in (1, 2)  # no credentials, or the wrong ones from the env
