@@ -11,13 +11,13 @@ CanonicalRequest = Method \\n CanonicalURI \\n CanonicalQuery \\n CanonicalHeade
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import hmac
 import re
 from typing import Any, Iterable, List, Optional, Tuple
 
 from ._errors import InvalidHeaderError, InvalidRequestError, InvalidURLError, SigningError
+from ._timestamp import parse_amz_date
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -621,24 +621,8 @@ class SigningContext:
 # ---------------------------------------------------------------------------------------------
 # Verification
 
-_AMZ_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
 _EXPIRES = re.compile(r"[0-9]{1,6}")
 _SCOPE = re.compile(r"([^/]+)/([0-9]{8})/([^/]+)/([^/]+)/aws4_request")
-
-
-def _amz_epoch(amz_date: str) -> Optional[int]:
-    """Epoch seconds of a valid YYYYMMDDTHHMMSSZ, or None."""
-    match = _AMZ_DATE.fullmatch(amz_date)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second = map(int, match.groups())
-    try:
-        date = datetime.date(year, month, day)
-    except ValueError:
-        return None
-    if hour > 23 or minute > 59 or second > 59:
-        return None
-    return (date.toordinal() - 719163) * 86400 + hour * 3600 + minute * 60 + second
 
 
 _SCOPE_PART = r"[A-Za-z0-9._\-]+"
@@ -696,7 +680,7 @@ class PresignedVerifier:
             return None
         amz_date = auth["X-Amz-Date"]
         expires = auth["X-Amz-Expires"]
-        epoch = _amz_epoch(amz_date)
+        epoch = parse_amz_date(amz_date)
         now = self._clock()
         scope = _SCOPE.fullmatch(auth["X-Amz-Credential"])
         if (

@@ -11,7 +11,7 @@ from ._errors import InvalidRequestError
 
 Timestamp = Union[datetime.datetime, int, float, str]
 
-_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+_AMZ_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
 
 
 def to_epoch_seconds(timestamp: Timestamp | None) -> int:
@@ -29,15 +29,26 @@ def to_epoch_seconds(timestamp: Timestamp | None) -> int:
             raise InvalidRequestError("timestamp is out of range")
         return int(timestamp // 1)
     if isinstance(timestamp, str):
-        if _AMZ_DATE.fullmatch(timestamp):
-            try:
-                parsed = datetime.datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ")
-            except ValueError:
-                pass
-            else:
-                return int(parsed.replace(tzinfo=datetime.timezone.utc).timestamp())
+        epoch = parse_amz_date(timestamp)
+        if epoch is not None:
+            return epoch
         raise InvalidRequestError(f"timestamp {timestamp!r} is not of the form YYYYMMDDTHHMMSSZ")
     raise InvalidRequestError("timestamp must be a datetime, epoch seconds or YYYYMMDDTHHMMSSZ")
+
+
+def parse_amz_date(text: str) -> "int | None":
+    """Epoch seconds of a valid YYYYMMDDTHHMMSSZ (a real date and time), else None."""
+    match = _AMZ_DATE.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = map(int, match.groups())
+    try:
+        date = datetime.date(year, month, day)
+    except ValueError:
+        return None
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return (date.toordinal() - 719163) * 86400 + hour * 3600 + minute * 60 + second
 
 
 def amz_date(epoch_seconds: int) -> str:

@@ -134,21 +134,12 @@ def _check_spooled(plan: _Plan, actual: str) -> None:
         )
 
 
-class WSGIMiddleware:
-    """Verifies each request of a WSGI application.
-
-    >>> from fastsig import Credentials, Verifier
-    >>> from fastsig.middleware import WSGIMiddleware
-    >>> def app(environ, start_response):
-    ...     start_response("200 OK", [("Content-Type", "text/plain")])
-    ...     return [environ["fastsig.verified"].access_key_id.encode()]
-    >>> keys = {"AKIDEXAMPLE": Credentials("AKIDEXAMPLE", "secret")}
-    >>> app = WSGIMiddleware(app, Verifier(keys.get))
-    """
+class _Middleware:
+    """The settings both middlewares take."""
 
     def __init__(
         self,
-        app: Callable[..., Iterable[bytes]],
+        app: Callable[..., Any],
         verifier: Verifier,
         *,
         error_format: str = "xml",
@@ -162,6 +153,19 @@ class WSGIMiddleware:
         self.error_format = error_format
         self.memory_limit = memory_limit
         self.max_body_size = max_body_size
+
+
+class WSGIMiddleware(_Middleware):
+    """Verifies each request of a WSGI application.
+
+    >>> from fastsig import Credentials, Verifier
+    >>> from fastsig.middleware import WSGIMiddleware
+    >>> def app(environ, start_response):
+    ...     start_response("200 OK", [("Content-Type", "text/plain")])
+    ...     return [environ["fastsig.verified"].access_key_id.encode()]
+    >>> keys = {"AKIDEXAMPLE": Credentials("AKIDEXAMPLE", "secret")}
+    >>> app = WSGIMiddleware(app, Verifier(keys.get))
+    """
 
     def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
@@ -241,25 +245,8 @@ def _wsgi_headers(environ: dict) -> List[Tuple[str, str]]:
     return headers
 
 
-class ASGIMiddleware:
+class ASGIMiddleware(_Middleware):
     """Verifies each HTTP request of an ASGI application; other scopes pass through."""
-
-    def __init__(
-        self,
-        app: Callable[..., Any],
-        verifier: Verifier,
-        *,
-        error_format: str = "xml",
-        memory_limit: int = 1 << 20,
-        max_body_size: Optional[int] = 5 << 30,
-    ) -> None:
-        if error_format not in ("xml", "json"):
-            raise ValueError("error_format must be 'xml' or 'json'")
-        self.app = app
-        self.verifier = verifier
-        self.error_format = error_format
-        self.memory_limit = memory_limit
-        self.max_body_size = max_body_size
 
     async def __call__(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] != "http":

@@ -29,6 +29,7 @@ from ._errors import (
     UnsupportedSigningError,
 )
 from ._key_cache import signing_keys
+from ._timestamp import parse_amz_date
 from .credentials import Credentials
 from .signer import _PATH_POLICIES, MAX_EXPIRES, S3_SERVICES
 from .sigv4 import ALGORITHM, EMPTY_SHA256, UNSIGNED_PAYLOAD, hash_payload
@@ -40,7 +41,6 @@ Headers = Union[Mapping[str, str], List[Tuple[str, str]], None]
 
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 _HEX_DIGEST = _SIGNATURE
-_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _SCOPE_DATE = re.compile(r"[0-9]{8}")
 _SCOPE_PART = re.compile(r"[A-Za-z0-9._\-]+")
 _EXPIRES = re.compile(r"[0-9]{1,6}")
@@ -120,14 +120,10 @@ def _parse_authorization(value: str) -> Tuple[str, str, str]:
 
 
 def _epoch_of(amz_date: str) -> int:
-    if _AMZ_DATE.fullmatch(amz_date):
-        try:
-            parsed = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
-        except ValueError:
-            pass
-        else:
-            return int(parsed.replace(tzinfo=datetime.timezone.utc).timestamp())
-    raise MalformedAuthorizationError("X-Amz-Date must be of the form YYYYMMDDTHHMMSSZ")
+    epoch = parse_amz_date(amz_date)
+    if epoch is None:
+        raise MalformedAuthorizationError("X-Amz-Date must be of the form YYYYMMDDTHHMMSSZ")
+    return epoch
 
 
 class Verifier:

@@ -1,0 +1,15 @@
+"""The examples in docstrings run, on each backend."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("module", ["fastsig", "fastsig.credentials", "fastsig.signer",
+                                    "fastsig.sigv4", "fastsig.verifier", "fastsig.middleware"])
+def test_docstring_examples(module):
+    failures, tried = doctest.testmod(importlib.import_module(module))
+    assert failures == 0 and tried > 0
