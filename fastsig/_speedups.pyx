@@ -1675,6 +1675,21 @@ cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots
     return 1 if n and q[n - 1] == b'&' else 0
 
 
+cdef int received_query_into(Buf *cq, Url *u, str url, bint scanned, AuthSlots *a) except -1:
+    """The canonical query of a received URL, with its presigning parameters in ``a``: copied
+    when it already is canonical, else rebuilt by query_into. ``scanned`` says whether
+    parse_url checked the query for control characters; if not, it does so before a rebuild
+    (which would encode them). Returns 1 for the general path."""
+    if not sorted_canonical_query(cq, u.s + u.query_start, u.query_end - u.query_start, a):
+        return 0
+    cq.n = 0
+    buf_free(&a.values)
+    slots_init(a)
+    if not scanned and parse_url(u, url):
+        return 1
+    return query_into(cq, u.s + u.query_start, u.query_end - u.query_start, NULL, 0, False, a)
+
+
 cdef class _FastVerifier:
     """What the two fast verifiers share: settings, the credential memo, signing."""
 
@@ -1841,15 +1856,8 @@ cdef class PresignedVerifier(_FastVerifier):
         buf_init(&canonical, 0)
         buf_init(&creq, 0)
         try:
-            if sorted_canonical_query(&cq, u.s + u.query_start, u.query_end - u.query_start, &a):
-                cq.n = 0
-                buf_free(&a.values)
-                slots_init(&a)
-                if parse_url(&u, url):
-                    return None
-                if query_into(&cq, u.s + u.query_start, u.query_end - u.query_start, NULL, 0,
-                              False, &a):
-                    return None
+            if received_query_into(&cq, &u, url, False, &a):
+                return None
             for i in range(7):
                 if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
                     return None
@@ -2105,14 +2113,8 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             # The query: no presigning parameters.
             if u.query_start >= 0:
-                if sorted_canonical_query(&cq, u.s + u.query_start, u.query_end - u.query_start,
-                                          &a):
-                    cq.n = 0
-                    buf_free(&a.values)
-                    slots_init(&a)
-                    if query_into(&cq, u.s + u.query_start, u.query_end - u.query_start, NULL, 0,
-                                  False, &a):
-                        return None
+                if received_query_into(&cq, &u, url, True, &a):
+                    return None
                 for i in range(7):
                     if a.count[i]:
                         return None

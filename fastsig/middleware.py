@@ -127,13 +127,6 @@ class _Plan:
             self.verify_first, self.read = False, True
 
 
-def _check_spooled(plan: _Plan, actual: str) -> None:
-    if plan.verify_first and plan.declared != actual:
-        raise PayloadHashMismatchError(
-            "The provided 'x-amz-content-sha256' header does not match what was computed."
-        )
-
-
 class _Middleware:
     """The settings both middlewares take."""
 
@@ -153,6 +146,54 @@ class _Middleware:
         self.error_format = error_format
         self.memory_limit = memory_limit
         self.max_body_size = max_body_size
+
+    def _begin(self, method: str, target: str, headers: List[Tuple[str, str]],
+               length: Optional[int], declared: Optional[str], has_body: bool) -> Any:
+        """The VerifiedRequest of a request whose body need not be read, or the _Pending
+        work of one whose body must be spooled first (and given to ``_finish``)."""
+        plan = _Plan(declared, has_body)
+        verified = None
+        if plan.verify_first:
+            verified = self.verifier.verify(
+                method, target, headers, None,
+                payload_hash=plan.declared if plan.read else None,
+            )
+            if not plan.read:
+                return verified
+        spool = _Spool(self.memory_limit, self.max_body_size)
+        return _Pending(method, target, headers, length, plan, verified, spool)
+
+    def _finish(self, pending: "_Pending") -> VerifiedRequest:
+        """The VerifiedRequest once the body is in ``pending.spool``."""
+        spool = pending.spool
+        if pending.length is not None and spool.size != pending.length:
+            raise _BodyError("The request body does not have the size of Content-Length")
+        actual = spool.done()
+        if pending.plan.verify_first and pending.plan.declared != actual:
+            raise PayloadHashMismatchError(
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+            )
+        if pending.verified is not None:
+            return pending.verified
+        return self.verifier.verify(
+            pending.method, pending.target, pending.headers, payload_hash=actual)
+
+
+class _Pending:
+    """A request verified as far as it can be before its body is read."""
+
+    __slots__ = ("method", "target", "headers", "length", "plan", "verified", "spool")
+
+    def __init__(self, method: str, target: str, headers: List[Tuple[str, str]],
+                 length: Optional[int], plan: _Plan, verified: Optional[VerifiedRequest],
+                 spool: _Spool) -> None:
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.length = length
+        self.plan = plan
+        self.verified = verified
+        self.spool = spool
 
 
 class WSGIMiddleware(_Middleware):
@@ -177,20 +218,13 @@ class WSGIMiddleware(_Middleware):
         return self.app(environ, start_response)
 
     def _verify(self, environ: dict) -> None:
-        method = environ.get("REQUEST_METHOD", "GET")
-        target = _wsgi_target(environ)
         headers = _wsgi_headers(environ)
         length = _content_length(environ.get("CONTENT_LENGTH") or None, self.max_body_size)
         chunked = length is None and environ.get("wsgi.input_terminated", False)
-        plan = _Plan(_declared_hash(headers), bool(length) or chunked)
-        verified: Optional[VerifiedRequest] = None
-        if plan.verify_first:
-            verified = self.verifier.verify(
-                method, target, headers, None,
-                payload_hash=plan.declared if plan.read else None,
-            )
-        if plan.read:
-            spool = _Spool(self.memory_limit, self.max_body_size)
+        verified = self._begin(environ.get("REQUEST_METHOD", "GET"), _wsgi_target(environ),
+                               headers, length, _declared_hash(headers), bool(length) or chunked)
+        if verified.__class__ is _Pending:
+            pending = verified
             stream = environ["wsgi.input"]
             remaining = length
             while remaining is None or remaining > 0:
@@ -199,15 +233,12 @@ class WSGIMiddleware(_Middleware):
                     if remaining:
                         raise _BodyError("The request body is shorter than Content-Length")
                     break
-                spool.add(data)
+                pending.spool.add(data)
                 if remaining is not None:
                     remaining -= len(data)
-            actual = spool.done()
-            _check_spooled(plan, actual)
-            if verified is None:
-                verified = self.verifier.verify(method, target, headers, payload_hash=actual)
-            environ["wsgi.input"] = spool.file
-            environ["CONTENT_LENGTH"] = str(spool.size)
+            verified = self._finish(pending)
+            environ["wsgi.input"] = pending.spool.file
+            environ["CONTENT_LENGTH"] = str(pending.spool.size)
         environ[ENVIRON_KEY] = verified
 
 
@@ -324,52 +355,20 @@ class ASGIMiddleware(_Middleware):
             elif lname == "x-amz-content-sha256" and declared is None:
                 declared = value.strip()
         length = _content_length(length_header, self.max_body_size)
-        plan = _Plan(declared, bool(length) or (length is None and chunked))
-        verified = None
-        if plan.verify_first:
-            verified = self.verifier.verify(
-                method, target, headers, None,
-                payload_hash=plan.declared if plan.read else None,
-            )
-            if not plan.read:
-                return verified
-        return _Pending(method, target, headers, length, plan, verified)
+        return self._begin(method, target, headers, length, declared,
+                           bool(length) or (length is None and chunked))
 
     async def _read_body(
-        self, pending: "_Pending", receive: Callable[..., Any]
+        self, pending: _Pending, receive: Callable[..., Any]
     ) -> Tuple[VerifiedRequest, Callable[..., Any]]:
-        spool = _Spool(self.memory_limit, self.max_body_size)
         more = True
         while more:
             message = await receive()
             if message["type"] != "http.request":
                 raise _BodyError("the client went away before the body was complete")
-            spool.add(message.get("body", b""))
+            pending.spool.add(message.get("body", b""))
             more = message.get("more_body", False)
-        if pending.length is not None and spool.size != pending.length:
-            raise _BodyError("The request body does not have the size of Content-Length")
-        actual = spool.done()
-        _check_spooled(pending.plan, actual)
-        verified = pending.verified
-        if verified is None:
-            verified = self.verifier.verify(
-                pending.method, pending.target, pending.headers, payload_hash=actual)
-        return verified, _replay(spool.file, receive)
-
-
-class _Pending:
-    """A request verified as far as it can be before its body is read."""
-
-    __slots__ = ("method", "target", "headers", "length", "plan", "verified")
-
-    def __init__(self, method: str, target: str, headers: List[Tuple[str, str]],
-                 length: Optional[int], plan: _Plan, verified: Optional[VerifiedRequest]) -> None:
-        self.method = method
-        self.target = target
-        self.headers = headers
-        self.length = length
-        self.plan = plan
-        self.verified = verified
+        return self._finish(pending), _replay(pending.spool.file, receive)
 
 
 def _replay(file: Any, receive: Callable[..., Any]) -> Callable[..., Any]:

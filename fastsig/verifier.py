@@ -241,23 +241,21 @@ class Verifier:
     def _fast_paths(self) -> Tuple[Any, Any]:
         """The kernels' (PresignedVerifier, HeaderVerifier), made for the backend in use."""
         kernels = _backend.kernels
-        fast = self._fast
-        if fast is None or fast[0].__class__ is not kernels.PresignedVerifier:
-            args = (
-                S3_SERVICES,
-                getattr(kernels, self._s3_paths),
-                getattr(kernels, self._service_paths),
-                self._region,
-                self._service,
-                self._max_skew,
-                self._clock,
-                self._lookup,
-                self._key_for,
-                VerifiedRequest,
-                self._unsigned_payload,
-            )
-            fast = self._fast = (kernels.PresignedVerifier(*args), kernels.HeaderVerifier(*args))
-        return fast
+        args = (
+            S3_SERVICES,
+            getattr(kernels, self._s3_paths),
+            getattr(kernels, self._service_paths),
+            self._region,
+            self._service,
+            self._max_skew,
+            self._clock,
+            self._lookup,
+            self._key_for,
+            VerifiedRequest,
+            self._unsigned_payload,
+        )
+        self._fast = (kernels.PresignedVerifier(*args), kernels.HeaderVerifier(*args))
+        return self._fast
 
     # -- verify -----------------------------------------------------------------------------
 
@@ -449,8 +447,8 @@ class Verifier:
             f"{ALGORITHM}\n{amz_date}\n{scope_date}/{region}/{service}/aws4_request\n"
             f"{kernels.sha256_hex(creq.encode('utf-8'))}"
         )
-        return self._accept(access_key_id, scope_date, region, service, amz_date, epoch, expires,
-                            token, signature, sts, tuple(signed_names), signed_payload)
+        return self._accept(access_key_id, scope_date, region, service, epoch, expires, token,
+                            signature, sts, tuple(signed_names), signed_payload)
 
     def _accept(
         self,
@@ -458,18 +456,16 @@ class Verifier:
         scope_date: str,
         region: str,
         service: str,
-        amz_date: str,
         epoch: int,
         expires: Optional[int],
         token: Optional[str],
         signature: str,
         string_to_sign: str,
-        signed_headers: Tuple[str, ...] = ("host",),
-        payload: Optional[str] = None,
+        signed_headers: Tuple[str, ...],
+        payload: str,
     ) -> VerifiedRequest:
-        """The checks every request ends with, once its string to sign is known: scope, time,
-        access key, session token, signature. ``expires`` (seconds) only for presigned URLs;
-        ``payload`` None means a presigned URL's default payload."""
+        """The checks a request ends with, once its string to sign is known: scope, time,
+        access key, session token, signature. ``expires`` (seconds) only for presigned URLs."""
         if self._region is not None and region != self._region:
             raise SignatureMismatchError(f"credential should be scoped to region {self._region}")
         if self._service is not None and service != self._service:
@@ -502,8 +498,6 @@ class Verifier:
             raise SignatureMismatchError(
                 "The request signature we calculated does not match the signature you provided"
             )
-        if payload is None:
-            payload = UNSIGNED_PAYLOAD if is_s3 else EMPTY_SHA256
         return VerifiedRequest(access_key_id, region, service, signed_headers, epoch, expires,
                                token, expires is not None, payload)
 
