@@ -22,6 +22,7 @@ from ._errors import (
     MalformedAuthorizationError,
     MalformedRequestError,
     MissingAuthenticationError,
+    NoCredentialsError,
     PayloadError,
     PayloadHashMismatchError,
     RequestExpiredError,
@@ -33,7 +34,7 @@ from ._errors import (
     UnsupportedSigningError,
     VerificationError,
 )
-from .credentials import Credentials
+from .credentials import Credentials, default_provider
 from .signer import DEFAULT_EXCLUDED_HEADERS, S3_SERVICES, SignedRequest, Signer
 from .verifier import VerifiedRequest, Verifier
 
@@ -54,6 +55,7 @@ __all__ = [
     "MalformedAuthorizationError",
     "MalformedRequestError",
     "MissingAuthenticationError",
+    "NoCredentialsError",
     "PayloadError",
     "PayloadHashMismatchError",
     "RequestExpiredError",
@@ -70,5 +72,6 @@ __all__ = [
     "VerifiedRequest",
     "Verifier",
     "backend",
+    "default_provider",
     "sigv4",
 ]

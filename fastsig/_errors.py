@@ -19,6 +19,11 @@ class CredentialsError(SigningError):
     """Credentials are missing or malformed."""
 
 
+class NoCredentialsError(CredentialsError):
+    """A credentials provider found nothing to offer (its variables unset, its file absent,
+    its endpoint unreachable); the default chain then asks the next one."""
+
+
 class ConfigurationError(SigningError):
     """A signer setting (region, service, an option) is invalid."""
 

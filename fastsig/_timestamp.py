@@ -11,6 +11,10 @@ from ._errors import InvalidRequestError
 
 Timestamp = Union[datetime.datetime, int, float, str]
 
+_ISO8601 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
+    r"(?:([Zz])|([+-])([0-9]{2}):?([0-9]{2}))?"
+)
 _AMZ_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
 
 
@@ -54,3 +58,25 @@ def parse_amz_date(text: str) -> "int | None":
 def amz_date(epoch_seconds: int) -> str:
     """The X-Amz-Date form of a time: 20150830T123600Z."""
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(epoch_seconds))
+
+
+def parse_iso8601(text: str) -> "datetime.datetime | None":
+    """An aware datetime for the ISO 8601 times that credential sources write
+    (``2026-11-23T12:00:00Z``, with or without fractions or an offset; no offset means UTC),
+    or None. Python 3.9's ``fromisoformat`` takes neither ``Z`` nor every fraction length."""
+    match = _ISO8601.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = map(int, match.groups()[:6])
+    fraction, _, sign, offset_hours, offset_minutes = match.groups()[6:]
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    zone = datetime.timezone.utc
+    if sign:
+        offset = datetime.timedelta(hours=int(offset_hours), minutes=int(offset_minutes))
+        if offset >= datetime.timedelta(hours=24):
+            return None
+        zone = datetime.timezone(offset if sign == "+" else -offset)
+    try:
+        return datetime.datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
+    except ValueError:
+        return None

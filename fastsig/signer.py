@@ -140,8 +140,10 @@ class Signer:
     >>> url.split("?")[0]
     'https://bucket.s3.amazonaws.com/a%20key.txt'
 
-    ``credentials`` is a ``Credentials`` or a provider (anything with ``resolve()`` returning
-    ``Credentials``, asked before each signature). The options, keyword-only:
+    ``credentials`` is a ``Credentials``, a provider (anything with ``resolve()`` returning
+    ``Credentials``, asked before each signature, such as those of ``fastsig.credentials``),
+    or None for ``fastsig.default_provider()``, the AWS CLI's chain. ``region`` None means
+    ``fastsig.credentials.default_region()``. The options, keyword-only:
 
     - ``double_encode``: encode the path once more for the canonical request. Default: True,
       except for the S3 family, which signs the path in its single canonical encoding.
@@ -158,7 +160,7 @@ class Signer:
     def __init__(
         self,
         credentials: Any,
-        region: str,
+        region: Optional[str],
         service: str,
         *,
         double_encode: Optional[bool] = None,
@@ -168,6 +170,17 @@ class Signer:
         excluded_headers: Iterable[str] = DEFAULT_EXCLUDED_HEADERS,
         content_sha256_header: Optional[bool] = None,
     ) -> None:
+        if credentials is None:
+            from .credentials import default_provider
+
+            credentials = default_provider()
+        if region is None:
+            from .credentials import default_region
+
+            region = default_region()
+            if region is None:
+                raise ConfigurationError("no region given, and none in AWS_REGION, "
+                                         "AWS_DEFAULT_REGION or the profile")
         if isinstance(credentials, Credentials):
             self._credentials: Optional[Credentials] = credentials
             self._provider = None

@@ -36,6 +36,27 @@ def kernels(backend):
     return _backend.available[backend]
 
 
+@pytest.fixture(scope="session")
+def moto():
+    """(endpoint, credentials of an allow-all IAM user) of moto's server with authentication
+    enforced, shared by every test that needs it."""
+    pytest.importorskip("moto.server")
+    pytest.importorskip("requests")
+    from .moto_helpers import start_moto
+
+    yield from start_moto()
+
+
+@pytest.fixture(scope="session")
+def open_moto():
+    """The endpoint of a moto server that accepts unsigned requests."""
+    pytest.importorskip("moto.server")
+    pytest.importorskip("requests")
+    from .moto_helpers import start_open_moto
+
+    yield from start_open_moto()
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "requires_compiled" in item.keywords and "cython" not in _backend.available:

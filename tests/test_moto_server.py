@@ -8,96 +8,31 @@ fastsig and sent with ``requests``.
 from __future__ import annotations
 
 import json
-import re
 import uuid
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
 
 from fastsig import Credentials, Signer
 
 requests = pytest.importorskip("requests")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
+
+from .moto_helpers import REGION, create_role, query_call, send, tag  # noqa: E402
 
 pytestmark = pytest.mark.server
-REGION = "us-east-1"
-ALLOW_ALL = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-)
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
-    }
-)
-
-
-def _tag(xml: str, name: str) -> str:
-    match = re.search(rf"<{name}>([^<]*)</{name}>", xml)
-    assert match, f"no <{name}> in {xml[:300]}"
-    return match.group(1)
-
-
-def send(signer: Signer, method: str, url: str, headers=None, body=None):
-    signed = signer.sign(method, url, headers, body)
-    return requests.request(method, signed.url, headers=signed.headers, data=body, timeout=30)
-
-
-def query_call(signer: Signer, endpoint: str, params: dict):
-    # moto checks form bodies after re-serializing them with urlencode: use that encoding.
-    body = urlencode(params)
-    return send(signer, "POST", endpoint + "/",
-                {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, body)
-
-
-@pytest.fixture(scope="module")
-def moto():
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
-        reset = requests.post(f"{endpoint}/moto-api/reset-auth", data=b"3",
-                              headers={"Content-Type": "text/plain"}, timeout=30)
-        assert reset.status_code == 200, reset.text
-        # The three unauthenticated actions (any signature passes for these).
-        anyone = Signer(Credentials("AKIDEXAMPLE", "not-checked"), REGION, "iam")
-        user = f"fastsig-{uuid.uuid4().hex[:8]}"
-        r = query_call(anyone, endpoint, {"Action": "CreateUser", "UserName": user,
-                                          "Version": "2010-05-08"})
-        assert r.status_code == 200, r.text
-        r = query_call(anyone, endpoint, {"Action": "PutUserPolicy", "UserName": user,
-                                          "PolicyName": "all", "PolicyDocument": ALLOW_ALL,
-                                          "Version": "2010-05-08"})
-        assert r.status_code == 200, r.text
-        r = query_call(anyone, endpoint, {"Action": "CreateAccessKey", "UserName": user,
-                                          "Version": "2010-05-08"})
-        assert r.status_code == 200, r.text
-        creds = Credentials(_tag(r.text, "AccessKeyId"), _tag(r.text, "SecretAccessKey"))
-        yield endpoint, creds
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def session_credentials(moto):
     endpoint, creds = moto
-    iam = Signer(creds, REGION, "iam")
-    role = f"role-{uuid.uuid4().hex[:8]}"
-    r = query_call(iam, endpoint, {"Action": "CreateRole", "RoleName": role,
-                                   "AssumeRolePolicyDocument": TRUST, "Version": "2010-05-08"})
-    assert r.status_code == 200, r.text
-    role_arn = _tag(r.text, "Arn")
-    r = query_call(iam, endpoint, {"Action": "PutRolePolicy", "RoleName": role,
-                                   "PolicyName": "all", "PolicyDocument": ALLOW_ALL,
-                                   "Version": "2010-05-08"})
-    assert r.status_code == 200, r.text
+    role_arn = create_role(endpoint, creds)
     r = query_call(Signer(creds, REGION, "sts"), endpoint,
                    {"Action": "AssumeRole", "RoleArn": role_arn, "RoleSessionName": "fastsig",
                     "Version": "2011-06-15"})
     assert r.status_code == 200, r.text
-    return Credentials(_tag(r.text, "AccessKeyId"), _tag(r.text, "SecretAccessKey"),
-                       _tag(r.text, "SessionToken"))
+    return Credentials(tag(r.text, "AccessKeyId"), tag(r.text, "SecretAccessKey"),
+                       tag(r.text, "SessionToken"))
 
 
 @pytest.fixture(params=["long-term", "assume-role"])

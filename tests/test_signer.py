@@ -136,8 +136,6 @@ def test_bad_service(service):
 def test_bad_credentials_object():
     with pytest.raises(CredentialsError):
         Signer(("AKID", SECRET), "us-east-1", "s3")
-    with pytest.raises(CredentialsError):
-        Signer(None, "us-east-1", "s3")
 
 
 def test_excluded_headers_are_sent_not_signed():

@@ -1,0 +1,148 @@
+"""A small HTTP client for credential endpoints (STS, instance metadata, containers).
+
+The standard library's ``http.client`` with a timeout on every call and retries with
+exponential backoff and full jitter on what is worth retrying: connection failures, timeouts,
+5xx and throttling. Any other 4xx is final. No SDK, no third-party dependency.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import socket
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional
+from urllib.parse import urlsplit
+
+__all__ = ["HTTPFailure", "Response", "RetryPolicy", "request"]
+
+# Error codes that AWS services send with a 400 when the caller should slow down.
+THROTTLING_CODES = frozenset({
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "IDPCommunicationError",  # STS could not reach the identity provider: transient
+})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to call an endpoint.
+
+    ``attempts`` counts the first call. Before retry ``n`` (1, 2, ...) the client sleeps a
+    random time in ``[0, min(cap, base * 2 ** (n - 1))]`` ("full jitter"), so many clients
+    failing together do not retry together."""
+
+    attempts: int = 3
+    timeout: float = 1.0
+    base: float = 0.1
+    cap: float = 2.0
+
+    def delay(self, retry: int) -> float:
+        return random.uniform(0.0, min(self.cap, self.base * 2 ** (retry - 1)))
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+class HTTPFailure(Exception):
+    """The endpoint could not be reached, or kept failing, after every attempt.
+
+    ``status`` is the last HTTP status (None when no answer came back); ``response`` the last
+    answer, if any."""
+
+    def __init__(self, message: str, response: Optional[Response] = None) -> None:
+        super().__init__(message)
+        self.response = response
+
+    @property
+    def status(self) -> Optional[int]:
+        return self.response.status if self.response is not None else None
+
+
+def _send(method: str, url: str, headers: Mapping[str, str], body: Optional[bytes],
+          timeout: float) -> Response:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            parts.hostname or "", parts.port, timeout=timeout)
+    elif parts.scheme == "http":
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+    else:
+        raise ValueError(f"unsupported URL scheme {parts.scheme!r}")
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    deadline = time.monotonic() + timeout
+    try:
+        connection.request(method, target, body=body, headers=dict(headers))
+        response = connection.getresponse()
+        # The socket timeout applies per read; bound the whole answer too, so a server that
+        # trickles bytes cannot hold a caller for longer than the timeout allows.
+        chunks = []
+        while True:
+            if time.monotonic() > deadline:
+                raise socket.timeout("the response took longer than the timeout")
+            chunk = response.read1(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return Response(response.status, b"".join(chunks))
+    finally:
+        connection.close()
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    headers: Optional[Mapping[str, str]] = None,
+    body: Optional[bytes] = None,
+    policy: RetryPolicy = RetryPolicy(),
+    retryable: Optional[Callable[[Response], bool]] = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Response:
+    """Send a request, retrying as ``policy`` says; returns the first final answer.
+
+    An answer is final unless it is a 5xx, a 429, or ``retryable(response)`` says otherwise
+    (for instance a 400 carrying a throttling error code). Raises ``HTTPFailure`` when every
+    attempt failed to connect or got a retryable answer."""
+    headers = headers or {}
+    last: Optional[Response] = None
+    problem = ""
+    for attempt in range(policy.attempts):
+        if attempt:
+            sleep(policy.delay(attempt))
+        try:
+            response = _send(method, url, headers, body, policy.timeout)
+        except (OSError, http.client.HTTPException) as exc:
+            # Connection refused or reset, DNS failure, timeout, a malformed answer.
+            problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            last = None
+            continue
+        if response.status >= 500 or response.status == 429 or (
+            retryable is not None and retryable(response)
+        ):
+            last = response
+            problem = f"HTTP {response.status}"
+            continue
+        return response
+    raise HTTPFailure(
+        f"{method} {_origin(url)} failed after {policy.attempts} attempt(s): {problem}", last)
+
+
+def _origin(url: str) -> str:
+    # Never the query: it could carry a token.
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"

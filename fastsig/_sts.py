@@ -1,0 +1,141 @@
+"""The two STS calls the credential providers need, signed by fastsig and sent with the
+standard library: ``AssumeRole`` and ``AssumeRoleWithWebIdentity`` (the latter is unsigned:
+the web identity token is the proof)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from typing import Mapping, Optional, Tuple
+from urllib.parse import urlencode
+
+from . import _http
+from ._errors import CredentialsError
+from ._timestamp import parse_iso8601
+from .credentials import Credentials
+
+__all__ = ["assume_role", "assume_role_with_web_identity", "endpoint"]
+
+RETRY = _http.RetryPolicy(attempts=4, timeout=10.0, base=0.5, cap=8.0)
+
+# Where AWS_STS_REGIONAL_ENDPOINTS=legacy still means the global endpoint.
+_LEGACY_GLOBAL_REGIONS = frozenset({
+    "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "aws-global",
+    "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2", "eu-west-3",
+    "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+})
+
+
+def endpoint(environ: Mapping[str, str], region: Optional[str]) -> Tuple[str, str]:
+    """(endpoint URL, signing region) for STS, as the SDKs choose them:
+    ``AWS_ENDPOINT_URL_STS``, else ``AWS_ENDPOINT_URL``, else the regional endpoint (the
+    global one without a region, or with ``AWS_STS_REGIONAL_ENDPOINTS=legacy`` in the
+    regions that used it)."""
+    signing_region = region or "us-east-1"
+    explicit = environ.get("AWS_ENDPOINT_URL_STS") or environ.get("AWS_ENDPOINT_URL")
+    if explicit:
+        return explicit.rstrip("/") + "/", signing_region
+    mode = (environ.get("AWS_STS_REGIONAL_ENDPOINTS") or "regional").lower()
+    if region is None or region == "aws-global" or (
+        mode == "legacy" and region in _LEGACY_GLOBAL_REGIONS
+    ):
+        return "https://sts.amazonaws.com/", "us-east-1"
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://sts.{region}.{suffix}/", region
+
+
+def _is_throttled(response: _http.Response) -> bool:
+    return response.status == 400 and _error_code(response.body) in _http.THROTTLING_CODES
+
+
+def _error_code(body: bytes) -> Optional[str]:
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return None
+    return root.findtext(".//{*}Error/{*}Code")
+
+
+def _call(action: str, params: dict, *, region: Optional[str], environ: Mapping[str, str],
+          source: Optional[Credentials], what: str) -> Credentials:
+    url, signing_region = endpoint(environ, region)
+    body = urlencode({"Action": action, "Version": "2011-06-15", **params}).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+               "Accept": "text/xml"}
+    if source is not None:
+        from .signer import Signer  # the signer imports this package's Credentials
+
+        signed = Signer(source, signing_region, "sts").sign("POST", url, headers, body)
+        url, headers = signed.url, signed.headers
+    try:
+        response = _http.request("POST", url, headers=headers, body=body, policy=RETRY,
+                                 retryable=_is_throttled)
+    except _http.HTTPFailure as exc:
+        raise CredentialsError(f"{what}: {exc}") from None
+    if response.status != 200:
+        raise CredentialsError(f"{what}: HTTP {response.status} {_error_summary(response.body)}")
+    try:
+        root = ElementTree.fromstring(response.body)
+    except ElementTree.ParseError:
+        raise CredentialsError(f"{what}: the answer is not XML") from None
+    found = root.find(".//{*}Credentials")
+    fields = {} if found is None else {child.tag.rpartition("}")[2]: (child.text or "").strip()
+                                       for child in found}
+    missing = [name for name in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
+               if not fields.get(name)]
+    if missing:
+        raise CredentialsError(f"{what}: the answer lacks {', '.join(missing)}")
+    expiration = parse_iso8601(fields["Expiration"])
+    if expiration is None:
+        raise CredentialsError(f"{what}: Expiration {fields['Expiration']!r} is not an ISO 8601 time")
+    return Credentials(fields["AccessKeyId"], fields["SecretAccessKey"], fields["SessionToken"],
+                       expiration)
+
+
+def _error_summary(body: bytes) -> str:
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return "(no AWS error in the answer)"
+    code = root.findtext(".//{*}Error/{*}Code") or "?"
+    message = (root.findtext(".//{*}Error/{*}Message") or "").strip()
+    return f"{code}: {message[:300]}" if message else code
+
+
+def assume_role(
+    source: Credentials,
+    role_arn: str,
+    session_name: str,
+    *,
+    region: Optional[str],
+    environ: Mapping[str, str],
+    external_id: Optional[str] = None,
+    duration_seconds: Optional[int] = None,
+    mfa_serial: Optional[str] = None,
+    mfa_code: Optional[str] = None,
+) -> Credentials:
+    params = {"RoleArn": role_arn, "RoleSessionName": session_name}
+    if external_id is not None:
+        params["ExternalId"] = external_id
+    if duration_seconds is not None:
+        params["DurationSeconds"] = str(duration_seconds)
+    if mfa_serial is not None:
+        params["SerialNumber"] = mfa_serial
+        params["TokenCode"] = mfa_code or ""
+    return _call("AssumeRole", params, region=region, environ=environ, source=source,
+                 what=f"STS AssumeRole for {role_arn}")
+
+
+def assume_role_with_web_identity(
+    role_arn: str,
+    session_name: str,
+    token: str,
+    *,
+    region: Optional[str],
+    environ: Mapping[str, str],
+    duration_seconds: Optional[int] = None,
+) -> Credentials:
+    params = {"RoleArn": role_arn, "RoleSessionName": session_name, "WebIdentityToken": token}
+    if duration_seconds is not None:
+        params["DurationSeconds"] = str(duration_seconds)
+    return _call("AssumeRoleWithWebIdentity", params, region=region, environ=environ,
+                 source=None, what=f"STS AssumeRoleWithWebIdentity for {role_arn}")

@@ -1,0 +1,161 @@
+"""Small real servers on 127.0.0.1 for the credential providers: instance metadata (IMDSv2
+with its token flow) and a container-credentials endpoint. Each answers from a queue of
+scripted faults first, then normally, and counts what it was asked."""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import json
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Deque, Dict, List, Optional, Tuple, Union
+
+ROLE = "fastsig-test-role"
+Fault = Union[int, str]  # an HTTP status, "hang" (sleep past any timeout) or "bad-json"
+
+
+def credentials_document(key_id: str, expires_in: float, token: Optional[str] = "session-token"):
+    expiration = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=expires_in)
+    return {
+        "Code": "Success",
+        "Type": "AWS-HMAC",
+        "AccessKeyId": key_id,
+        "SecretAccessKey": f"secret-of-{key_id}",
+        "Token": token,
+        "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "LastUpdated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+class _Server:
+    """Runs a handler on 127.0.0.1 in a thread; ``url`` is its base."""
+
+    def __init__(self) -> None:
+        self.requests: List[Tuple[str, str]] = []
+        self.faults: Dict[str, Deque[Fault]] = collections.defaultdict(collections.deque)
+        self.issued = 0  # credential documents served
+        self.delay = 0.0  # seconds to wait before serving credentials
+        # Called with the number of documents served so far; returns the document.
+        self.document: Callable[[int], dict] = lambda n: credentials_document(f"ASIA{n:016d}", 3600)
+        self._lock = threading.Lock()
+        self._hang = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_GET(self):
+                server._dispatch(self, "GET")
+
+            def do_PUT(self):
+                server._dispatch(self, "PUT")
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def start(self) -> "_Server":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._hang.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def fault(self, path: str, *faults: Fault) -> None:
+        self.faults[path].extend(faults)
+
+    def count(self, method: str, path: str) -> int:
+        return sum(1 for r in self.requests if r == (method, path))
+
+    def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        path = handler.path
+        with self._lock:
+            self.requests.append((method, path))
+            fault = self.faults[path].popleft() if self.faults[path] else None
+        if fault == "hang":
+            self._hang.wait(30)
+            return
+        if isinstance(fault, int):
+            return self._reply(handler, fault, b"scripted fault")
+        status, body = self.handle(handler, method, path)
+        if fault == "bad-json":
+            body = b'{"AccessKeyId": "ASIA", "SecretAccessKey": '
+        self._reply(handler, status, body)
+
+    def _serve_credentials(self) -> bytes:
+        if self.delay:
+            time.sleep(self.delay)
+        with self._lock:
+            self.issued += 1
+            n = self.issued
+        return json.dumps(self.document(n)).encode()
+
+    @staticmethod
+    def _reply(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def handle(self, handler, method, path) -> Tuple[int, bytes]:
+        raise NotImplementedError
+
+
+class MetadataServer(_Server):
+    """The EC2 instance metadata service: PUT /latest/api/token (needs the TTL header) gives a
+    token; GETs need a valid token unless ``allow_v1``; ``v2`` False makes the token route 404
+    like an IMDS that predates version 2."""
+
+    def __init__(self, *, allow_v1: bool = True, v2: bool = True) -> None:
+        super().__init__()
+        self.allow_v1 = allow_v1
+        self.v2 = v2
+        self.tokens: set = set()
+
+    def handle(self, handler, method, path):
+        if path == "/latest/api/token":
+            if method != "PUT" or not self.v2:
+                return 404 if not self.v2 else 405, b""
+            if not handler.headers.get("X-aws-ec2-metadata-token-ttl-seconds", "").isdigit():
+                return 400, b"missing TTL"
+            token = secrets.token_urlsafe(24)
+            self.tokens.add(token)
+            return 200, token.encode()
+        if method != "GET":
+            return 405, b""
+        token = handler.headers.get("X-aws-ec2-metadata-token")
+        if token is not None and token not in self.tokens:
+            return 401, b""
+        if token is None and not self.allow_v1:
+            return 401, b""
+        base = "/latest/meta-data/iam/security-credentials/"
+        if path == base:
+            return 200, ROLE.encode()
+        if path == base + ROLE:
+            return 200, self._serve_credentials()
+        return 404, b""
+
+
+class ContainerServer(_Server):
+    """The ECS/EKS credentials endpoint at ``/v2/credentials/ID``: needs ``Authorization``
+    equal to ``token`` when one is set."""
+
+    PATH = "/v2/credentials/1234"
+
+    def __init__(self, token: Optional[str] = None) -> None:
+        super().__init__()
+        self.token = token
+
+    def handle(self, handler, method, path):
+        if self.token is not None and handler.headers.get("Authorization") != self.token:
+            return 401, b'{"message": "bad token"}'
+        if path != self.PATH:
+            return 404, b""
+        return 200, self._serve_credentials()
