@@ -54,6 +54,9 @@ class _Server:
             def do_PUT(self):
                 server._dispatch(self, "PUT")
 
+            def do_POST(self):
+                server._dispatch(self, "POST")
+
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
@@ -159,3 +162,32 @@ class ContainerServer(_Server):
         if path != self.PATH:
             return 404, b""
         return 200, self._serve_credentials()
+
+
+class StsServer(_Server):
+    """Answers like STS: a 400 Throttling error for each scripted fault, then the real
+    answer, a 400 AccessDenied if ``deny``."""
+
+    deny = False
+
+    def handle(self, handler, method, path):
+        if self.deny:
+            return 400, (b"<ErrorResponse><Error><Code>AccessDenied</Code>"
+                         b"<Message>not allowed</Message></Error></ErrorResponse>")
+        return 200, (b'<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/'
+                     b'2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials>'
+                     b"<AccessKeyId>ASIASTS</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
+                     b"<SessionToken>t</SessionToken><Expiration>2999-01-01T00:00:00Z</Expiration>"
+                     b"</Credentials></AssumeRoleWithWebIdentityResult>"
+                     b"</AssumeRoleWithWebIdentityResponse>")
+
+    def _dispatch(self, handler, method):
+        length = int(handler.headers.get("Content-Length") or 0)
+        handler.rfile.read(length)
+        with self._lock:
+            self.requests.append((method, handler.path))
+            throttle = bool(self.faults[handler.path]) and self.faults[handler.path].popleft()
+        if throttle:
+            return self._reply(handler, 400, b"<ErrorResponse><Error><Code>Throttling</Code>"
+                                             b"</Error></ErrorResponse>")
+        self._reply(handler, *self.handle(handler, method, handler.path))

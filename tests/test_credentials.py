@@ -32,7 +32,7 @@ from fastsig.credentials import (
     default_region,
 )
 
-from .servers import ContainerServer, MetadataServer, credentials_document
+from .servers import ContainerServer, MetadataServer, StsServer, credentials_document
 
 pytestmark = pytest.mark.server
 FAST = RetryPolicy(attempts=3, timeout=0.5, base=0.01, cap=0.05)
@@ -672,3 +672,51 @@ def test_providers_are_exported():
                      default_provider(environ={})):
         assert callable(provider.resolve)
         assert SECRET not in repr(provider)
+
+
+# ---------------------------------------------------------------------------- STS endpoints, retries
+
+
+@pytest.mark.parametrize("environ, region, expected", [
+    ({}, "eu-west-1", ("https://sts.eu-west-1.amazonaws.com/", "eu-west-1")),
+    ({}, None, ("https://sts.amazonaws.com/", "us-east-1")),
+    ({"AWS_STS_REGIONAL_ENDPOINTS": "legacy"}, "eu-west-1", ("https://sts.amazonaws.com/", "us-east-1")),
+    ({"AWS_STS_REGIONAL_ENDPOINTS": "legacy"}, "af-south-1",
+     ("https://sts.af-south-1.amazonaws.com/", "af-south-1")),
+    ({}, "cn-north-1", ("https://sts.cn-north-1.amazonaws.com.cn/", "cn-north-1")),
+    ({"AWS_ENDPOINT_URL": "http://127.0.0.1:1"}, "eu-west-1", ("http://127.0.0.1:1/", "eu-west-1")),
+    ({"AWS_ENDPOINT_URL": "http://a", "AWS_ENDPOINT_URL_STS": "http://b/"}, None, ("http://b/", "us-east-1")),
+])
+def test_sts_endpoint_choice(environ, region, expected):
+    from fastsig import _sts
+
+    assert _sts.endpoint(environ, region) == expected
+
+
+def test_sts_throttling_is_retried_other_4xx_is_not(tmp_path, monkeypatch):
+    from fastsig import _sts
+
+    monkeypatch.setattr(_sts, "RETRY", FAST)
+    server = StsServer().start()
+    try:
+        token = tmp_path / "token"
+        token.write_text("jwt")
+        environ = {"AWS_ENDPOINT_URL_STS": server.url, "AWS_ROLE_ARN": "arn:aws:iam::1:role/r",
+                   "AWS_WEB_IDENTITY_TOKEN_FILE": str(token)}
+        server.fault("/", True, True)
+        assert WebIdentityProvider(environ=environ).resolve().access_key_id == "ASIASTS"
+        assert server.count("POST", "/") == 3
+        server.deny = True
+        with pytest.raises(CredentialsError, match="HTTP 400 AccessDenied: not allowed"):
+            WebIdentityProvider(environ=environ).resolve()
+        assert server.count("POST", "/") == 4
+    finally:
+        server.stop()
+
+
+def test_backoff_is_full_jitter_with_a_cap():
+    policy = RetryPolicy(attempts=10, base=1.0, cap=8.0)
+    for retry, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)]:
+        delays = [policy.delay(retry) for _ in range(200)]
+        assert all(0.0 <= d <= ceiling for d in delays)
+        assert max(delays) > ceiling / 2  # spread over the whole range, not fixed
