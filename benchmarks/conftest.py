@@ -2,11 +2,11 @@
 
     pip install -e '.[bench]'
     python -m pytest benchmarks          # through pytest-benchmark
-    python benchmarks/interleaved.py     # round-robin: steadier on a shared machine
+    fastsig bench     # round-robin: steadier on a shared machine
 
 Each benchmark signs a batch of distinct keys per round (a fixed key flatters botocore through
 urllib's cache) and reports items per second in its best round; the table divides each rate by
-the baseline's in the same group (the yardstick, ``benchmarks/yardstick.py``, or hashlib).
+the baseline's in the same group (the yardstick, ``fastsig/bench/yardstick.py``, or hashlib).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Presign, header signing and payload hashing: fastsig (both backends) against its peers,
-through pytest-benchmark. ``interleaved.py`` runs the same contenders round-robin."""
+through pytest-benchmark. ``fastsig bench`` runs the same contenders round-robin."""
 
 from __future__ import annotations
 
 import pytest
 
-from contenders import GROUPS
+from fastsig.bench.contenders import GROUPS
 
 CASES = [
     pytest.param(group, name, factory, unit, id=f"{group}: {name}")

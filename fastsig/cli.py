@@ -1,22 +1,24 @@
-"""The command line: ``fastsig presign --example`` (the main job) and ``fastsig verify``.
-
-The full tool (key lists, CSV, S3 Inventory, workers, progress) is issue 4; this module is where
-it grows.
-"""
+"""The command line: ``fastsig presign`` (bulk presigning, the main job), ``sign``,
+``verify`` and ``bench``. ``python -m fastsig`` is the same tool."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
-import random
+import re
+import shlex
 import sys
 import time
-from typing import Iterator, List, Optional
+import traceback
+from typing import Any, Iterator, List, Optional, Tuple
+from urllib.parse import quote, urlencode, urlsplit
 
-from . import __version__, _backend
-from ._errors import VerificationError
-from .credentials import Credentials
-from .signer import Signer
+from . import __version__, _backend, _bulk
+from ._errors import FastsigError, VerificationError
+from ._timestamp import amz_date, to_epoch_seconds
+from .credentials import Credentials, default_provider, default_region
+from .signer import MAX_EXPIRES, S3_SERVICES, Signer
 from .verifier import Verifier
 
 # The example credentials of the AWS documentation: they sign, but open nothing.
@@ -31,100 +33,318 @@ def example_keys(count: int) -> Iterator[str]:
         yield f"photos/{2000 + i % 25}/{names[i % 5]} {i:07d}.jpg"
 
 
-def _chunks(keys: Iterator[str], base: str) -> Iterator[List[str]]:
-    chunk: List[str] = []
-    for key in keys:
-        chunk.append(base + key)
-        if len(chunk) == CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _example_blocks(count: int) -> Iterator[Tuple[bytes, int]]:
+    """The generated listing as blocks of lines, like a file's."""
+    keys = example_keys(count)
+    line = 1
+    while line <= count:
+        chunk = [next(keys) for _ in range(min(CHUNK, count - line + 1))]
+        yield ("\n".join(chunk) + "\n").encode(), line
+        line += len(chunk)
 
 
-def _check_sample(urls: List[str], signer_args, timestamp: int, expires_in: int) -> int:
+def _check_sample(sample: List[Tuple[str, str]], job: _bulk.Job) -> int:
     """Recompute a sample from scratch on the pure-Python reference."""
     with _backend.using("python"):
-        reference = Signer(*signer_args)
+        reference = Signer(job.credentials, job.region, "s3")
     mismatches = 0
-    for url in urls:
-        unsigned = url.split("?", 1)[0]
-        if reference.presign("GET", unsigned, expires_in=expires_in, timestamp=timestamp) != url:
-            mismatches += 1
+    for target, url in sample:
+        again = reference.presign(job.method, target, expires_in=job.expires_in,
+                                  timestamp=job.timestamp)
+        mismatches += again != url
     return mismatches
 
 
-def _verify_sample(urls: List[str], credentials: Credentials) -> int:
+def _verify_sample(sample: List[Tuple[str, str]], job: _bulk.Job) -> int:
     """Check a sample with the verifier: the other side of what was signed."""
+    credentials = job.credentials
     verifier = Verifier({credentials.access_key_id: credentials}.get)
     failures = 0
-    for url in urls:
+    for _, url in sample:
         try:
-            verifier.verify("GET", url)
+            verifier.verify(job.method, url)
         except VerificationError:
             failures += 1
     return failures
 
 
+class UsageError(Exception):
+    """A bad flag or combination of flags: exit status 2."""
+
+
+_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?")
+
+
+def parse_expires(text: str) -> int:
+    """Seconds from ``3600``, ``90s``, ``15m``, ``12h``, ``7d``, ``1w`` or ``1d12h``."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 3600, 12h or 7d")
+    weeks, days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    total = (((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds
+    if not 1 <= total <= MAX_EXPIRES:
+        raise argparse.ArgumentTypeError(f"{text!r} is {total} s; presigned URLs last 1 s to 7 days")
+    return total
+
+
+def _credentials(args: argparse.Namespace) -> Credentials:
+    """--example, explicit flags, or the standard chain (with --profile)."""
+    if getattr(args, "example", False):
+        return EXAMPLE_CREDENTIALS
+    if args.access_key_id or args.secret_access_key:
+        if not (args.access_key_id and args.secret_access_key):
+            raise UsageError("--access-key-id and --secret-access-key go together")
+        return Credentials(args.access_key_id, args.secret_access_key, args.session_token)
+    prompt = (lambda serial: getpass.getpass(f"MFA code for {serial}: ")) if sys.stdin.isatty() else None
+    return default_provider(args.profile, mfa_code=prompt).resolve()
+
+
+def _region(args: argparse.Namespace) -> str:
+    return args.region or default_region(args.profile) or "us-east-1"
+
+
+class Progress:
+    """A one-line progress report on stderr, redrawn at most a few times a second."""
+
+    def __init__(self, enabled: bool, position) -> None:
+        self.enabled = enabled
+        self.position = position
+        self.started = time.perf_counter()
+        self.count = 0
+        self._drawn = 0.0
+
+    def add(self, count: int) -> None:
+        self.count += count
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self._drawn < 0.2:
+            return
+        self._drawn = now
+        elapsed = now - self.started
+        rate = self.count / elapsed if elapsed else 0.0
+        done, total = self.position()
+        line = f"{self.count:,} URLs  {rate:,.0f}/s"
+        if total:
+            fraction = min(1.0, done / total)
+            bar = "#" * int(fraction * 24)
+            eta = elapsed * (1 - fraction) / fraction if fraction else 0.0
+            line = f"[{bar:<24}] {fraction:4.0%}  {line}  ETA {eta:,.0f} s"
+        sys.stderr.write("\r" + line + "\x1b[K")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self._drawn:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def _input_format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    name = (args.input or "").lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return _FORMATS.get(os.path.splitext(name)[1], "lines")
+
+
 def presign_command(args: argparse.Namespace) -> int:
-    if not args.example:
-        print("fastsig: only --example is available so far (see issue 4)", file=sys.stderr)
-        return 2
-    signer_args = (EXAMPLE_CREDENTIALS, args.region, "s3")
-    signer = Signer(*signer_args)
-    base = f"https://{args.bucket}.s3.{args.region}.amazonaws.com/"
-    timestamp = int(time.time())
-    out = open(args.output, "w", encoding="utf-8") if args.output else None
-    rng = random.Random(0)
-    sample: List[str] = []
-    count = 0
-    started = time.perf_counter()
+    if args.input is None and not args.example and sys.stdin.isatty():
+        raise UsageError("give a file of keys or URLs, pipe them in, or use --example")
+    input_format = _input_format(args)
+    bucket = args.bucket or ("examplebucket" if args.example and args.input is None else None)
+    if input_format in ("lines", "jsonl", "csv", "tsv") and bucket is None and (
+            args.path_style or args.dualstack):
+        raise UsageError("--path-style and --dualstack apply to keys: give --bucket")
+    if args.endpoint_url and not urlsplit(args.endpoint_url).scheme in ("http", "https"):
+        raise UsageError("--endpoint-url must start with http:// or https://")
+    params = []
+    for item in args.param:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise UsageError(f"--param {item!r}: expected NAME=VALUE")
+        params.append((name, value))
+    credentials = _credentials(args)
+    timestamp = to_epoch_seconds(args.timestamp) if args.timestamp else int(time.time())
+    job = _bulk.Job(
+        credentials=credentials, region=_region(args), method=args.method,
+        expires_in=args.expires_in, timestamp=timestamp, input_format=input_format,
+        field=args.field, bucket=bucket, path_style=args.path_style,
+        endpoint_url=args.endpoint_url, dualstack=args.dualstack,
+        query=urlencode(params, quote_via=quote, safe="~"), output_format=args.output_format,
+        skip_invalid=args.skip_invalid,
+        expires_text=_bulk.expiry_text(timestamp, args.expires_in))
+    workers = args.workers or os.cpu_count() or 1
+
+    stream = None
+    if args.input is None and args.example:
+        payloads: Iterator[Any] = _example_blocks(args.count)
+        position = lambda: (0, None)  # noqa: E731
+    else:
+        stream, position = _bulk.open_input(args.input)
+        if input_format in ("lines", "jsonl"):
+            payloads = _bulk.byte_blocks(stream)
+        else:
+            header_skipped: List[int] = []
+            payloads = _bulk.row_blocks(stream, input_format, args.column, args.header,
+                                        bucket is None, args.skip_invalid, header_skipped)
+
+    out = open(args.output, "wb") if args.output and args.output != "-" else sys.stdout.buffer
+    progress = Progress(not args.quiet and sys.stderr.isatty(), position)
+    totals = {"blank": 0, "skipped": 0}
+    sample: List[Tuple[str, str]] = []
+    out.write(_bulk.render_header(job))
+
+    def emit(result: _bulk.Result) -> None:
+        out.write(result.output)
+        totals["blank"] += result.blank
+        totals["skipped"] += len(result.skipped)
+        if result.sample is not None and len(sample) < 100:
+            sample.append(result.sample)
+        progress.add(result.count)
+
     try:
-        for chunk in _chunks(example_keys(args.count), base):
-            urls = signer.presign_many("GET", chunk, expires_in=args.expires_in, timestamp=timestamp)
-            count += len(urls)
-            if out is not None:
-                out.write("\n".join(urls))
-                out.write("\n")
-            sample.append(urls[rng.randrange(len(urls))])
+        _bulk.run(job, payloads, workers, emit)
+        out.flush()
     finally:
-        if out is not None:
+        progress.finish()
+        if out is not sys.stdout.buffer:
             out.close()
-    elapsed = time.perf_counter() - started
+        if stream is not None:
+            stream.close()
+    if input_format not in ("lines", "jsonl"):
+        totals["skipped"] += len(header_skipped)
+    elapsed = time.perf_counter() - progress.started
+    count = progress.count
+    if args.quiet:
+        return 0
     backend = _backend.backend
     note = "" if backend == "cython" else (
         " (pure-Python path: the compiled core is not built, or FASTSIG_NO_EXTENSIONS is set)")
-    print(f"fastsig {__version__}, {backend} backend{note}", file=sys.stderr)
-    print(f"presigned {count:,} URLs in {elapsed:.2f} s: {count / elapsed:,.0f} URLs/s",
-          file=sys.stderr)
+    extra = "".join(f", {n:,} {what}" for n, what in (
+        (totals["blank"], "blank lines skipped"), (totals["skipped"], "invalid lines skipped")) if n)
+    print(f"fastsig {__version__}, {backend} backend{note}, {workers} worker(s)", file=sys.stderr)
+    print(f"presigned {count:,} URLs in {elapsed:.2f} s: {count / max(elapsed, 1e-9):,.0f} URLs/s, "
+          f"expiring {job.expires_text}{extra}", file=sys.stderr)
+    if sample and args.example:
+        print(f"sample: {sample[0][1]}", file=sys.stderr)
     if sample:
-        print(f"sample: {sample[0]}", file=sys.stderr)
-        mismatches = _check_sample(sample[:100], signer_args, timestamp, args.expires_in)
-        print(f"checked {min(len(sample), 100)} sampled URLs against the pure-Python reference: "
+        mismatches = _check_sample(sample, job)
+        print(f"checked {len(sample)} sampled URLs against the pure-Python reference: "
               f"{'all match' if not mismatches else f'{mismatches} MISMATCHES'}", file=sys.stderr)
-        rejected = _verify_sample(sample[:100], EXAMPLE_CREDENTIALS)
-        print(f"verified {min(len(sample), 100)} sampled URLs with fastsig.Verifier: "
-              f"{'all valid' if not rejected else f'{rejected} REJECTED'}", file=sys.stderr)
+        rejected = 0
+        if not args.timestamp:
+            rejected = _verify_sample(sample, job)
+            print(f"verified {len(sample)} sampled URLs with fastsig.Verifier: "
+                  f"{'all valid' if not rejected else f'{rejected} REJECTED'}", file=sys.stderr)
         if mismatches or rejected:
             return 1
     return 0
 
 
-def _environment_credentials() -> Optional[Credentials]:
-    key = os.environ.get("AWS_ACCESS_KEY_ID")
-    secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if not key or not secret:
+# --------------------------------------------------------------------------------- sign
+
+_HOST_PATTERNS = [
+    # (pattern on the host, service group, region group or a fixed region)
+    (re.compile(r"(?:.+\.)?s3[.-](?:dualstack\.)?([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"), "s3", 1),
+    (re.compile(r"(?:.+\.)?s3\.amazonaws\.com"), "s3", "us-east-1"),
+    (re.compile(r"([a-z0-9-]+)\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?"), 1, 2),
+    (re.compile(r"([a-z0-9-]+)\.amazonaws\.com"), 1, "us-east-1"),
+]
+
+
+def service_and_region(host: str) -> Tuple[Optional[str], Optional[str]]:
+    """What an AWS endpoint's host name says: ``sqs.eu-west-1.amazonaws.com`` is sqs in
+    eu-west-1, ``bucket.s3.us-west-2.amazonaws.com`` is s3 in us-west-2."""
+    for pattern, service, region in _HOST_PATTERNS:
+        match = pattern.fullmatch(host.lower())
+        if match:
+            found_service = match.group(service) if isinstance(service, int) else service
+            found_region = match.group(region) if isinstance(region, int) else region
+            return found_service, found_region
+    return None, None
+
+
+def _headers(items: List[str]) -> List[Tuple[str, str]]:
+    headers = []
+    for item in items:
+        name, colon, value = item.partition(":")
+        if not colon or not name.strip():
+            raise UsageError(f"-H {item!r}: expected 'Name: value'")
+        headers.append((name.strip(), value.strip()))
+    return headers
+
+
+def _body(data: Optional[str]) -> Optional[bytes]:
+    if data is None:
         return None
-    token = os.environ.get("AWS_SESSION_TOKEN") or os.environ.get("AWS_SECURITY_TOKEN")
-    return Credentials(key, secret, token or None)
+    if data.startswith("@"):
+        path = data[1:]
+        if path == "-":
+            return sys.stdin.buffer.read()
+        with open(path, "rb") as handle:
+            return handle.read()
+    return data.encode()
+
+
+def sign_command(args: argparse.Namespace) -> int:
+    parts = urlsplit(args.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError("URL must be absolute: https://host/path")
+    guessed_service, guessed_region = service_and_region(parts.hostname)
+    service = args.service or guessed_service
+    if service is None:
+        raise UsageError(f"cannot tell the service from {parts.hostname!r}: pass --service")
+    region = args.region or guessed_region or default_region(args.profile)
+    if region is None:
+        raise UsageError(f"cannot tell the region from {parts.hostname!r}: pass --region")
+    credentials = _credentials(args)
+    signer = Signer(credentials, region, service, unsigned_payload=args.unsigned_payload)
+    body = _body(args.data)
+    signed = signer.sign(args.method.upper(), args.url, _headers(args.header), body)
+    token = credentials.session_token
+
+    def shown(value: str) -> str:
+        # The session token is a secret: point at the variable that holds it instead.
+        return value.replace(token, "$AWS_SESSION_TOKEN") if token else value
+
+    if args.explain:
+        print("# canonical request")
+        print(shown(signed.canonical_request))
+        print("\n# string to sign")
+        print(signed.string_to_sign)
+        print(f"\n# signature\n{signed.signature}")
+        return 0
+    if args.curl:
+        words = ["curl", "-X", signed.method]
+        for name, value in signed.headers.items():
+            if token and token in value:
+                words += ["-H", f'"{name}: ${{AWS_SESSION_TOKEN}}"']
+            else:
+                words += ["-H", shlex.quote(f"{name}: {value}")]
+        if args.data is not None:
+            source = args.data[1:] if args.data.startswith("@") else None
+            words += ["--data-binary", shlex.quote("@" + source) if source and source != "-"
+                      else shlex.quote(body.decode("utf-8", "replace") if body else "")]
+        words.append(shlex.quote(signed.url))
+        print(" ".join(words[:1] + [w for w in words[1:]]))
+        return 0
+    for name, value in signed.headers.items():
+        print(f"{name}: {shown(value)}")
+    return 0
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    from .bench import interleaved
+
+    return interleaved.run(args)
 
 
 def verify_command(args: argparse.Namespace) -> int:
-    credentials = EXAMPLE_CREDENTIALS if args.example else _environment_credentials()
-    if credentials is None:
-        print("fastsig: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-              "or pass --example", file=sys.stderr)
-        return 2
+    credentials = _credentials(args)
     verifier = Verifier({credentials.access_key_id: credentials}.get, region=args.region,
                         service=args.service)
     try:
@@ -139,50 +359,165 @@ def verify_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_credentials(parser: argparse.ArgumentParser, example_help: str) -> None:
+    group = parser.add_argument_group(
+        "credentials", "default: the AWS CLI's chain (environment, profiles, container, "
+        "instance metadata)")
+    group.add_argument("--example", action="store_true", help=example_help)
+    group.add_argument("--profile", help="a profile of ~/.aws/config and ~/.aws/credentials")
+    group.add_argument("--access-key-id", help=argparse.SUPPRESS)
+    group.add_argument("--secret-access-key", help=argparse.SUPPRESS)
+    group.add_argument("--session-token", help=argparse.SUPPRESS)
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fastsig", description="Fast AWS SigV4 signing.")
+    parser = argparse.ArgumentParser(
+        prog="fastsig", description="Fast AWS Signature Version 4 signing.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_examples("fastsig presign --example",
+                         "fastsig presign keys.txt --bucket my-bucket --expires-in 12h -o urls.txt",
+                         "fastsig sign GET https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15 --curl",
+                         "fastsig bench --group 'presign S3 GET'")
+        + "\n\nexit status: 0 ok, 1 failure, 2 usage error")
     parser.add_argument("--version", action="version", version=f"fastsig {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     presign = commands.add_parser(
         "presign", help="presign S3 URLs in bulk",
-        epilog="example: fastsig presign --example --count 1000000 -o urls.txt",
-    )
-    presign.add_argument("--example", action="store_true",
-                         help="presign a generated listing with the AWS documentation's example "
-                              "credentials (no account, no network)")
-    presign.add_argument("--count", type=int, default=1_000_000, help="keys to generate")
-    presign.add_argument("--bucket", default="examplebucket")
-    presign.add_argument("--region", default="us-east-1")
-    presign.add_argument("--expires-in", type=int, default=3600)
-    presign.add_argument("-o", "--output", help="write the URLs to this file")
+        description="Presign every key or URL of the input, in order, on every core.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_examples(
+            "fastsig presign --example                       # 1,000,000 generated keys, example credentials",
+            "fastsig presign keys.txt --bucket my-bucket -o urls.txt",
+            "aws s3 ls s3://my-bucket --recursive | awk '{print $4}' | fastsig presign --bucket my-bucket",
+            "fastsig presign urls.txt --method PUT --expires-in 15m",
+            "fastsig presign inventory.csv.gz --format inventory --output-format csv",
+            "fastsig presign listing.csv --column key --bucket b --param response-content-disposition=attachment",
+            "fastsig presign objects.jsonl --field Key --bucket b --output-format jsonl"))
+    presign.add_argument("input", nargs="?",
+                         help="file of keys or URLs (gzip too); '-' or none: standard input "
+                              "(none with --example: a generated listing)")
+    presign.add_argument("--format", choices=["lines", "csv", "tsv", "jsonl", "inventory"],
+                         help="input format (default: by extension, else one entry per line); "
+                              "inventory: an S3 Inventory CSV report (bucket,key,...)")
+    presign.add_argument("--column", help="CSV/TSV column: a header name, or a number from 1 "
+                                          "(default 1)")
+    presign.add_argument("--header", action="store_true",
+                         help="the CSV/TSV input's first row is a header (implied by a named --column)")
+    presign.add_argument("--field", default="key", help="JSON Lines field (default 'key')")
+    presign.add_argument("--skip-invalid", action="store_true",
+                         help="skip and count lines that are not UTF-8 or not usable, instead of "
+                              "stopping at the first")
+    target = presign.add_argument_group("target")
+    target.add_argument("--bucket", help="the input holds keys of this bucket (without it: full URLs)")
+    target.add_argument("--region", help="default: AWS_REGION, AWS_DEFAULT_REGION, the profile, us-east-1")
+    target.add_argument("--path-style", action="store_true",
+                        help="https://s3.REGION.amazonaws.com/BUCKET/KEY instead of virtual-hosted")
+    target.add_argument("--endpoint-url", help="an S3-compatible endpoint, such as http://127.0.0.1:9000")
+    target.add_argument("--dualstack", action="store_true", help="the IPv4/IPv6 endpoints")
+    target.add_argument("--method", default="GET", choices=["GET", "PUT", "HEAD", "DELETE"])
+    target.add_argument("--expires-in", type=parse_expires, default=3600,
+                        help="1 s to 7 days: 3600, 15m, 12h, 7d (default 3600)")
+    target.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="an extra signed query parameter (repeatable), such as "
+                             "response-content-disposition=attachment")
+    target.add_argument("--timestamp", help="sign as of this time (YYYYMMDDTHHMMSSZ) instead of now")
+    output = presign.add_argument_group("output")
+    output.add_argument("-o", "--output", help="write here instead of standard output")
+    output.add_argument("--output-format", choices=["lines", "csv", "jsonl"], default="lines",
+                        help="lines: URLs only (default); csv/jsonl: key, url, expires")
+    output.add_argument("--workers", type=int, default=0,
+                        help=f"processes (default: the number of cores, {os.cpu_count()})")
+    output.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
+    output.add_argument("--count", type=int, default=1_000_000,
+                        help="with --example and no input: keys to generate (default 1,000,000)")
+    _add_credentials(presign, "the AWS documentation's example credentials (no account); "
+                              "without an input, a generated listing")
     presign.set_defaults(run=presign_command)
+
+    sign = commands.add_parser(
+        "sign", help="sign one request and print its headers",
+        description="Sign one request in the Authorization header. Service and region come "
+                    "from the host name when it is an AWS endpoint. The session token is "
+                    "never printed: output refers to $AWS_SESSION_TOKEN instead.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_examples(
+            "fastsig sign GET https://sqs.eu-west-1.amazonaws.com/?Action=ListQueues",
+            "fastsig sign PUT https://my-bucket.s3.us-west-2.amazonaws.com/a.txt -d @a.txt --curl | sh",
+            "fastsig sign POST https://dynamodb.us-east-1.amazonaws.com/ -H 'X-Amz-Target: "
+            "DynamoDB_20120810.ListTables' -H 'Content-Type: application/x-amz-json-1.0' -d '{}' --explain"))
+    sign.add_argument("method", help="GET, PUT, POST...")
+    sign.add_argument("url")
+    sign.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'")
+    sign.add_argument("-d", "--data", help="the body, or @FILE (@- for standard input)")
+    sign.add_argument("--region")
+    sign.add_argument("--service")
+    sign.add_argument("--unsigned-payload", action="store_true")
+    mode = sign.add_mutually_exclusive_group()
+    mode.add_argument("--curl", action="store_true", help="print a curl command line")
+    mode.add_argument("--explain", action="store_true",
+                      help="print the canonical request and the string to sign")
+    _add_credentials(sign, "the AWS documentation's example credentials")
+    sign.set_defaults(run=sign_command)
+
     verify = commands.add_parser(
         "verify", help="check a presigned URL",
-        epilog="example: fastsig verify --example 'https://examplebucket.s3.us-east-1."
-               "amazonaws.com/k?X-Amz-Algorithm=...'\n\nWithout --example the key comes from "
-               "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN). Exit status: "
-               "0 valid, 1 invalid, 2 usage.",
+        description="Check a presigned URL with fastsig.Verifier. Exit status: 0 valid, "
+                    "1 invalid, 2 usage.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        epilog=_examples("fastsig verify --example 'https://examplebucket.s3.us-east-1."
+                         "amazonaws.com/k?X-Amz-Algorithm=...'"))
     verify.add_argument("url", help="the presigned URL")
     verify.add_argument("--method", default="GET", help="the HTTP method it will be used with")
-    verify.add_argument("--example", action="store_true",
-                        help="check against the AWS documentation's example credentials")
     verify.add_argument("--region", help="require this region in the credential scope")
     verify.add_argument("--service", help="require this service in the credential scope")
+    _add_credentials(verify, "check against the AWS documentation's example credentials")
     verify.set_defaults(run=verify_command)
+
+    from .bench.interleaved import add_arguments
+
+    bench = commands.add_parser(
+        "bench", help="compare fastsig with the signers installed here",
+        description="Side by side, interleaved rounds against botocore, awscrt and "
+                    "requests-aws4auth (whichever are installed); prints ratio tables.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_examples("fastsig bench", "fastsig bench --rounds 5 --group 'presign S3 GET'"))
+    add_arguments(bench)
+    bench.set_defaults(run=bench_command)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except BrokenPipeError:
-        return 0
-    except Exception as exc:  # one clear line, no traceback
+        # The reader went away (| head): stop quietly, and keep Python's exit-time flush of
+        # stdout from complaining.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        return 130
+    except UsageError as exc:
+        parser.exit(2, f"fastsig: {exc}\n")
+    except (FastsigError, _bulk.InputError, OSError) as exc:
+        if args.debug:
+            traceback.print_exc()
         print(f"fastsig: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # one clear line, the traceback only with --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"fastsig: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover

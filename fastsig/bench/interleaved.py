@@ -1,7 +1,7 @@
 """Side by side, interleaved: each round runs one batch of every contender of a group in turn,
 so a slow spell on a shared machine touches them all alike; each keeps its best round.
 
-    python benchmarks/interleaved.py [--rounds 25]
+    fastsig bench [--rounds 25] [--group NAME]    (or python -m fastsig.bench.interleaved)
 
 Prints the versions and a Markdown table per group with the ratio to the group's baseline
 (the yardstick, or hashlib for hashing). This is the table in the README.
@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import platform
 import sys
 import time
 from importlib import metadata
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from contenders import GROUPS  # noqa: E402
+from .contenders import GROUPS
 
 
 def _version(dist):
@@ -31,10 +28,17 @@ def _version(dist):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=25)
-    parser.add_argument("--group", action="append", help="only this group (repeatable)")
-    args = parser.parse_args(argv)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rounds", type=int, default=25, help="interleaved rounds (default 25)")
+    parser.add_argument("--group", action="append", choices=list(GROUPS),
+                        help="only this group (repeatable; default: all)")
+
+
+def run(args: argparse.Namespace) -> int:
     import fastsig
 
     print(f"fastsig {fastsig.__version__} (backends: {', '.join(sorted(fastsig._backend.available))}), "

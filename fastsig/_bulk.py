@@ -1,0 +1,385 @@
+"""Bulk presigning for the command line: read keys or URLs in blocks, presign each block with
+one ``presign_many`` call (in worker processes when asked), write the results in input order.
+
+Memory stays bounded whatever the input size: the reader holds one block, and at most a few
+blocks per worker are in flight at once.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import datetime
+import gzip
+import io
+import json
+import multiprocessing
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable, Deque, Iterator, List, Optional, Sequence, Tuple, Union
+from urllib.parse import quote, unquote_plus
+
+from .credentials import Credentials
+from .signer import Signer
+
+BLOCK_BYTES = 512 * 1024  # of input per task: about 8,000 keys
+IN_FLIGHT_PER_WORKER = 3
+
+# Characters that cannot stay raw in the path of a URL built from a key: '%' would read as an
+# escape, '?' and '#' would end the path, control characters are refused by the signer.
+_NEEDS_QUOTING = re.compile(r"[%?#\x00-\x09\x0b-\x1f\x7f]")  # not \n: blocks are searched whole
+_KEY_SAFE = "/~!$&'()*+,;=:@"
+
+
+class InputError(Exception):
+    """A line of input cannot be used; the message starts with its line number."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs, picklable."""
+
+    credentials: Credentials
+    region: str
+    method: str
+    expires_in: int
+    timestamp: int
+    input_format: str  # lines, jsonl (blocks of bytes); csv, tsv, inventory (rows)
+    field: str  # the JSON Lines field
+    bucket: Optional[str]  # entries are keys of this bucket; None: URLs (or inventory rows)
+    path_style: bool
+    endpoint_url: Optional[str]
+    dualstack: bool
+    query: str  # extra signed query parameters, encoded, without '?'
+    output_format: str  # lines, csv, jsonl
+    skip_invalid: bool
+    expires_text: str
+
+
+@dataclass
+class Result:
+    output: bytes
+    count: int
+    blank: int = 0
+    skipped: List[int] = field(default_factory=list)  # line numbers of skipped invalid lines
+    sample: Optional[Tuple[str, str]] = None  # (what was presigned, the presigned URL)
+
+
+_signer: Optional[Signer] = None
+_job: Optional[Job] = None
+
+
+def _setup(job: Job) -> None:
+    global _signer, _job
+    _job = job
+    _signer = Signer(job.credentials, job.region, "s3")
+
+
+def bucket_url(job: Job, bucket: str) -> str:
+    """The URL of a bucket's root, ending in '/': virtual-hosted style unless asked otherwise
+    or the name cannot be a host label (dots break TLS wildcards; uppercase), as the SDKs do."""
+    virtual = not job.path_style and _DNS_BUCKET.fullmatch(bucket) is not None
+    if job.endpoint_url:
+        scheme, _, host = job.endpoint_url.rstrip("/").partition("://")
+        return f"{scheme}://{bucket}.{host}/" if virtual else f"{scheme}://{host}/{bucket}/"
+    host = f"s3.dualstack.{job.region}.amazonaws.com" if job.dualstack else f"s3.{job.region}.amazonaws.com"
+    return f"https://{bucket}.{host}/" if virtual else f"https://{host}/{bucket}/"
+
+
+_DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+_prefixes: dict = {}
+
+
+def _target(job: Job, entry: str) -> str:
+    """The URL to presign for one input entry: a key (of ``job.bucket``, or "bucket\0key"
+    from an inventory report without --bucket), else a URL."""
+    if job.bucket is not None or job.input_format == "inventory":
+        bucket = job.bucket
+        if bucket is None:
+            bucket, _, entry = entry.partition("\0")
+        url = _prefix(job, bucket) + (quote(entry, safe=_KEY_SAFE) if _NEEDS_QUOTING.search(entry) else entry)
+        return url + "?" + job.query if job.query else url
+    if job.query:
+        return entry + ("&" if "?" in entry else "?") + job.query
+    return entry
+
+
+class _Lines:
+    """The usable lines of a block: their text and line numbers (``numbers`` None means
+    consecutive from ``first``: the common case, kept cheap)."""
+
+    __slots__ = ("texts", "numbers", "first", "blank", "skipped", "plain")
+
+    def __init__(self, texts: List[str], numbers: Optional[List[int]], first: int, blank: int,
+                 skipped: List[int], plain: bool) -> None:
+        self.texts = texts
+        self.numbers = numbers
+        self.first = first
+        self.blank = blank
+        self.skipped = skipped
+        self.plain = plain  # no character that needs quoting in a URL path
+
+    def numbered(self) -> List[Tuple[int, str]]:
+        numbers = self.numbers or range(self.first, self.first + len(self.texts))
+        return list(zip(numbers, self.texts))
+
+
+def _decode_lines(block: bytes, first_line: int, skip_invalid: bool) -> _Lines:
+    if block.endswith(b"\n"):
+        block = block[:-1]
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and "\r" not in text and "\n\n" not in text and not text.startswith("\n"):
+        texts = text.split("\n") if text else []
+        return _Lines(texts, None, first_line, 0, [], _NEEDS_QUOTING.search(text) is None)
+    # Blank lines, CRLF or invalid UTF-8: line by line.
+    texts, numbers, skipped, blank = [], [], [], 0
+    for offset, raw in enumerate(block.split(b"\n")):
+        number = first_line + offset
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if not skip_invalid:
+                raise InputError(f"line {number}: not valid UTF-8 (--skip-invalid skips "
+                                 "such lines)") from None
+            skipped.append(number)
+            continue
+        if line.endswith("\r"):
+            line = line[:-1]
+        if not line:
+            blank += 1
+            continue
+        texts.append(line)
+        numbers.append(number)
+    return _Lines(texts, numbers, first_line, blank, skipped, False)
+
+
+def _entries_from_jsonl(job: Job, numbered: List[Tuple[int, str]], skipped: List[int]) -> List[Tuple[int, str]]:
+    entries = []
+    for number, line in numbered:
+        try:
+            value = json.loads(line)
+            value = value[job.field] if isinstance(value, dict) else None
+        except (ValueError, KeyError):
+            value = None
+        if not isinstance(value, str) or not value:
+            if not job.skip_invalid:
+                raise InputError(f"line {number}: not a JSON object with a string "
+                                 f"{job.field!r} field")
+            skipped.append(number)
+            continue
+        entries.append((number, value))
+    return entries
+
+
+def _prefix(job: Job, bucket: str) -> str:
+    prefix = _prefixes.get(bucket)
+    if prefix is None:
+        prefix = _prefixes[bucket] = bucket_url(job, bucket)
+    return prefix
+
+
+def work(payload: Union[bytes, List[Tuple[int, str]]], first_line: int) -> Result:
+    """Presign one block: raw bytes of lines (lines, jsonl), or numbered entries (csv...)."""
+    job, signer = _job, _signer
+    assert job is not None and signer is not None
+    blank = 0
+    skipped: List[int] = []
+    entries: Optional[List[Tuple[int, str]]] = None
+    targets: Optional[List[str]] = None
+    if isinstance(payload, bytes):
+        lines = _decode_lines(payload, first_line, job.skip_invalid)
+        blank, skipped = lines.blank, lines.skipped
+        if job.input_format == "jsonl":
+            entries = _entries_from_jsonl(job, lines.numbered(), skipped)
+            texts = [entry for _, entry in entries]
+        elif lines.plain and job.bucket is not None and not job.query:
+            # The hot path: keys that need no quoting, one string concatenation each.
+            prefix = _prefix(job, job.bucket)
+            texts = lines.texts
+            targets = [prefix + key for key in texts]
+        else:
+            texts = lines.texts
+    else:
+        entries = payload
+        texts = [entry for _, entry in entries]
+    if targets is None:
+        targets = [_target(job, entry) for entry in texts]
+    try:
+        urls = signer.presign_many(job.method, targets, expires_in=job.expires_in,
+                                   timestamp=job.timestamp)
+    except ValueError:
+        # One entry is not a valid URL: find it, to report or skip it by its line number.
+        numbered = entries if entries is not None else lines.numbered()
+        urls, kept, kept_targets = [], [], []
+        for (number, entry), target in zip(numbered, targets):
+            try:
+                urls.append(signer.presign(job.method, target, expires_in=job.expires_in,
+                                           timestamp=job.timestamp))
+            except ValueError as exc:
+                if not job.skip_invalid:
+                    raise InputError(f"line {number}: {exc}") from None
+                skipped.append(number)
+                continue
+            kept.append(entry)
+            kept_targets.append(target)
+        texts, targets = kept, kept_targets
+    middle = len(urls) // 2
+    return Result(_render(job, texts, urls), len(urls), blank, sorted(skipped),
+                  (targets[middle], urls[middle]) if urls else None)
+
+
+def _render(job: Job, texts: Sequence[str], urls: List[str]) -> bytes:
+    if not urls:
+        return b""
+    if job.output_format == "lines":
+        return ("\n".join(urls) + "\n").encode()
+    shown = [text.rpartition("\0")[2] for text in texts]  # inventory rows: the key alone
+    if job.output_format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerows((key, url, job.expires_text) for key, url in zip(shown, urls))
+        return out.getvalue().encode()
+    dumps = json.dumps
+    return "".join(
+        dumps({"key": key, "url": url, "expires": job.expires_text}, ensure_ascii=False) + "\n"
+        for key, url in zip(shown, urls)).encode()
+
+
+def render_header(job: Job) -> bytes:
+    return b"key,url,expires\n" if job.output_format == "csv" else b""
+
+
+# -------------------------------------------------------------------------------- input
+
+
+def open_input(path: Optional[str]) -> Tuple[IO[bytes], Callable[[], Tuple[int, Optional[int]]]]:
+    """The input as a binary stream (gzip undone, recognized by its magic bytes), and a
+    function giving (bytes consumed, total size or None) of the underlying file."""
+    if path is None or path == "-":
+        raw: Any = sys.stdin.buffer
+        total = None
+    else:
+        raw = open(path, "rb")
+        total = os.fstat(raw.fileno()).st_size
+    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
+    magic = buffered.peek(2)[:2]
+    stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if magic == b"\x1f\x8b" else buffered
+
+    def position() -> Tuple[int, Optional[int]]:
+        try:
+            return buffered.tell(), total
+        except (OSError, ValueError):
+            return 0, total
+
+    return stream, position
+
+
+def byte_blocks(stream: IO[bytes]) -> Iterator[Tuple[bytes, int]]:
+    """(block of whole lines, number of its first line), about BLOCK_BYTES each."""
+    line = 1
+    while True:
+        block = stream.read(BLOCK_BYTES)
+        if not block:
+            return
+        if not block.endswith(b"\n"):
+            block += stream.readline()
+        yield block, line
+        line += block.count(b"\n")
+
+
+def row_blocks(stream: IO[bytes], input_format: str, column: Optional[str], header: bool,
+               bucket_wanted: bool, skip_invalid: bool,
+               skipped: List[int]) -> Iterator[Tuple[List[Tuple[int, str]], int]]:
+    """Numbered entries from CSV, TSV or an S3 Inventory report, in blocks.
+
+    Inventory rows are ``bucket,key,...`` with the key URL-encoded (``+`` for a space); the
+    entry is then the key (``bucket_wanted`` False, a --bucket was given) or the bucket and
+    key as an ``s3://`` style pair resolved by the caller."""
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+    reader = csv.reader(text, delimiter="\t" if input_format == "tsv" else ",")
+    index: Optional[int] = None
+    if input_format != "inventory":
+        if column is not None and not column.isdigit():
+            header = True
+        if column is not None and column.isdigit():
+            index = int(column) - 1
+            if index < 0:
+                raise InputError("--column counts from 1")
+        else:
+            index = 0
+    block: List[Tuple[int, str]] = []
+    first = True
+    for row in reader:
+        number = reader.line_num
+        if first and header:
+            first = False
+            if column is not None and not column.isdigit():
+                if column not in row:
+                    raise InputError(f"line 1: no column named {column!r} (columns: "
+                                     f"{', '.join(row)[:200]})")
+                index = row.index(column)
+            continue
+        first = False
+        if not row or not any(row):
+            continue
+        try:
+            if input_format == "inventory":
+                if len(row) < 2:
+                    raise IndexError
+                entry = unquote_plus(row[1], errors="strict")
+                if bucket_wanted:
+                    entry = row[0] + "\0" + entry
+            else:
+                entry = row[index]  # type: ignore[index]
+            entry.encode("utf-8")  # surrogates: the line was not UTF-8
+        except (IndexError, UnicodeError):
+            if not skip_invalid:
+                raise InputError(f"line {number}: not valid UTF-8, or too few columns "
+                                 "(--skip-invalid skips such lines)") from None
+            skipped.append(number)
+            continue
+        if entry:
+            block.append((number, entry))
+        if len(block) >= 8192:
+            yield block, block[0][0]
+            block = []
+    if block:
+        yield block, block[0][0]
+
+
+# -------------------------------------------------------------------------------- running
+
+
+def run(job: Job, payloads: Iterator[Tuple[Any, int]], workers: int,
+        emit: Callable[[Result], None]) -> None:
+    """Presign every payload, ``emit`` the results in input order."""
+    if workers <= 1:
+        _setup(job)
+        for payload, first_line in payloads:
+            emit(work(payload, first_line))
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    pool = context.Pool(workers, initializer=_setup, initargs=(job,))
+    try:
+        pending: Deque[Any] = collections.deque()
+        for payload, first_line in payloads:
+            pending.append(pool.apply_async(work, (payload, first_line)))
+            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                emit(pending.popleft().get())
+        while pending:
+            emit(pending.popleft().get())
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def expiry_text(timestamp: int, expires_in: int) -> str:
+    moment = datetime.datetime.fromtimestamp(timestamp + expires_in, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
