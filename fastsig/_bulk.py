@@ -15,8 +15,10 @@ import io
 import json
 import multiprocessing
 import os
+import queue
 import re
 import sys
+import threading
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Deque, Iterator, List, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, unquote_plus
@@ -29,7 +31,10 @@ IN_FLIGHT_PER_WORKER = 3
 
 # Characters that cannot stay raw in the path of a URL built from a key: '%' would read as an
 # escape, '?' and '#' would end the path, control characters are refused by the signer.
-_NEEDS_QUOTING = re.compile(r"[%?#\x00-\x09\x0b-\x1f\x7f]")  # not \n: blocks are searched whole
+_NEEDS_QUOTING = re.compile(r"[%?#\x00-\x1f\x7f]")
+# The same set as bytes, without '\n': a block of lines is checked whole with translate,
+# several times faster than a regex search.
+_SPECIAL_BYTES = bytes(range(0, 10)) + bytes(range(11, 32)) + b"\x7f%?#"
 _KEY_SAFE = "/~!$&'()*+,;=:@"
 
 
@@ -135,7 +140,8 @@ def _decode_lines(block: bytes, first_line: int, skip_invalid: bool) -> _Lines:
         text = None
     if text is not None and "\r" not in text and "\n\n" not in text and not text.startswith("\n"):
         texts = text.split("\n") if text else []
-        return _Lines(texts, None, first_line, 0, [], _NEEDS_QUOTING.search(text) is None)
+        plain = len(block.translate(None, _SPECIAL_BYTES)) == len(block)
+        return _Lines(texts, None, first_line, 0, [], plain)
     # Blank lines, CRLF or invalid UTF-8: line by line.
     texts, numbers, skipped, blank = [], [], [], 0
     for offset, raw in enumerate(block.split(b"\n")):
@@ -237,7 +243,10 @@ def _render(job: Job, texts: Sequence[str], urls: List[str]) -> bytes:
     if not urls:
         return b""
     if job.output_format == "lines":
-        return ("\n".join(urls) + "\n").encode()
+        urls.append("")  # the last line's newline, without copying the joined text again
+        text = "\n".join(urls)
+        urls.pop()
+        return text.encode()
     shown = [text.rpartition("\0")[2] for text in texts]  # inventory rows: the key alone
     if job.output_format == "csv":
         out = io.StringIO()
@@ -359,25 +368,65 @@ def run(job: Job, payloads: Iterator[Tuple[Any, int]], workers: int,
         emit: Callable[[Result], None]) -> None:
     """Presign every payload, ``emit`` the results in input order."""
     if workers <= 1:
+        # Writing a block (the GIL released) overlaps with signing the next one.
         _setup(job)
-        for payload, first_line in payloads:
-            emit(work(payload, first_line))
+        with _Emitter(emit) as background:
+            for payload, first_line in payloads:
+                background.put(work(payload, first_line))
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     pool = context.Pool(workers, initializer=_setup, initargs=(job,))
     try:
         pending: Deque[Any] = collections.deque()
-        for payload, first_line in payloads:
-            pending.append(pool.apply_async(work, (payload, first_line)))
-            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                emit(pending.popleft().get())
-        while pending:
-            emit(pending.popleft().get())
+        with _Emitter(emit) as background:
+            for payload, first_line in payloads:
+                pending.append(pool.apply_async(work, (payload, first_line)))
+                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                    background.put(pending.popleft().get())
+            while pending:
+                background.put(pending.popleft().get())
         pool.close()
     finally:
         pool.terminate()
         pool.join()
+
+
+class _Emitter:
+    """Calls ``emit`` on a thread of its own, at most two results behind; re-raises its
+    error (a broken pipe, a full disk) in the caller."""
+
+    def __init__(self, emit: Callable[[Result], None]) -> None:
+        self._emit = emit
+        self._queue: "queue.Queue[Optional[Result]]" = queue.Queue(maxsize=2)
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+
+    def _drain(self) -> None:
+        while True:
+            result = self._queue.get()
+            if result is None:
+                return
+            if self._error is None:
+                try:
+                    self._emit(result)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    self._error = exc
+
+    def put(self, result: Result) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(result)
+
+    def __enter__(self) -> "_Emitter":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and exc_info[0] is None:
+            raise self._error
 
 
 def expiry_text(timestamp: int, expires_in: int) -> str:
