@@ -321,6 +321,16 @@ def _credentials(source: str, key: Any, secret: Any, token: Any, expiration: Any
         raise CredentialsError(f"{source}: {exc}") from None
 
 
+def _read_token(source: str, what: str, path: str) -> str:
+    """A token kept in a file (re-read on each refresh: Kubernetes and EKS rotate them)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise CredentialsError(f"{source}: cannot read {what} {path} ({reason})") from None
+
+
 def _parse_expiration(source: str, value: Any) -> Optional[datetime.datetime]:
     if value is None:
         return None
@@ -494,13 +504,7 @@ class WebIdentityProvider(CredentialsProvider):
         if not role_arn or not token_file:
             raise NoCredentialsError(
                 f"{self.name}: AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE are not both set")
-        try:
-            with open(token_file, encoding="utf-8") as handle:
-                token = handle.read().strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            raise CredentialsError(f"{self.name}: cannot read the token file {token_file} "
-                                   f"({reason})") from None
+        token = _read_token(self.name, "the token file", token_file)
         if not token:
             raise CredentialsError(f"{self.name}: the token file {token_file} is empty")
         session_name = (self._session_name or environ.get("AWS_ROLE_SESSION_NAME")
@@ -550,13 +554,7 @@ class ContainerProvider(CredentialsProvider):
     def _authorization(self, environ: Mapping[str, str]) -> Optional[str]:
         path = environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
         if path:
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    token = handle.read().strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-                raise CredentialsError(f"{self.name}: cannot read "
-                                       f"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {path} ({reason})") from None
+            token = _read_token(self.name, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path)
         else:
             token = environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN") or ""
         if not token:
