@@ -17,10 +17,7 @@ written, indented lines continuing a value, duplicate sections or options reject
 
 from __future__ import annotations
 
-import configparser
 import os
-import shlex
-from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Union
 
 from ._errors import CredentialsError
@@ -43,6 +40,8 @@ def _parse(path: str, what: str) -> Dict[str, Section]:
     """The sections of one file, or nothing when the file does not exist."""
     if not os.path.isfile(path):
         return {}
+    import configparser  # here, not at import: only profiles need it
+
     parser = configparser.RawConfigParser()
     try:
         with open(path, encoding="utf-8") as handle:
@@ -79,7 +78,9 @@ def _parse(path: str, what: str) -> Dict[str, Section]:
     return sections
 
 
-def _describe(exc: configparser.Error) -> str:
+def _describe(exc: Exception) -> str:
+    import configparser
+
     if isinstance(exc, configparser.MissingSectionHeaderError):
         return f"line {exc.lineno}: a setting comes before the first [section] header"
     if isinstance(exc, configparser.DuplicateSectionError):
@@ -97,6 +98,8 @@ def _config_profile(section: str) -> Optional[str]:
         return "default"
     if not section.startswith("profile"):
         return None
+    import shlex
+
     try:
         words = shlex.split(section)
     except ValueError:  # an unbalanced quote: the CLI skips the section
@@ -104,16 +107,16 @@ def _config_profile(section: str) -> Optional[str]:
     return words[1] if len(words) == 2 else None
 
 
-@dataclass
 class SharedConfig:
     """Profiles from both files. ``profiles`` merges them; the per-file maps keep what each
     file said, for the providers that care where a key came from."""
 
-    config_path: str
-    credentials_path: str
-    config_profiles: Dict[str, Section] = field(default_factory=dict)
-    credentials_profiles: Dict[str, Section] = field(default_factory=dict)
-    profiles: Dict[str, Section] = field(default_factory=dict)
+    def __init__(self, config_path: str, credentials_path: str) -> None:
+        self.config_path = config_path
+        self.credentials_path = credentials_path
+        self.config_profiles: Dict[str, Section] = {}
+        self.credentials_profiles: Dict[str, Section] = {}
+        self.profiles: Dict[str, Section] = {}
 
     def where(self, profile: str) -> str:
         """Which file(s) name this profile, for error messages."""

@@ -275,7 +275,7 @@ def open_input(path: Optional[str]) -> Tuple[IO[bytes], Callable[[], Tuple[int, 
     else:
         raw = open(path, "rb")
         total = os.fstat(raw.fileno()).st_size
-    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
+    buffered = raw  # a BufferedReader either way: peek without consuming
     magic = buffered.peek(2)[:2]
     stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if magic == b"\x1f\x8b" else buffered
 

@@ -7,15 +7,12 @@ exponential backoff and full jitter on what is worth retrying: connection failur
 
 from __future__ import annotations
 
-import http.client
 import random
-import socket
 import time
-from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, NamedTuple, Optional
 from urllib.parse import urlsplit
 
-__all__ = ["HTTPFailure", "Response", "RetryPolicy", "request"]
+__all__ = ["HTTPFailure", "Response", "RetryPolicy", "origin", "request"]
 
 # Error codes that AWS services send with a 400 when the caller should slow down.
 THROTTLING_CODES = frozenset({
@@ -30,8 +27,7 @@ THROTTLING_CODES = frozenset({
 })
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How often and how patiently to call an endpoint.
 
     ``attempts`` counts the first call. Before retry ``n`` (1, 2, ...) the client sleeps a
@@ -47,8 +43,7 @@ class RetryPolicy:
         return random.uniform(0.0, min(self.cap, self.base * 2 ** (retry - 1)))
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
     status: int
     body: bytes
 
@@ -73,6 +68,8 @@ class HTTPFailure(Exception):
 
 def _send(method: str, url: str, headers: Mapping[str, str], body: Optional[bytes],
           timeout: float) -> Response:
+    import http.client  # here, not at import: it costs 15 ms and only credential fetches use it
+
     parts = urlsplit(url)
     if parts.scheme == "https":
         connection: http.client.HTTPConnection = http.client.HTTPSConnection(
@@ -93,14 +90,20 @@ def _send(method: str, url: str, headers: Mapping[str, str], body: Optional[byte
         chunks = []
         while True:
             if time.monotonic() > deadline:
-                raise socket.timeout("the response took longer than the timeout")
+                raise TimeoutError("the response took longer than the timeout")
             chunk = response.read1(65536)
             if not chunk:
                 break
             chunks.append(chunk)
         return Response(response.status, b"".join(chunks))
+    except http.client.HTTPException as exc:  # a malformed or cut-short answer
+        raise MalformedAnswer(f"{type(exc).__name__}: {exc}") from None
     finally:
         connection.close()
+
+
+class MalformedAnswer(OSError):
+    """The answer was not valid HTTP; retried like a connection failure."""
 
 
 def request(
@@ -126,7 +129,7 @@ def request(
             sleep(policy.delay(attempt))
         try:
             response = _send(method, url, headers, body, policy.timeout)
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             # Connection refused or reset, DNS failure, timeout, a malformed answer.
             problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             last = None
@@ -139,10 +142,10 @@ def request(
             continue
         return response
     raise HTTPFailure(
-        f"{method} {_origin(url)} failed after {policy.attempts} attempt(s): {problem}", last)
+        f"{method} {origin(url)} failed after {policy.attempts} attempt(s): {problem}", last)
 
 
-def _origin(url: str) -> str:
-    # Never the query: it could carry a token.
+def origin(url: str) -> str:
+    """The URL without its query, which could carry a token: safe for messages."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"

@@ -12,6 +12,7 @@ from . import _http
 from ._errors import CredentialsError
 from ._timestamp import parse_iso8601
 from .credentials import Credentials
+from .signer import Signer
 
 __all__ = ["assume_role", "assume_role_with_web_identity", "endpoint"]
 
@@ -44,15 +45,18 @@ def endpoint(environ: Mapping[str, str], region: Optional[str]) -> Tuple[str, st
 
 
 def _is_throttled(response: _http.Response) -> bool:
-    return response.status == 400 and _error_code(response.body) in _http.THROTTLING_CODES
+    error = _error(response.body)
+    return response.status == 400 and error is not None and error[0] in _http.THROTTLING_CODES
 
 
-def _error_code(body: bytes) -> Optional[str]:
+def _error(body: bytes) -> Optional[Tuple[Optional[str], str]]:
+    """(code, message) of an AWS XML error answer; None if the answer is not XML."""
     try:
         root = ElementTree.fromstring(body)
     except ElementTree.ParseError:
         return None
-    return root.findtext(".//{*}Error/{*}Code")
+    message = (root.findtext(".//{*}Error/{*}Message") or "").strip()
+    return root.findtext(".//{*}Error/{*}Code"), message
 
 
 def _call(action: str, params: dict, *, region: Optional[str], environ: Mapping[str, str],
@@ -62,8 +66,6 @@ def _call(action: str, params: dict, *, region: Optional[str], environ: Mapping[
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
                "Accept": "text/xml"}
     if source is not None:
-        from .signer import Signer  # the signer imports this package's Credentials
-
         signed = Signer(source, signing_region, "sts").sign("POST", url, headers, body)
         url, headers = signed.url, signed.headers
     try:
@@ -92,12 +94,10 @@ def _call(action: str, params: dict, *, region: Optional[str], environ: Mapping[
 
 
 def _error_summary(body: bytes) -> str:
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
+    error = _error(body)
+    if error is None:
         return "(no AWS error in the answer)"
-    code = root.findtext(".//{*}Error/{*}Code") or "?"
-    message = (root.findtext(".//{*}Error/{*}Message") or "").strip()
+    code, message = error[0] or "?", error[1]
     return f"{code}: {message[:300]}" if message else code
 
 

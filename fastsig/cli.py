@@ -16,9 +16,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__, _backend, _bulk
 from ._errors import FastsigError, VerificationError
-from ._timestamp import amz_date, to_epoch_seconds
+from ._timestamp import to_epoch_seconds
 from .credentials import Credentials, default_provider, default_region
-from .signer import MAX_EXPIRES, S3_SERVICES, Signer
+from .signer import MAX_EXPIRES, Signer
 from .verifier import Verifier
 
 # The example credentials of the AWS documentation: they sign, but open nothing.
@@ -159,7 +159,7 @@ def presign_command(args: argparse.Namespace) -> int:
     if input_format in ("lines", "jsonl", "csv", "tsv") and bucket is None and (
             args.path_style or args.dualstack):
         raise UsageError("--path-style and --dualstack apply to keys: give --bucket")
-    if args.endpoint_url and not urlsplit(args.endpoint_url).scheme in ("http", "https"):
+    if args.endpoint_url and urlsplit(args.endpoint_url).scheme not in ("http", "https"):
         raise UsageError("--endpoint-url must start with http:// or https://")
     params = []
     for item in args.param:
@@ -180,6 +180,7 @@ def presign_command(args: argparse.Namespace) -> int:
     workers = args.workers or os.cpu_count() or 1
 
     stream = None
+    rows_skipped: List[int] = []  # rows of CSV-like input skipped before they reach a worker
     if args.input is None and args.example:
         payloads: Iterator[Any] = _example_blocks(args.count)
         position = lambda: (0, None)  # noqa: E731
@@ -188,9 +189,8 @@ def presign_command(args: argparse.Namespace) -> int:
         if input_format in ("lines", "jsonl"):
             payloads = _bulk.byte_blocks(stream)
         else:
-            header_skipped: List[int] = []
             payloads = _bulk.row_blocks(stream, input_format, args.column, args.header,
-                                        bucket is None, args.skip_invalid, header_skipped)
+                                        bucket is None, args.skip_invalid, rows_skipped)
 
     out = open(args.output, "wb") if args.output and args.output != "-" else sys.stdout.buffer
     progress = Progress(not args.quiet and sys.stderr.isatty(), position)
@@ -215,8 +215,7 @@ def presign_command(args: argparse.Namespace) -> int:
             out.close()
         if stream is not None:
             stream.close()
-    if input_format not in ("lines", "jsonl"):
-        totals["skipped"] += len(header_skipped)
+    totals["skipped"] += len(rows_skipped)
     elapsed = time.perf_counter() - progress.started
     count = progress.count
     if args.quiet:
@@ -330,7 +329,7 @@ def sign_command(args: argparse.Namespace) -> int:
             words += ["--data-binary", shlex.quote("@" + source) if source and source != "-"
                       else shlex.quote(body.decode("utf-8", "replace") if body else "")]
         words.append(shlex.quote(signed.url))
-        print(" ".join(words[:1] + [w for w in words[1:]]))
+        print(" ".join(words))
         return 0
     for name, value in signed.headers.items():
         print(f"{name}: {shown(value)}")

@@ -6,11 +6,9 @@ import datetime
 import hashlib
 import ipaddress
 import json
-import logging
 import math
 import os
 import shlex
-import subprocess
 import threading
 import time
 from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
@@ -146,7 +144,6 @@ class Credentials:
 # Providers
 # --------------------------------------------------------------------------------------------
 
-_log = logging.getLogger("fastsig.credentials")
 _CONTAINER_HOST = "http://169.254.170.2"
 _IMDS_ENDPOINT = "http://169.254.169.254"
 _IMDS_ENDPOINT_IPV6 = "http://[fd00:ec2::254]"
@@ -227,8 +224,11 @@ class CredentialsProvider:
                     except CredentialsError as exc:
                         self._quiet_until = self._clock() + min(
                             60.0, max(1.0, (self._mandatory_at - now) / 4))
-                        _log.warning("refresh failed: %s (still using the current credentials, which expire "
-                                     "at %s)", exc, current.expiration)
+                        import logging  # here, not at import: only failures log
+
+                        logging.getLogger("fastsig.credentials").warning(
+                            "refresh failed: %s (still using the current credentials, which "
+                            "expire at %s)", exc, current.expiration)
                 return self._current  # type: ignore[return-value]
             finally:
                 self._lock.release()
@@ -380,6 +380,8 @@ class ProcessProvider(CredentialsProvider):
         self._timeout = timeout
 
     def _load(self) -> Credentials:
+        import subprocess  # here, not at import: only credential_process runs a command
+
         try:
             done = subprocess.run(self._argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   timeout=self._timeout, check=False)
@@ -404,12 +406,16 @@ class ProcessProvider(CredentialsProvider):
         return f"ProcessProvider({self._argv[0]!r}, ...)"
 
 
+def _environment_region(environ: Mapping[str, str]) -> Optional[str]:
+    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+
+
 def default_region(profile: Optional[str] = None,
                    environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
     """The region the AWS CLI would use: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else the
     profile's ``region`` in the shared files; None when none is set."""
     environ = _environ(environ)
-    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    region = _environment_region(environ)
     if region:
         return region
     shared = _aws_config.load(environ)
@@ -509,7 +515,7 @@ class WebIdentityProvider(CredentialsProvider):
             raise CredentialsError(f"{self.name}: the token file {token_file} is empty")
         session_name = (self._session_name or environ.get("AWS_ROLE_SESSION_NAME")
                         or f"fastsig-session-{int(time.time())}")
-        region = self._region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+        region = self._region or _environment_region(environ)
         return _sts.assume_role_with_web_identity(
             role_arn, session_name, token, region=region, environ=environ,
             duration_seconds=self._duration)
@@ -575,8 +581,8 @@ class ContainerProvider(CredentialsProvider):
         except _http.HTTPFailure as exc:
             raise CredentialsError(f"{self.name}: {exc}") from None
         if response.status != 200:
-            raise CredentialsError(f"{self.name}: {_origin(url)} answered HTTP {response.status}")
-        source = f"{self.name} from {_origin(url)}"
+            raise CredentialsError(f"{self.name}: {_http.origin(url)} answered HTTP {response.status}")
+        source = f"{self.name} from {_http.origin(url)}"
         return _json_credentials(source, _json_object(source, response.body), "Token")
 
 
@@ -585,11 +591,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 class InstanceMetadataProvider(CredentialsProvider):
@@ -636,7 +637,7 @@ class InstanceMetadataProvider(CredentialsProvider):
             hint = " (IMDSv1 refused; the v2 token was missing or expired)"
         elif response.status == 404 and what == "role":
             hint = " (no IAM role is attached to this instance)"
-        raise NoCredentialsError(f"{self.name}: {_origin(url)} answered HTTP "
+        raise NoCredentialsError(f"{self.name}: {_http.origin(url)} answered HTTP "
                                  f"{response.status}{hint}")
 
     def _token(self, base: str, v1_allowed: bool) -> Optional[str]:
@@ -740,8 +741,7 @@ class SharedFilesProvider:
                                    f"{shared.credentials_path}")
         profile = shared.profiles[name]
         text = {key: value for key, value in profile.items() if isinstance(value, str)}
-        region = (environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
-                  or text.get("region"))
+        region = _environment_region(environ) or text.get("region")
         role_arn = text.get("role_arn")
         static = _static_keys(where, text)
         if role_arn and "web_identity_token_file" in text:

@@ -18,7 +18,7 @@ from ._errors import (
 )
 from ._key_cache import signing_keys
 from ._timestamp import Timestamp, amz_date, to_epoch_seconds
-from .credentials import Credentials
+from .credentials import Credentials, default_provider, default_region
 from .sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, hash_payload
 
 __all__ = ["DEFAULT_EXCLUDED_HEADERS", "SignedRequest", "Signer", "S3_SERVICES"]
@@ -171,12 +171,8 @@ class Signer:
         content_sha256_header: Optional[bool] = None,
     ) -> None:
         if credentials is None:
-            from .credentials import default_provider
-
             credentials = default_provider()
         if region is None:
-            from .credentials import default_region
-
             region = default_region()
             if region is None:
                 raise ConfigurationError("no region given, and none in AWS_REGION, "

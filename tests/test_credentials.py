@@ -5,7 +5,6 @@ scripts. Providers are given an explicit environment, never the test process's."
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import os
 import re
