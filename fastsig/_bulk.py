@@ -7,7 +7,6 @@ blocks per worker are in flight at once.
 
 from __future__ import annotations
 
-import collections
 import csv
 import datetime
 import gzip
@@ -20,14 +19,14 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Deque, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, unquote_plus
 
 from .credentials import Credentials
 from .signer import Signer
 
 BLOCK_BYTES = 512 * 1024  # of input per task: about 8,000 keys
-IN_FLIGHT_PER_WORKER = 3
+IN_FLIGHT_PER_WORKER = 2
 
 # Characters that cannot stay raw in the path of a URL built from a key: '%' would read as an
 # escape, '?' and '#' would end the path, control characters are refused by the signer.
@@ -374,22 +373,103 @@ def run(job: Job, payloads: Iterator[Tuple[Any, int]], workers: int,
             for payload, first_line in payloads:
                 background.put(work(payload, first_line))
         return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    pool = context.Pool(workers, initializer=_setup, initargs=(job,))
-    try:
-        pending: Deque[Any] = collections.deque()
-        with _Emitter(emit) as background:
-            for payload, first_line in payloads:
-                pending.append(pool.apply_async(work, (payload, first_line)))
-                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                    background.put(pending.popleft().get())
-            while pending:
-                background.put(pending.popleft().get())
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
+    with _Workers(job, workers) as pool, _Emitter(emit) as background:
+        for result in pool.map_in_order(payloads):
+            background.put(result)
+
+
+def _serve(job: Job, tasks: Any, results: Any) -> None:
+    """A worker process: presign each block it is sent, send back the result or the error."""
+    _setup(job)
+    while True:
+        task = tasks.recv()
+        if task is None:
+            return
+        try:
+            outcome: Any = work(*task)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the main process
+            outcome = exc
+        results.send(outcome)
+
+
+class _Workers:
+    """Worker processes, each with a pipe for blocks and one for results.
+
+    Block i goes to worker i % n and its result is read back from that worker in turn, so
+    results come in input order with no reordering. A feeder thread sends the blocks, at
+    most ``IN_FLIGHT_PER_WORKER`` per worker ahead of the reader, so memory stays bounded
+    and a worker blocked on sending a result never waits for a sender blocked on it.
+    ``multiprocessing.Pool`` is not used: its terminate() can hang forever when a task is
+    half-written to a pipe whose worker it has just killed (a reader closing our output
+    early, ``| head``, ends in exactly that state)."""
+
+    def __init__(self, job: Job, count: int) -> None:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        self._tasks, self._results, self._processes = [], [], []
+        for _ in range(count):
+            task_reader, task_writer = context.Pipe(duplex=False)
+            result_reader, result_writer = context.Pipe(duplex=False)
+            process = context.Process(target=_serve, args=(job, task_reader, result_writer),
+                                      daemon=True)
+            process.start()
+            task_reader.close()
+            result_writer.close()
+            self._tasks.append(task_writer)
+            self._results.append(result_reader)
+            self._processes.append(process)
+        self._slots = threading.BoundedSemaphore(count * IN_FLIGHT_PER_WORKER)
+        self._order: "queue.Queue[Any]" = queue.Queue()
+        self._stopping = False
+
+    def _feed(self, payloads: Iterator[Tuple[Any, int]]) -> None:
+        count = len(self._tasks)
+        try:
+            for index, task in enumerate(payloads):
+                self._slots.acquire()
+                if self._stopping:
+                    return
+                self._tasks[index % count].send(task)
+                self._order.put(index % count)
+            for connection in self._tasks:
+                connection.send(None)
+            self._order.put(None)
+        except BaseException as exc:  # noqa: BLE001 - reading the input failed: tell the reader
+            self._order.put(exc)
+
+    def map_in_order(self, payloads: Iterator[Tuple[Any, int]]) -> Iterator[Result]:
+        feeder = threading.Thread(target=self._feed, args=(payloads,), daemon=True)
+        feeder.start()
+        while True:
+            worker = self._order.get()
+            if worker is None:
+                return
+            if isinstance(worker, BaseException):
+                raise worker
+            try:
+                outcome = self._results[worker].recv()
+            except EOFError:
+                raise RuntimeError("a worker process died") from None
+            self._slots.release()
+            if isinstance(outcome, BaseException):
+                raise outcome
+            yield outcome
+
+    def __enter__(self) -> "_Workers":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._stopping = True
+        try:
+            self._slots.release()  # wake the feeder if it waits for a slot
+        except ValueError:
+            pass
+        for process in self._processes:
+            if exc_info[0] is not None:
+                process.kill()
+            process.join(timeout=None if exc_info[0] is None else 5)
+        for connection in self._tasks + self._results:
+            connection.close()
 
 
 class _Emitter:
