@@ -25,6 +25,7 @@ from ._errors import (
     NoCredentialsError,
     PayloadError,
     PayloadHashMismatchError,
+    RedirectRefusedError,
     RequestExpiredError,
     RequestTimeTooSkewedError,
     SignatureMismatchError,
@@ -34,6 +35,8 @@ from ._errors import (
     UnsupportedSigningError,
     VerificationError,
 )
+from ._http import RetryPolicy
+from ._integration import infer_scope
 from .credentials import Credentials, default_provider
 from .signer import DEFAULT_EXCLUDED_HEADERS, S3_SERVICES, SignedRequest, Signer
 from .verifier import VerifiedRequest, Verifier
@@ -58,8 +61,10 @@ __all__ = [
     "NoCredentialsError",
     "PayloadError",
     "PayloadHashMismatchError",
+    "RedirectRefusedError",
     "RequestExpiredError",
     "RequestTimeTooSkewedError",
+    "RetryPolicy",
     "S3_SERVICES",
     "SignatureMismatchError",
     "SignedRequest",
@@ -73,5 +78,6 @@ __all__ = [
     "Verifier",
     "backend",
     "default_provider",
+    "infer_scope",
     "sigv4",
 ]

@@ -44,6 +44,12 @@ class PayloadError(SigningError):
     """The body cannot be read or hashed, or ``payload_hash`` is not a valid value."""
 
 
+class RedirectRefusedError(FastsigError):
+    """An HTTP client integration would not follow a redirect: the new location is outside
+    the redirect policy, a streamed body cannot be sent again, there were too many redirects,
+    or the client itself followed a redirect that fastsig had signed for the old target."""
+
+
 class FastsigWarning(UserWarning):
     """Base class of fastsig's warnings."""
 

@@ -1,17 +1,22 @@
-"""Small real servers on 127.0.0.1 for the credential providers: instance metadata (IMDSv2
-with its token flow) and a container-credentials endpoint. Each answers from a queue of
-scripted faults first, then normally, and counts what it was asked."""
+"""Small real servers on 127.0.0.1: for the credential providers, instance metadata (IMDSv2
+with its token flow), a container-credentials endpoint and STS, each answering from a queue of
+scripted faults first, then normally, and counting what it was asked; for the HTTP client
+integrations, a server that checks signatures and answers from a script; and uvicorn for
+ASGI apps."""
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime
+import email.utils
 import json
 import secrets
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Deque, Dict, List, Optional, Tuple, Union
+from typing import Callable, Deque, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 ROLE = "fastsig-test-role"
 Fault = Union[int, str]  # an HTTP status, "hang" (sleep past any timeout) or "bad-json"
@@ -191,3 +196,115 @@ class StsServer(_Server):
             return self._reply(handler, 400, b"<ErrorResponse><Error><Code>Throttling</Code>"
                                              b"</Error></ErrorResponse>")
         self._reply(handler, *self.handle(handler, method, handler.path))
+
+
+class Reply(NamedTuple):
+    status: int = 200
+    headers: Tuple[Tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+class Received(NamedTuple):
+    method: str
+    target: str
+    headers: Dict[str, str]
+    body: bytes
+    verified: Optional[str]  # None when the signature verified, else the error code
+
+
+class SigningServer:
+    """Any method on any path: checks the SigV4 signature with ``verifier`` (when given),
+    records what came (``received``), and answers from the replies scripted for the path, then
+    200 ``{"ok": true}``. With ``refuse``, a request that fails verification gets a 403 with the
+    verifier's error code instead. Every answer carries a ``Date`` from ``clock``. For the HTTP
+    client integrations' retries, redirects and clock corrections."""
+
+    def __init__(self, verifier=None, *, refuse: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.verifier = verifier
+        self.refuse = refuse
+        self.clock = clock
+        self.received: List[Received] = []
+        self.replies: Dict[str, Deque[Reply]] = collections.defaultdict(collections.deque)
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def __getattr__(self, name):
+                if name.startswith("do_"):
+                    return self.answer
+                raise AttributeError(name)
+
+            def answer(self):
+                server._answer(self)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+
+    def __enter__(self) -> "SigningServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def script(self, path: str, *replies: Reply) -> None:
+        self.replies[path].extend(replies)
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        headers = dict(handler.headers.items())
+        verified = None
+        if self.verifier is not None:
+            from fastsig import VerificationError
+
+            try:
+                self.verifier.verify(handler.command, handler.path, list(handler.headers.items()), body)
+            except VerificationError as error:
+                verified = error.code
+        path = handler.path.split("?")[0]
+        with self._lock:
+            self.received.append(Received(handler.command, handler.path, headers, body, verified))
+            queued = self.replies[path]
+            if verified is not None and self.refuse:
+                reply = Reply(403, (), f"<Error><Code>{verified}</Code></Error>".encode())
+            else:
+                reply = queued.popleft() if queued else Reply(200, (), b'{"ok": true}')
+        handler.send_response_only(reply.status)
+        handler.send_header("Date", email.utils.formatdate(self.clock(), usegmt=True))
+        for name, value in reply.headers:
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(reply.body)))
+        handler.end_headers()
+        handler.wfile.write(reply.body)
+
+
+@contextlib.contextmanager
+def serve_asgi(app, lifespan: str = "auto") -> Iterator[str]:
+    """Runs ``app`` under uvicorn on 127.0.0.1; yields the base URL."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

@@ -16,6 +16,8 @@ import pytest
 from fastsig import Credentials, Signer, Verifier
 from fastsig.middleware import ASGIMiddleware, WSGIMiddleware
 
+from .servers import serve_asgi
+
 requests = pytest.importorskip("requests")
 pytestmark = pytest.mark.server
 
@@ -72,12 +74,6 @@ async def asgi_app(scope, receive, send):
     await send({"type": "http.response.body", "body": out})
 
 
-def _free_socket():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
     def log_message(self, *args):
         pass
@@ -108,21 +104,10 @@ def server(request):
         srv.shutdown()
         srv.server_close()
     else:
-        uvicorn = pytest.importorskip("uvicorn")
-        sock = _free_socket()
-        config = uvicorn.Config(ASGIMiddleware(asgi_app, verifier, memory_limit=4096),
-                                log_level="warning", lifespan="on")
-        srv = uvicorn.Server(config)
-        thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not srv.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", kind
-        srv.should_exit = True
-        thread.join(10)
-        sock.close()
+        pytest.importorskip("uvicorn")
+        with serve_asgi(ASGIMiddleware(asgi_app, verifier, memory_limit=4096), "on") as url:
+            yield url, kind
+        return
     thread.join(10)
 
 
