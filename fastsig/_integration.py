@@ -220,7 +220,14 @@ class AWSAuthBase:
     from the host name when not given (see ``infer_scope``); the region then falls back to
     ``AWS_REGION``/``AWS_DEFAULT_REGION``/the profile. ``signer_options`` go to each ``Signer``
     made. ``retry`` is a ``RetryPolicy`` (None: one attempt). ``redirect_policy(old, new)``
-    says which redirects may be followed and signed for their new host."""
+    says which redirects may be followed and signed for their new host. ``follow_redirects``
+    (where the client leaves redirects to the auth) and ``sleep`` (the wait between attempts,
+    a coroutine function for async clients) default to the integration's class settings."""
+
+    # Each integration's defaults: follow redirects in the auth (None: the client follows
+    # them and the option is not offered), and how to wait.
+    FOLLOW_REDIRECTS: Optional[bool] = True
+    SLEEP: Callable[[float], Any] = staticmethod(time.sleep)
 
     def __init__(
         self,
@@ -229,10 +236,14 @@ class AWSAuthBase:
         service: Optional[str] = None,
         *,
         retry: Optional[RetryPolicy] = None,
-        follow_redirects: bool,
+        follow_redirects: Optional[bool] = None,
         redirect_policy: Callable[[str, str], bool] = aws_redirects,
+        sleep: Optional[Callable[[float], Any]] = None,
         **signer_options: Any,
     ) -> None:
+        if follow_redirects is not None and self.FOLLOW_REDIRECTS is None:
+            raise ConfigurationError(
+                f"{type(self).__name__} leaves redirects to the client: no follow_redirects")
         if isinstance(signer, Signer):
             if region is not None or service is not None or signer_options:
                 raise ConfigurationError(
@@ -251,10 +262,13 @@ class AWSAuthBase:
         self.region = region
         self.service = service
         self.retry = retry or RetryPolicy(attempts=1)
-        self.follow_redirects = bool(follow_redirects)
+        self.follow_redirects = bool(
+            self.FOLLOW_REDIRECTS if follow_redirects is None else follow_redirects)
         self.redirect_policy = redirect_policy
+        self.sleep = self.SLEEP if sleep is None else sleep
         self._signer_options = signer_options
         self._signers: Dict[Tuple[str, str], Signer] = {}
+        self._by_host: Dict[str, Signer] = {}  # inference costs more than signing
         self._lock = threading.Lock()
         self._default_region: Optional[str] = None
         # Seconds to add to the local clock, learnt from a RequestTimeTooSkewed answer.
@@ -268,9 +282,12 @@ class AWSAuthBase:
         """The signer for a request to ``url``: the fixed one, or one per (region, service)."""
         if self._fixed is not None:
             return self._fixed
+        host = urlsplit(url).hostname or ""
+        signer = self._by_host.get(host)
+        if signer is not None:
+            return signer
         region, service = self.region, self.service
         if region is None or service is None:
-            host = urlsplit(url).hostname or ""
             inferred_service, inferred_region = infer_scope(host)
             service = service or inferred_service
             region = region or inferred_region or self._fallback_region()
@@ -288,6 +305,9 @@ class AWSAuthBase:
                 if signer is None:
                     signer = Signer(self._credentials, region, service, **self._signer_options)
                     self._signers[region, service] = signer
+        if len(self._by_host) >= 1024:  # a client talking to endless hosts: start over
+            self._by_host.clear()
+        self._by_host[host] = signer
         return signer
 
     def _fallback_region(self) -> Optional[str]:

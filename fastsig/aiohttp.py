@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from contextvars import ContextVar
-from typing import Any, Awaitable, Callable, Optional, Tuple
+from typing import Awaitable, Callable, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -23,8 +23,8 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from ._errors import RedirectRefusedError
-from ._http import RetryPolicy, origin
-from ._integration import REDIRECT_STATUSES, STREAM, AWSAuthBase, aws_redirects
+from ._http import origin
+from ._integration import REDIRECT_STATUSES, STREAM, AWSAuthBase
 
 __all__ = ["AWSAuth"]
 
@@ -53,20 +53,8 @@ class AWSAuth(AWSAuthBase):
     - ``sleep`` waits between attempts (tests pass their own).
     """
 
-    def __init__(
-        self,
-        signer: Any = None,
-        region: Optional[str] = None,
-        service: Optional[str] = None,
-        *,
-        retry: Optional[RetryPolicy] = None,
-        redirect_policy: Callable[[str, str], bool] = aws_redirects,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        **signer_options: Any,
-    ) -> None:
-        super().__init__(signer, region, service, retry=retry, follow_redirects=False,
-                         redirect_policy=redirect_policy, **signer_options)
-        self._sleep = sleep
+    FOLLOW_REDIRECTS = None  # the session follows them, calling the middleware again
+    SLEEP = staticmethod(asyncio.sleep)
 
     async def __call__(self, request: aiohttp.ClientRequest,
                        handler: Callable[[aiohttp.ClientRequest], Awaitable[aiohttp.ClientResponse]],
@@ -103,7 +91,7 @@ class AWSAuth(AWSAuthBase):
                     return response
                 response.release()
             if delay:
-                await self._sleep(delay)
+                await self.sleep(delay)
 
     def _note_redirect(self, url: str, response: aiohttp.ClientResponse) -> None:
         location = response.headers.get("Location")

@@ -14,14 +14,13 @@ Requires ``pip install fastsig[httpx]``.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, AsyncGenerator, Awaitable, Callable, Generator, Optional
 
 import httpx
 
 from ._errors import RedirectRefusedError
-from ._http import RetryPolicy, origin
-from ._integration import STREAM, AWSAuthBase, Exchange, aws_redirects
+from ._http import origin
+from ._integration import STREAM, AWSAuthBase, Exchange
 
 __all__ = ["AWSAuth"]
 
@@ -47,23 +46,13 @@ class AWSAuth(AWSAuthBase, httpx.Auth):
     - ``sleep`` / ``async_sleep`` wait between attempts (tests pass their own).
     """
 
-    def __init__(
-        self,
-        signer: Any = None,
-        region: Optional[str] = None,
-        service: Optional[str] = None,
-        *,
-        retry: Optional[RetryPolicy] = None,
-        follow_redirects: bool = False,
-        redirect_policy: Callable[[str, str], bool] = aws_redirects,
-        sleep: Callable[[float], Any] = time.sleep,
-        async_sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        **signer_options: Any,
-    ) -> None:
-        super().__init__(signer, region, service, retry=retry, follow_redirects=follow_redirects,
-                         redirect_policy=redirect_policy, **signer_options)
-        self._sleep = sleep
-        self._async_sleep = async_sleep
+    FOLLOW_REDIRECTS = False  # as httpx
+
+    def __init__(self, *args: Any,
+                 async_sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 **options: Any) -> None:
+        super().__init__(*args, **options)
+        self.async_sleep = async_sleep
 
     def _begin(self, request: httpx.Request) -> Exchange:
         try:
@@ -83,7 +72,7 @@ class AWSAuth(AWSAuthBase, httpx.Auth):
                 return
             response.read()  # httpx reads it anyway; now, so the connection is free meanwhile
             if delay:
-                self._sleep(delay)
+                self.sleep(delay)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         exchange = self._begin(request)
@@ -96,7 +85,7 @@ class AWSAuth(AWSAuthBase, httpx.Auth):
                 return
             await response.aread()
             if delay:
-                await self._async_sleep(delay)
+                await self.async_sleep(delay)
 
 
 def _signed(request: httpx.Request, exchange: Exchange, guard_type: type) -> httpx.Request:
@@ -105,7 +94,8 @@ def _signed(request: httpx.Request, exchange: Exchange, guard_type: type) -> htt
     signed = exchange.sign()
     if exchange.method != request.method:  # a redirect that turned into a GET without a body
         request = httpx.Request(exchange.method, signed.url, extensions=request.extensions)
-    request.url = httpx.URL(signed.url)
+    if signed.url != str(request.url):  # parsing a URL costs as much as signing
+        request.url = httpx.URL(signed.url)
     request.headers = httpx.Headers(signed.headers)
     trace = request.extensions.get("trace")
     inner = trace.inner if isinstance(trace, (_TraceGuard, _AsyncTraceGuard)) else trace

@@ -14,14 +14,12 @@ Requires ``pip install fastsig[requests]``.
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Optional
+from typing import Any
 
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from ._http import RetryPolicy
-from ._integration import AWSAuthBase, Exchange, aws_redirects
+from ._integration import AWSAuthBase, Exchange
 
 __all__ = ["AWSAuth"]
 
@@ -47,22 +45,6 @@ class AWSAuth(AWSAuthBase, requests.auth.AuthBase):
       sends no stale signature.
     - ``sleep`` waits between attempts (tests pass their own).
     """
-
-    def __init__(
-        self,
-        signer: Any = None,
-        region: Optional[str] = None,
-        service: Optional[str] = None,
-        *,
-        retry: Optional[RetryPolicy] = None,
-        follow_redirects: bool = True,
-        redirect_policy: Callable[[str, str], bool] = aws_redirects,
-        sleep: Callable[[float], Any] = time.sleep,
-        **signer_options: Any,
-    ) -> None:
-        super().__init__(signer, region, service, retry=retry, follow_redirects=follow_redirects,
-                         redirect_policy=redirect_policy, **signer_options)
-        self._sleep = sleep
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         exchange = self.exchange(request.method or "GET", request.url or "",
@@ -91,10 +73,10 @@ class AWSAuth(AWSAuthBase, requests.auth.AuthBase):
                     _unsign(response.request, exchange)
                 return response
             response.close()
+            following = exchange.redirected
             while True:
                 if delay:
-                    self._sleep(delay)
-                following = exchange.redirected
+                    self.sleep(delay)
                 retry = response.request.copy()
                 _apply(retry, exchange)
                 try:

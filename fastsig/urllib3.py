@@ -11,15 +11,13 @@ Requires ``pip install fastsig[urllib3]``.
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutError
 
 from ._errors import ConfigurationError
-from ._http import RetryPolicy
-from ._integration import AWSAuthBase, aws_redirects, remaining_length
+from ._integration import AWSAuthBase, remaining_length
 
 __all__ = ["AWSPoolManager"]
 
@@ -43,22 +41,11 @@ class AWSPoolManager(AWSAuthBase, urllib3.PoolManager):
     - ``sleep`` waits between attempts (tests pass their own).
     """
 
-    def __init__(
-        self,
-        signer: Any = None,
-        region: Optional[str] = None,
-        service: Optional[str] = None,
-        *,
-        retry: Optional[RetryPolicy] = None,
-        redirect_policy: Callable[[str, str], bool] = aws_redirects,
-        sleep: Callable[[float], Any] = time.sleep,
-        pool_options: Optional[dict] = None,
-        **signer_options: Any,
-    ) -> None:
-        AWSAuthBase.__init__(self, signer, region, service, retry=retry, follow_redirects=True,
-                             redirect_policy=redirect_policy, **signer_options)
+    FOLLOW_REDIRECTS = None  # urlopen(redirect=...) says, per request, as in urllib3
+
+    def __init__(self, *args: Any, pool_options: Optional[dict] = None, **options: Any) -> None:
+        AWSAuthBase.__init__(self, *args, **options)
         urllib3.PoolManager.__init__(self, **(pool_options or {}))
-        self._sleep = sleep
 
     def urlopen(self, method: str, url: str, redirect: bool = True,  # type: ignore[override]
                 **kw: Any) -> urllib3.BaseHTTPResponse:
@@ -92,4 +79,4 @@ class AWSPoolManager(AWSAuthBase, urllib3.PoolManager):
                 response.drain_conn()
                 response.release_conn()
             if delay:
-                self._sleep(delay)
+                self.sleep(delay)

@@ -473,6 +473,10 @@ def test_the_scope_comes_from_the_host_unless_given():
         auth.signer_for("http://127.0.0.1:8000/")
     with pytest.raises(fastsig.ConfigurationError, match="Signer or credentials"):
         fastsig.requests.AWSAuth(Signer(KEY, *SCOPE), "us-east-1")
+    with pytest.raises(fastsig.ConfigurationError, match="leaves redirects to the client"):
+        fastsig.aiohttp.AWSAuth(KEY, follow_redirects=True)
+    with pytest.raises(fastsig.ConfigurationError, match="RetryPolicy"):
+        fastsig.httpx.AWSAuth(KEY, retry=3)
 
 
 @pytest.mark.parametrize("old, new, allowed", [
