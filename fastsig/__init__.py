@@ -37,6 +37,7 @@ from ._errors import (
 )
 from ._http import RetryPolicy
 from ._integration import infer_scope
+from ._sigv4a import derive_sigv4a_key
 from .credentials import Credentials, default_provider
 from .signer import DEFAULT_EXCLUDED_HEADERS, S3_SERVICES, SignedRequest, Signer
 from .verifier import VerifiedRequest, Verifier
@@ -78,6 +79,7 @@ __all__ = [
     "Verifier",
     "backend",
     "default_provider",
+    "derive_sigv4a_key",
     "infer_scope",
     "sigv4",
 ]

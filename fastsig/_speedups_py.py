@@ -488,6 +488,12 @@ class SigningContext:
     call. Inputs that settings or policy decide (expiry range, payload hash choice) are checked
     by the caller; everything about the request itself is checked here."""
 
+    # What SigV4a (fastsig._sigv4a) changes: the algorithm, the parameters that the caller's
+    # query may not carry, and headers it signs (as query parameters when presigning).
+    algorithm = ALGORITHM
+    _auth_keys = _AUTH_QUERY_KEYS
+    _extras: Tuple[Tuple[str, str], ...] = ()
+
     def __init__(
         self,
         signing_key: bytes,
@@ -501,16 +507,17 @@ class SigningContext:
         content_sha256_header: bool,
         excluded_headers: frozenset,
     ) -> None:
-        self._key = SigningKey(signing_key)
+        self._key = self._signing_key(signing_key)
         self.amz_date = amz_date
-        self.scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+        self.scope = self._credential_scope(amz_date[:8], region, service)
         self.credential = f"{access_key_id}/{self.scope}"
-        self._sts_prefix = f"{ALGORITHM}\n{amz_date}\n{self.scope}\n"
+        self._sts_prefix = f"{self.algorithm}\n{amz_date}\n{self.scope}\n"
         self._token = session_token
         self._paths = path_policy
         self._omit_token = bool(omit_session_token)
         self._content_header = bool(content_sha256_header)
         owned = {"authorization", "x-amz-date", "x-amz-security-token"}
+        owned.update(name.lower() for name, _ in self._extras)
         if content_sha256_header:
             owned.add("x-amz-content-sha256")
         self._owned = frozenset(owned)
@@ -522,6 +529,14 @@ class SigningContext:
             if session_token is not None and omit_session_token
             else ""
         )
+
+    @staticmethod
+    def _signing_key(key: Any) -> Any:
+        return SigningKey(key)
+
+    @staticmethod
+    def _credential_scope(date: str, region: str, service: str) -> str:
+        return f"{date}/{region}/{service}/aws4_request"
 
     # -- header signing ------------------------------------------------------------------------
 
@@ -543,6 +558,9 @@ class SigningContext:
             send["Host"] = host
             extra["host"] = host
         send["X-Amz-Date"] = self.amz_date
+        for name, value in self._extras:
+            send[name] = value
+            extra[name.lower()] = value
         token = self._token
         if token is not None:
             send["X-Amz-Security-Token"] = token
@@ -557,7 +575,7 @@ class SigningContext:
         sts = self._sts_prefix + _sha256(creq.encode("utf-8")).hexdigest()
         signature = self._key.sign(sts)
         send["Authorization"] = (
-            f"{ALGORITHM} Credential={self.credential}, "
+            f"{self.algorithm} Credential={self.credential}, "
             f"SignedHeaders={signed_headers}, Signature={signature}"
         )
         out_url = f"{scheme}://{host}{sent_path}?{cq}" if cq else f"{scheme}://{host}{sent_path}"
@@ -572,11 +590,13 @@ class SigningContext:
         cached = self._auth_queries.get(key)
         if cached is None:
             pairs = [
-                ("X-Amz-Algorithm", ALGORITHM),
+                ("X-Amz-Algorithm", self.algorithm),
                 ("X-Amz-Credential", uri_encode(self.credential)),
                 ("X-Amz-Date", self.amz_date),
                 ("X-Amz-Expires", str(expires_in)),
             ]
+            # In canonical order: X-Amz-Region-Set, the one extra, sorts right here.
+            pairs += [(name, uri_encode(value)) for name, value in self._extras]
             if self._token is not None and not self._omit_token:
                 pairs.append(("X-Amz-Security-Token", uri_encode(self._token)))
             pairs.append(("X-Amz-SignedHeaders", uri_encode(signed_headers)))
@@ -602,7 +622,7 @@ class SigningContext:
             block, signed_headers = f"host:{host}\n", "host"
         auth_pairs, cq = self._auth_query(expires_in, signed_headers)
         if query:
-            pairs = [p for p in _query_pairs(query) if p[0] not in _AUTH_QUERY_KEYS]
+            pairs = [p for p in _query_pairs(query) if p[0] not in self._auth_keys]
             pairs += auth_pairs
             pairs.sort()
             cq = "&".join([k + "=" + v for k, v in pairs])

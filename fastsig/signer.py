@@ -8,7 +8,7 @@ import time
 import warnings
 from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
-from . import _backend
+from . import _backend, _speedups_py
 from ._errors import (
     ConfigurationError,
     CredentialsError,
@@ -155,6 +155,11 @@ class Signer:
       (default ``DEFAULT_EXCLUDED_HEADERS``).
     - ``content_sha256_header``: send and sign ``X-Amz-Content-SHA256`` with header signing.
       Default: True for the S3 family, which requires it.
+    - ``algorithm``: ``"sigv4"`` (HMAC-SHA256), or ``"sigv4a"`` (ECDSA P-256, for multi-region
+      endpoints such as S3 Multi-Region Access Points; needs the ``cryptography`` package).
+    - ``region_set``: the regions a SigV4a signature is good for, as names or patterns
+      (default ``("*",)``, any region); sent as ``X-Amz-Region-Set``. ``region`` is not part of
+      a SigV4a signature.
     """
 
     def __init__(
@@ -169,7 +174,13 @@ class Signer:
         omit_session_token: bool = False,
         excluded_headers: Iterable[str] = DEFAULT_EXCLUDED_HEADERS,
         content_sha256_header: Optional[bool] = None,
+        algorithm: str = "sigv4",
+        region_set: Optional[Iterable[str]] = None,
     ) -> None:
+        if algorithm not in ("sigv4", "sigv4a"):
+            raise ConfigurationError(f"algorithm must be 'sigv4' or 'sigv4a', got {algorithm!r}")
+        if region_set is not None and algorithm != "sigv4a":
+            raise ConfigurationError("region_set is for algorithm='sigv4a'")
         if credentials is None:
             credentials = default_provider()
         if region is None:
@@ -205,9 +216,18 @@ class Signer:
         self._presign_payload = (
             UNSIGNED_PAYLOAD if (is_s3 or self.unsigned_payload) else EMPTY_SHA256
         )
+        self.algorithm = algorithm
         self._kernels = _backend.kernels
-        self._path_policy = getattr(
-            self._kernels, _PATH_POLICIES[self.double_encode, self.normalize_path])
+        if algorithm == "sigv4a":
+            from ._sigv4a import region_set_value
+
+            self.region_set = region_set_value(("*",) if region_set is None else region_set)
+            # ECDSA dominates a SigV4a signature: its context is the pure one on any backend.
+            self._path_policy = getattr(_speedups_py, _PATH_POLICIES[self.double_encode,
+                                                                     self.normalize_path])
+        else:
+            self._path_policy = getattr(
+                self._kernels, _PATH_POLICIES[self.double_encode, self.normalize_path])
         # (second start, second end, credentials, signing context) of the last request.
         self._cached: Optional[Tuple[int, int, Credentials, Any]] = None
         # With fixed credentials that never expire, a request in the cached second needs no
@@ -239,14 +259,23 @@ class Signer:
                 return cached
         date_time = amz_date(epoch)
         kernels = self._kernels
-        key = signing_keys.get(
-            credentials, date_time[:8], self.region, self.service, kernels.derive_signing_key
-        )
-        context = kernels.SigningContext(
+        if self.algorithm == "sigv4a":
+            from ._sigv4a import SigV4aContext, derive_sigv4a_key
+
+            make_context: Any = SigV4aContext
+            key = derive_sigv4a_key(credentials)
+            scope_region = self.region_set
+        else:
+            make_context = kernels.SigningContext
+            key = signing_keys.get(
+                credentials, date_time[:8], self.region, self.service, kernels.derive_signing_key
+            )
+            scope_region = self.region
+        context = make_context(
             key,
             credentials.access_key_id,
             date_time,
-            self.region,
+            scope_region,
             self.service,
             credentials.session_token,
             self._path_policy,
