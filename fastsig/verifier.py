@@ -8,10 +8,12 @@ two cannot drift apart, and compares signatures in constant time. Failures raise
 from __future__ import annotations
 
 import datetime
+import fnmatch
 import hmac
 import re
 import time
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+from urllib.parse import unquote
 
 from . import _backend
 from ._errors import (
@@ -29,6 +31,7 @@ from ._errors import (
     UnsupportedSigningError,
 )
 from ._key_cache import signing_keys
+from ._sigv4a import derive_sigv4a_key
 from ._timestamp import parse_amz_date
 from .credentials import Credentials
 from .signer import _PATH_POLICIES, MAX_EXPIRES, S3_SERVICES
@@ -47,6 +50,8 @@ _EXPIRES = re.compile(r"[0-9]{1,6}")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _SIGV4A = "AWS4-ECDSA-P256-SHA256"
+_REGION_SET = re.compile(r"[A-Za-z0-9\-*]+(?:,[A-Za-z0-9\-*]+)*")
+_DER_HEX = re.compile(r"(?:[0-9a-f]{2}){8,80}")  # a DER ECDSA P-256 signature is 8..72 bytes
 _PRESIGN_REQUIRED = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -93,14 +98,12 @@ class VerifiedRequest(NamedTuple):
         )
 
 
-def _parse_authorization(value: str) -> Tuple[str, str, str]:
-    """(credential, signed headers, signature) of an Authorization header value."""
+def _parse_authorization(value: str) -> Tuple[str, str, str, str]:
+    """(algorithm, credential, signed headers, signature) of an Authorization header value."""
     algorithm, _, rest = value.strip().partition(" ")
-    if algorithm != ALGORITHM:
-        if algorithm == _SIGV4A:
-            raise UnsupportedSigningError("SigV4a (AWS4-ECDSA-P256-SHA256) is not verified yet")
+    if algorithm not in (ALGORITHM, _SIGV4A):
         raise MalformedAuthorizationError(
-            "Authorization header must start with AWS4-HMAC-SHA256"
+            "Authorization header must start with AWS4-HMAC-SHA256 or AWS4-ECDSA-P256-SHA256"
         )
     fields: Dict[str, str] = {}
     for part in rest.split(","):
@@ -116,7 +119,41 @@ def _parse_authorization(value: str) -> Tuple[str, str, str]:
     if len(fields) != 3:
         missing = sorted({"Credential", "SignedHeaders", "Signature"} - set(fields))
         raise MalformedAuthorizationError(f"Authorization header lacks {', '.join(missing)}=")
-    return fields["Credential"], fields["SignedHeaders"], fields["Signature"]
+    return algorithm, fields["Credential"], fields["SignedHeaders"], fields["Signature"]
+
+
+def _region_set(found: Dict[str, List[Tuple[str, str]]], canonical_query: str,
+                presigned: bool) -> str:
+    """The X-Amz-Region-Set of a SigV4a request: a signed header, or a parameter of the
+    (signed) canonical query."""
+    if presigned:
+        values = [unquote(pair[len("X-Amz-Region-Set="):]) for pair in canonical_query.split("&")
+                  if pair.startswith("X-Amz-Region-Set=")]
+    else:
+        values = [value.strip() for _, value in found.get("x-amz-region-set", ())]
+    if len(values) != 1 or not _REGION_SET.fullmatch(values[0]):
+        raise MalformedAuthorizationError(
+            "a SigV4a request needs one X-Amz-Region-Set: regions or patterns, comma-separated")
+    return values[0]
+
+
+def _in_region_set(region: str, region_set: str) -> bool:
+    return any(fnmatch.fnmatchcase(region, pattern) for pattern in region_set.split(","))
+
+
+def _ecdsa_verifies(public_key: Any, signature: str, string_to_sign: str) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    if not _DER_HEX.fullmatch(signature):
+        return False
+    try:
+        public_key.verify(bytes.fromhex(signature), string_to_sign.encode("utf-8"),
+                          ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
 
 
 def _epoch_of(amz_date: str) -> int:
@@ -137,6 +174,11 @@ class Verifier:
     accepted; by default it is for the S3 family (which presigns with it) and refused
     elsewhere. ``double_encode`` and ``normalize_path`` are the signer's path options, by
     default chosen from the request's service as ``Signer`` chooses them.
+
+    SigV4a (``AWS4-ECDSA-P256-SHA256``) requests verify with the public key derived from the
+    credentials, or the lookup may return the public key itself (a ``cryptography``
+    ``EllipticCurvePublicKey``). Their ``VerifiedRequest.region`` is the signed region set;
+    ``region`` must then match one of its patterns.
 
     >>> from fastsig import Credentials, Signer, Verifier
     >>> creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
@@ -186,7 +228,8 @@ class Verifier:
 
     # -- the parts --------------------------------------------------------------------------
 
-    def _credentials(self, access_key_id: str, is_s3: bool) -> Credentials:
+    def _credentials(self, access_key_id: str, is_s3: bool, sigv4a: bool = False) -> Any:
+        """The Credentials of the key; for SigV4a, the lookup may give an ECDSA public key."""
         found = self._lookup(access_key_id)
         if found is None:
             raise UnknownAccessKeyError(
@@ -204,7 +247,10 @@ class Verifier:
                     self._secrets.clear()
                 self._secrets[memo_key] = credentials
             return credentials
-        raise TypeError("lookup must return Credentials, a secret key str, or None")
+        if sigv4a and callable(getattr(found, "verify", None)) and hasattr(found, "curve"):
+            return found
+        raise TypeError("lookup must return Credentials, a secret key str, a SigV4a public key "
+                        "or None")
 
     def _signing_key(self, credentials: Credentials, date: str, region: str, service: str) -> Any:
         kernels = _backend.kernels
@@ -343,13 +389,12 @@ class Verifier:
                 if value is None:
                     raise MalformedAuthorizationError(f"presigned URL repeats {name}")
             algorithm = auth.get("X-Amz-Algorithm")
-            if algorithm == _SIGV4A:
-                raise UnsupportedSigningError("SigV4a (AWS4-ECDSA-P256-SHA256) is not verified yet")
             for name in _PRESIGN_REQUIRED:
                 if name not in auth:
                     raise MalformedAuthorizationError(f"presigned URL lacks {name}")
-            if algorithm != ALGORITHM:
-                raise MalformedAuthorizationError("X-Amz-Algorithm must be AWS4-HMAC-SHA256")
+            if algorithm not in (ALGORITHM, _SIGV4A):
+                raise MalformedAuthorizationError(
+                    "X-Amz-Algorithm must be AWS4-HMAC-SHA256 or AWS4-ECDSA-P256-SHA256")
             credential = auth["X-Amz-Credential"]
             signed_list = auth["X-Amz-SignedHeaders"]
             signature = auth["X-Amz-Signature"]
@@ -360,7 +405,8 @@ class Verifier:
             presigned = False
             if len(authorization) > 1:
                 raise MalformedAuthorizationError("more than one Authorization header")
-            credential, signed_list, signature = _parse_authorization(authorization[0][1])
+            algorithm, credential, signed_list, signature = _parse_authorization(
+                authorization[0][1])
             dates = found.get("x-amz-date")
             if not dates:
                 raise MalformedAuthorizationError("header-signed request lacks X-Amz-Date")
@@ -377,18 +423,23 @@ class Verifier:
                 "request is not signed: no Authorization header and no X-Amz-Signature"
             )
 
-        # Credential scope: <key>/<date>/<region>/<service>/aws4_request
+        # Credential scope: <key>/<date>/<region>/<service>/aws4_request; SigV4a has no
+        # region in it, and the signed X-Amz-Region-Set instead.
+        sigv4a = algorithm == _SIGV4A
         parts = credential.split("/")
+        if sigv4a and len(parts) == 4:
+            parts.insert(2, _region_set(found, canonical_query, presigned))
         if (
             len(parts) != 5
             or parts[4] != "aws4_request"
             or not parts[0]
             or not _SCOPE_DATE.fullmatch(parts[1])
-            or not _SCOPE_PART.fullmatch(parts[2])
+            or not (sigv4a or _SCOPE_PART.fullmatch(parts[2]))
             or not _SCOPE_PART.fullmatch(parts[3])
         ):
             raise MalformedAuthorizationError(
                 "Credential must be <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request"
+                + (" (SigV4a: without the region)" if sigv4a else "")
             )
         access_key_id, scope_date, region, service, _ = parts
         is_s3 = service in S3_SERVICES
@@ -443,12 +494,13 @@ class Verifier:
             f"{method}\n{policy.paths(path)[1]}\n{canonical_query}\n{block}\n"
             f"{signed_list}\n{signed_payload}"
         )
+        scope = f"{scope_date}/{service}" if sigv4a else f"{scope_date}/{region}/{service}"
         sts = (
-            f"{ALGORITHM}\n{amz_date}\n{scope_date}/{region}/{service}/aws4_request\n"
+            f"{algorithm}\n{amz_date}\n{scope}/aws4_request\n"
             f"{kernels.sha256_hex(creq.encode('utf-8'))}"
         )
         return self._accept(access_key_id, scope_date, region, service, epoch, expires, token,
-                            signature, sts, tuple(signed_names), signed_payload)
+                            signature, sts, tuple(signed_names), signed_payload, sigv4a)
 
     def _accept(
         self,
@@ -463,10 +515,14 @@ class Verifier:
         string_to_sign: str,
         signed_headers: Tuple[str, ...],
         payload: str,
+        sigv4a: bool = False,
     ) -> VerifiedRequest:
         """The checks a request ends with, once its string to sign is known: scope, time,
-        access key, session token, signature. ``expires`` (seconds) only for presigned URLs."""
-        if self._region is not None and region != self._region:
+        access key, session token, signature. ``expires`` (seconds) only for presigned URLs.
+        For SigV4a, ``region`` is the region set and ``signature`` a hex DER ECDSA one."""
+        if self._region is not None and not (
+            _in_region_set(self._region, region) if sigv4a else region == self._region
+        ):
             raise SignatureMismatchError(f"credential should be scoped to region {self._region}")
         if self._service is not None and service != self._service:
             raise SignatureMismatchError(f"credential should be scoped to service {self._service}")
@@ -482,8 +538,10 @@ class Verifier:
                 "the difference between the request time and the current time is too large"
             )
         is_s3 = service in S3_SERVICES
-        credentials = self._credentials(access_key_id, is_s3)
-        expected_token = credentials.session_token
+        credentials = self._credentials(access_key_id, is_s3, sigv4a)
+        if sigv4a and not isinstance(credentials, Credentials):  # the lookup gave a public key
+            credentials, public_key = None, credentials
+        expected_token = credentials.session_token if credentials is not None else None
         if expected_token is not None and (
             token is None
             or not hmac.compare_digest(token.encode("utf-8", "surrogatepass"),
@@ -493,8 +551,15 @@ class Verifier:
                 "the security token included in the request is invalid",
                 "InvalidToken" if is_s3 else "InvalidClientTokenId",
             )
-        expected = self._signing_key(credentials, scope_date, region, service).sign(string_to_sign)
-        if not (_SIGNATURE.fullmatch(signature) and hmac.compare_digest(expected, signature)):
+        if sigv4a:
+            if credentials is not None:
+                public_key = derive_sigv4a_key(credentials).public_key()
+            good = _ecdsa_verifies(public_key, signature, string_to_sign)
+        else:
+            expected = self._signing_key(credentials, scope_date, region, service).sign(
+                string_to_sign)
+            good = bool(_SIGNATURE.fullmatch(signature)) and hmac.compare_digest(expected, signature)
+        if not good:
             raise SignatureMismatchError(
                 "The request signature we calculated does not match the signature you provided"
             )

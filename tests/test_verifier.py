@@ -406,8 +406,9 @@ def test_scope_pinned_region_and_service():
 def test_unsupported_kinds_are_refused_not_waved_through():
     signed = _signed("s3", payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
     assert code_of(lambda: verifier().verify("POST", signed.url, signed.headers)) == "NotImplemented"
+    # SigV4a is verified (tests/test_sigv4a.py); an incomplete one is refused as such.
     url = "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256&X-Amz-Signature=00"
-    assert code_of(lambda: verifier().verify("GET", url)) == "NotImplemented"
+    assert code_of(lambda: verifier().verify("GET", url)) == "IncompleteSignature"
 
 
 def test_verified_request_repr_hides_the_token():
