@@ -23,6 +23,7 @@ from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple,
 from urllib.parse import quote, unquote_plus
 
 from .credentials import Credentials
+from ._s3 import bucket_url as s3_bucket_url
 from .signer import Signer
 
 BLOCK_BYTES = 512 * 1024  # of input per task: about 8,000 keys
@@ -82,17 +83,10 @@ def _setup(job: Job) -> None:
 
 
 def bucket_url(job: Job, bucket: str) -> str:
-    """The URL of a bucket's root, ending in '/': virtual-hosted style unless asked otherwise
-    or the name cannot be a host label (dots break TLS wildcards; uppercase), as the SDKs do."""
-    virtual = not job.path_style and _DNS_BUCKET.fullmatch(bucket) is not None
-    if job.endpoint_url:
-        scheme, _, host = job.endpoint_url.rstrip("/").partition("://")
-        return f"{scheme}://{bucket}.{host}/" if virtual else f"{scheme}://{host}/{bucket}/"
-    host = f"s3.dualstack.{job.region}.amazonaws.com" if job.dualstack else f"s3.{job.region}.amazonaws.com"
-    return f"https://{bucket}.{host}/" if virtual else f"https://{host}/{bucket}/"
+    return s3_bucket_url(bucket, job.region, endpoint_url=job.endpoint_url,
+                         path_style=job.path_style, dualstack=job.dualstack)
 
 
-_DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _prefixes: dict = {}
 
 

@@ -6,7 +6,7 @@ import datetime
 import re
 import time
 import warnings
-from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _backend, _speedups_py
 from ._errors import (
@@ -19,7 +19,10 @@ from ._errors import (
 from ._key_cache import signing_keys
 from ._timestamp import Timestamp, amz_date, to_epoch_seconds
 from .credentials import Credentials, default_provider, default_region
-from .sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, hash_payload
+from .sigv4 import ALGORITHM, EMPTY_SHA256, UNSIGNED_PAYLOAD, hash_payload
+
+if TYPE_CHECKING:
+    from ._s3 import PresignedPost
 
 __all__ = ["DEFAULT_EXCLUDED_HEADERS", "SignedRequest", "Signer", "S3_SERVICES"]
 
@@ -381,6 +384,52 @@ class Signer:
             return cached[3].presign(method, url, expires_in, headers, self._presign_payload)
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
         return context.presign(method, url, expires_in, headers, payload_hash)
+
+    def presign_post(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        expires_in: Union[int, datetime.timedelta] = 3600,
+        conditions: Optional[Iterable[Any]] = None,
+        fields: Optional[Mapping[str, str]] = None,
+        timestamp: Optional[Timestamp] = None,
+        endpoint_url: Optional[str] = None,
+        path_style: bool = False,
+    ) -> "PresignedPost":
+        """A browser upload form for ``key`` in ``bucket``: the URL to post to and the fields
+        to send before the file, as botocore's ``generate_presigned_post`` makes them.
+
+        ``conditions`` are the policy's own: ``{"field": "value"}``, ``["eq", "$field",
+        "value"]``, ``["starts-with", "$field", "prefix"]``, ``["content-length-range", min,
+        max]``; the bucket, the key and the signing fields are added. A key ending in
+        ``${filename}`` allows any name after its prefix. ``fields`` are sent as given (name
+        them in a condition too)."""
+        from ._s3 import PresignedPost, bucket_url, encode_policy, post_policy
+
+        if self.algorithm != "sigv4" or self.service not in S3_SERVICES:
+            raise ConfigurationError("presign_post is for S3 signers with algorithm='sigv4'")
+        expires_in = _check_expires(expires_in)
+        epoch, _, credentials, _ = self._context(timestamp)
+        policy, form = post_policy(bucket, key, epoch + expires_in, conditions, fields)
+        date_time = amz_date(epoch)
+        signing = [
+            ("x-amz-algorithm", ALGORITHM),
+            ("x-amz-credential", f"{credentials.access_key_id}/{date_time[:8]}/{self.region}/"
+                                 f"{self.service}/aws4_request"),
+            ("x-amz-date", date_time),
+        ]
+        if credentials.session_token is not None:
+            signing.append(("x-amz-security-token", credentials.session_token))
+        for name, value in signing:
+            form[name] = value
+            policy["conditions"].append({name: value})
+        form["policy"] = encode_policy(policy)
+        signing_key = signing_keys.get(credentials, date_time[:8], self.region, self.service,
+                                       self._kernels.derive_signing_key)
+        form["x-amz-signature"] = self._kernels.SigningKey(signing_key).sign(form["policy"])
+        url = bucket_url(bucket, self.region, endpoint_url=endpoint_url, path_style=path_style)
+        return PresignedPost(url, form)
 
     def presign_many(
         self,

@@ -122,6 +122,27 @@ def _parse_authorization(value: str) -> Tuple[str, str, str, str]:
     return algorithm, fields["Credential"], fields["SignedHeaders"], fields["Signature"]
 
 
+def _scope_of(credential: str, region_set: Optional[str] = None) -> Tuple[str, str, str, str]:
+    """(access key ID, date, region, service) of ``<key>/<date>/<region>/<service>/aws4_request``;
+    with a SigV4a ``region_set``, of the region-less ``<key>/<date>/<service>/aws4_request``."""
+    parts = credential.split("/")
+    if region_set is not None and len(parts) == 4:
+        parts.insert(2, region_set)
+    if (
+        len(parts) != 5
+        or parts[4] != "aws4_request"
+        or not parts[0]
+        or not _SCOPE_DATE.fullmatch(parts[1])
+        or not (region_set is not None or _SCOPE_PART.fullmatch(parts[2]))
+        or not _SCOPE_PART.fullmatch(parts[3])
+    ):
+        raise MalformedAuthorizationError(
+            "Credential must be <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request"
+            + (" (SigV4a: without the region)" if region_set is not None else "")
+        )
+    return parts[0], parts[1], parts[2], parts[3]
+
+
 def _region_set(found: Dict[str, List[Tuple[str, str]]], canonical_query: str,
                 presigned: bool) -> str:
     """The X-Amz-Region-Set of a SigV4a request: a signed header, or a parameter of the
@@ -426,22 +447,8 @@ class Verifier:
         # Credential scope: <key>/<date>/<region>/<service>/aws4_request; SigV4a has no
         # region in it, and the signed X-Amz-Region-Set instead.
         sigv4a = algorithm == _SIGV4A
-        parts = credential.split("/")
-        if sigv4a and len(parts) == 4:
-            parts.insert(2, _region_set(found, canonical_query, presigned))
-        if (
-            len(parts) != 5
-            or parts[4] != "aws4_request"
-            or not parts[0]
-            or not _SCOPE_DATE.fullmatch(parts[1])
-            or not (sigv4a or _SCOPE_PART.fullmatch(parts[2]))
-            or not _SCOPE_PART.fullmatch(parts[3])
-        ):
-            raise MalformedAuthorizationError(
-                "Credential must be <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request"
-                + (" (SigV4a: without the region)" if sigv4a else "")
-            )
-        access_key_id, scope_date, region, service, _ = parts
+        access_key_id, scope_date, region, service = _scope_of(
+            credential, _region_set(found, canonical_query, presigned) if sigv4a else None)
         is_s3 = service in S3_SERVICES
         epoch = self._epoch(amz_date)
         if scope_date != amz_date[:8]:
@@ -501,6 +508,40 @@ class Verifier:
         )
         return self._accept(access_key_id, scope_date, region, service, epoch, expires, token,
                             signature, sts, tuple(signed_names), signed_payload, sigv4a)
+
+    def verify_post(self, form: Mapping[str, str], *, bucket: str,
+                    content_length: int) -> VerifiedRequest:
+        """Verify a browser upload to ``bucket``: the form fields as submitted (``policy``,
+        ``x-amz-*``, ``key``... but the file) and the file's size. Checks the policy's
+        signature, its expiration and every one of its conditions, and that no field goes
+        unnamed by a condition, as S3 does; raises ``AccessDenied`` for a violated policy.
+
+        >>> from fastsig import Credentials, Signer, Verifier
+        >>> creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        >>> post = Signer(creds, "us-east-1", "s3").presign_post(
+        ...     "bucket", "uploads/${filename}", conditions=[["content-length-range", 1, 1000]])
+        >>> Verifier({"AKIDEXAMPLE": creds}.get).verify_post(
+        ...     dict(post.fields, key="uploads/cat.jpg"), bucket="bucket", content_length=500).service
+        's3'
+        """
+        from ._s3 import check_post
+
+        fields = {name.lower(): value for name, value in form.items()}
+        for name in ("policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date",
+                     "x-amz-signature"):
+            if not isinstance(fields.get(name), str):
+                raise MalformedAuthorizationError(f"the form lacks {name}")
+        if fields["x-amz-algorithm"] != ALGORITHM:
+            raise MalformedAuthorizationError("x-amz-algorithm must be AWS4-HMAC-SHA256")
+        access_key_id, scope_date, region, service = _scope_of(fields["x-amz-credential"])
+        epoch = self._epoch(fields["x-amz-date"])
+        if scope_date != fields["x-amz-date"][:8]:
+            raise SignatureMismatchError("the credential scope's date is not x-amz-date's date")
+        expires_at = check_post(fields["policy"], fields, bucket, content_length, self._clock())
+        # The policy's expiration, not the signing time's skew, bounds its use.
+        return self._accept(access_key_id, scope_date, region, service, epoch,
+                            max(0, expires_at - epoch), fields.get("x-amz-security-token"),
+                            fields["x-amz-signature"], fields["policy"], (), UNSIGNED_PAYLOAD)
 
     def _accept(
         self,
