@@ -22,6 +22,7 @@ from .credentials import Credentials, default_provider, default_region
 from .sigv4 import ALGORITHM, EMPTY_SHA256, UNSIGNED_PAYLOAD, hash_payload
 
 if TYPE_CHECKING:
+    from ._chunked import ChunkedUpload
     from ._s3 import PresignedPost
 
 __all__ = ["DEFAULT_EXCLUDED_HEADERS", "SignedRequest", "Signer", "S3_SERVICES"]
@@ -130,6 +131,21 @@ def _check_expires(expires_in: Any) -> int:
     if not 1 <= expires_in <= MAX_EXPIRES:
         raise InvalidRequestError(f"expires_in must be 1..{MAX_EXPIRES} seconds, got {expires_in}")
     return expires_in
+
+
+def _known_length(body: Any) -> int:
+    if isinstance(body, (bytes, bytearray)):
+        return len(body)
+    if isinstance(body, memoryview):
+        return body.nbytes
+    try:
+        position = body.tell()
+        end = body.seek(0, 2)
+        body.seek(position)
+    except (AttributeError, OSError, ValueError):
+        raise PayloadError("decoded_length is needed for a body whose size cannot be told "
+                           "in advance") from None
+    return end - position
 
 
 class Signer:
@@ -384,6 +400,80 @@ class Signer:
             return cached[3].presign(method, url, expires_in, headers, self._presign_payload)
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
         return context.presign(method, url, expires_in, headers, payload_hash)
+
+    def sign_chunked(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        *,
+        headers: Headers = None,
+        decoded_length: Optional[int] = None,
+        chunk_size: int = 65536,
+        checksum: Optional[str] = None,
+        signed_chunks: bool = True,
+        timestamp: Optional[Timestamp] = None,
+    ) -> "ChunkedUpload":
+        """Sign an aws-chunked upload: ``body`` (bytes, a binary file or an iterable of bytes)
+        goes out in ``chunk_size`` chunks (at least 8 KiB), each signed in a chain from the
+        request's signature. ``checksum`` (``crc32``, ``crc32c``, ``crc64nvme``, ``sha1``,
+        ``sha256``) adds a trailing checksum header, signed too; with ``signed_chunks=False``
+        the chunks go unsigned and the checksum guards them (``checksum`` is then required).
+
+        ``decoded_length`` is the body's size, needed up front for a non-seekable stream.
+        Returns a ``ChunkedUpload``: send ``body`` (iterable, or a file-like with ``len``) to
+        ``url`` with ``headers``, which include Content-Encoding, Content-Length,
+        X-Amz-Decoded-Content-Length and X-Amz-Trailer. Memory stays at one chunk."""
+        from ._chunked import (
+            MIN_CHUNK_SIZE,
+            STREAMING_SIGNED,
+            STREAMING_SIGNED_TRAILER,
+            STREAMING_UNSIGNED_TRAILER,
+            ChunkedBody,
+            ChunkedUpload,
+            checksum_header,
+            framed_length,
+        )
+
+        if self.algorithm != "sigv4" or not self.content_sha256_header:
+            raise ConfigurationError(
+                "aws-chunked uploads need algorithm='sigv4' and the X-Amz-Content-SHA256 header")
+        if chunk_size.__class__ is not int or chunk_size < MIN_CHUNK_SIZE:
+            raise PayloadError(f"chunk_size must be an int of at least {MIN_CHUNK_SIZE} bytes")
+        trailer_header = checksum_header(checksum) if checksum is not None else None
+        if not signed_chunks and checksum is None:
+            raise PayloadError("unsigned chunks need a checksum trailer to protect them")
+        if decoded_length is None:
+            decoded_length = _known_length(body)
+        if decoded_length.__class__ is not int or decoded_length < 0:
+            raise PayloadError("decoded_length must be a non-negative int")
+        if isinstance(body, str) or body is None:
+            raise PayloadError("body must be bytes, a binary file or an iterable of bytes")
+        payload = (STREAMING_SIGNED if checksum is None else STREAMING_SIGNED_TRAILER) \
+            if signed_chunks else STREAMING_UNSIGNED_TRAILER
+        given = [] if headers is None else list(
+            headers.items() if hasattr(headers, "items") else headers)
+        sent = [(n, v) for n, v in given
+                if n.lower() not in ("content-length", "transfer-encoding", "content-encoding")]
+        encodings = [v for n, v in given if n.lower() == "content-encoding"]
+        sent.append(("Content-Encoding", ",".join(["aws-chunked", *encodings])))
+        sent.append(("Content-Length", str(framed_length(
+            decoded_length, chunk_size, signed_chunks, checksum))))
+        sent.append(("X-Amz-Decoded-Content-Length", str(decoded_length)))
+        if trailer_header is not None:
+            sent.append(("X-Amz-Trailer", trailer_header))
+        epoch, _, credentials, _ = self._context(timestamp)
+        signed = self.sign(method, url, sent, timestamp=epoch, payload_hash=payload)
+        date_time = amz_date(epoch)
+        key = None
+        if signed_chunks:
+            key = self._kernels.SigningKey(signing_keys.get(
+                credentials, date_time[:8], self.region, self.service,
+                self._kernels.derive_signing_key))
+        scope = f"{date_time[:8]}/{self.region}/{self.service}/aws4_request"
+        stream = ChunkedBody(body, decoded_length, chunk_size, key, date_time, scope,
+                             signed.signature, checksum)
+        return ChunkedUpload(signed.url, signed.headers, stream, signed.signature)
 
     def presign_post(
         self,

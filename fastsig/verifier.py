@@ -12,7 +12,18 @@ import fnmatch
 import hmac
 import re
 import time
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Tuple,
+    Union,
+)
 from urllib.parse import unquote
 
 from . import _backend
@@ -32,6 +43,9 @@ from ._errors import (
 )
 from ._key_cache import signing_keys
 from ._sigv4a import derive_sigv4a_key
+
+if TYPE_CHECKING:
+    from ._chunked import ChunkedReader
 from ._timestamp import parse_amz_date
 from .credentials import Credentials
 from .signer import _PATH_POLICIES, MAX_EXPIRES, S3_SERVICES
@@ -50,6 +64,9 @@ _EXPIRES = re.compile(r"[0-9]{1,6}")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _SIGV4A = "AWS4-ECDSA-P256-SHA256"
+_STREAMING = frozenset({"STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+                        "STREAMING-UNSIGNED-PAYLOAD-TRAILER"})
 _REGION_SET = re.compile(r"[A-Za-z0-9\-*]+(?:,[A-Za-z0-9\-*]+)*")
 _DER_HEX = re.compile(r"(?:[0-9a-f]{2}){8,80}")  # a DER ECDSA P-256 signature is 8..72 bytes
 _PRESIGN_REQUIRED = (
@@ -367,8 +384,11 @@ class Verifier:
             raise MalformedRequestError(str(exc)) from None
 
     def _verify(
-        self, method: str, url: str, headers: Headers, body: Any, payload_hash: Optional[str]
+        self, method: str, url: str, headers: Headers, body: Any, payload_hash: Optional[str],
+        streaming: bool = False,
     ) -> VerifiedRequest:
+        """The general path. ``streaming``: accept an aws-chunked payload, whose chunks the
+        caller checks (``verify_chunked``)."""
         kernels = _backend.kernels
         if not isinstance(method, str) or not _TOKEN.fullmatch(method):
             raise MalformedRequestError("method must be an HTTP token such as GET")
@@ -493,7 +513,8 @@ class Verifier:
             raise MalformedRequestError("a signed header could not be canonicalized")
 
         signed_payload = self._signed_payload(
-            found, presigned, is_s3, body, payload_hash, "x-amz-content-sha256" in signed_set
+            found, presigned, is_s3, body, payload_hash, "x-amz-content-sha256" in signed_set,
+            streaming,
         )
 
         policy = getattr(kernels, self._s3_paths if is_s3 else self._service_paths)
@@ -508,6 +529,49 @@ class Verifier:
         )
         return self._accept(access_key_id, scope_date, region, service, epoch, expires, token,
                             signature, sts, tuple(signed_names), signed_payload, sigv4a)
+
+    def verify_chunked(self, method: str, url: str, headers: Headers, body: Any,
+                       *, max_chunk_size: int = 16 << 20) -> "ChunkedReader":
+        """Verify an aws-chunked upload (``x-amz-content-sha256`` of
+        ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``, ``...-PAYLOAD-TRAILER`` or
+        ``STREAMING-UNSIGNED-PAYLOAD-TRAILER``): the request's own signature now, and each
+        chunk, the trailer and its checksum as the returned reader is read. ``body`` is the
+        framed body: a binary file, bytes or an iterable of bytes. The reader's ``verified`` is
+        the ``VerifiedRequest``; iterate it (or ``read`` it) for the decoded data, which comes
+        out only once its chunk's signature checks."""
+        from ._chunked import STREAMING_UNSIGNED_TRAILER, ChunkedReader, checksum_header
+
+        verified = self._verify(method, url, headers, None, None, streaming=True)
+        found: Dict[str, List[str]] = {}
+        for name, value in (headers.items() if hasattr(headers, "items") else headers):
+            found.setdefault(name.lower(), []).append(value.strip())
+        decoded = found.get("x-amz-decoded-content-length", [])
+        if len(decoded) != 1 or not decoded[0].isdigit():
+            raise MalformedRequestError("an aws-chunked upload needs x-amz-decoded-content-length",
+                                        "MissingContentLength")
+        trailer = None
+        if verified.payload_hash.endswith("-TRAILER"):
+            announced = found.get("x-amz-trailer", [])
+            trailer = announced[0].lower().replace("x-amz-checksum-", "", 1) if announced else ""
+            if len(announced) != 1 or not announced[0].lower().startswith("x-amz-checksum-"):
+                raise MalformedRequestError("a trailer upload needs one x-amz-trailer checksum")
+            try:
+                checksum_header(trailer)
+            except SigningError:
+                raise MalformedRequestError("x-amz-trailer names an unknown checksum") from None
+        key = None
+        if verified.payload_hash != STREAMING_UNSIGNED_TRAILER:
+            credentials = self._credentials(verified.access_key_id,
+                                            verified.service in S3_SERVICES)
+            date = found["x-amz-date"][0][:8]
+            key = self._signing_key(credentials, date, verified.region, verified.service)
+        seed = found["authorization"][0].rpartition("Signature=")[2]
+        scope = f"{found['x-amz-date'][0][:8]}/{verified.region}/{verified.service}/aws4_request"
+        reader = ChunkedReader(body, signing_key=key, amz_date=found["x-amz-date"][0],
+                               scope=scope, seed_signature=seed, decoded_length=int(decoded[0]),
+                               trailer=trailer, max_chunk_size=max_chunk_size)
+        reader.verified = verified
+        return reader
 
     def verify_post(self, form: Mapping[str, str], *, bucket: str,
                     content_length: int) -> VerifiedRequest:
@@ -615,6 +679,7 @@ class Verifier:
         body: Any,
         payload_hash: Optional[str],
         content_header_signed: bool,
+        streaming: bool = False,
     ) -> str:
         """The payload hash the signature covers, after checking the body against it."""
         declared = found.get("x-amz-content-sha256")
@@ -637,7 +702,11 @@ class Verifier:
                 raise MalformedRequestError("UNSIGNED-PAYLOAD is not accepted here")
             return value
         if value.startswith("STREAMING-"):
-            raise UnsupportedSigningError("aws-chunked streaming payloads are not verified yet")
+            if streaming and value in _STREAMING and not presigned:
+                return value
+            raise UnsupportedSigningError(
+                "an aws-chunked payload is checked chunk by chunk: use Verifier.verify_chunked"
+                if value in _STREAMING else f"unknown streaming payload {value[:64]!r}")
         if not _HEX_DIGEST.fullmatch(value):
             raise MalformedAuthorizationError(
                 "x-amz-content-sha256 must be a lowercase hex SHA-256 or UNSIGNED-PAYLOAD"

@@ -1,0 +1,410 @@
+"""aws-chunked uploads: a body sent in chunks, each signed in a chain from the request's own
+signature (the "seed"), optionally ending with a trailing checksum header.
+
+The framing (S3's "Signature Calculations for the Authorization Header: Transferring Payload in
+Multiple Chunks" and "... Including Trailing Headers"):
+
+    signed:    <hex size>;chunk-signature=<64 hex>\\r\\n<data>\\r\\n ... 0;chunk-signature=<sig>\\r\\n
+               then, with a trailer, <name>:<value>\\r\\nx-amz-trailer-signature:<sig>\\r\\n
+               and a final \\r\\n
+    unsigned:  <hex size>\\r\\n<data>\\r\\n ... 0\\r\\n<name>:<value>\\r\\n\\r\\n
+
+Each chunk's string to sign is ``AWS4-HMAC-SHA256-PAYLOAD``, the date, the scope, the previous
+signature, the empty string's hash and the chunk's hash; the trailer's is
+``AWS4-HMAC-SHA256-TRAILER``, the date, the scope, the last chunk's signature and the hash of
+``<name>:<value>\\n``. Hashing runs in the compiled kernels: a chunk costs one SHA-256 of its
+data and an HMAC of a short string.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import zlib
+from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional
+
+from . import _backend
+from ._errors import PayloadError, SignatureMismatchError, VerificationError
+from .sigv4 import EMPTY_SHA256
+
+__all__ = ["CHECKSUMS", "ChunkedBody", "ChunkedReader", "ChunkedUpload", "MIN_CHUNK_SIZE", "STREAMING_SIGNED",
+           "STREAMING_SIGNED_TRAILER", "STREAMING_UNSIGNED_TRAILER", "framed_length"]
+
+STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+MIN_CHUNK_SIZE = 8192  # S3's minimum for every chunk but the last
+_SIGNATURE_PART = len(";chunk-signature=") + 64
+
+
+# ---------------------------------------------------------------------------------------------
+# Trailing checksums: the value is the base64 of the big-endian digest.
+
+
+def _crc_table(polynomial: int) -> list:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ polynomial if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+class _ReflectedCrc:
+    """A reflected CRC (CRC-32C, CRC-64/NVME) a byte at a time: slow in pure Python, and kept
+    for the checksums the standard library lacks."""
+
+    def __init__(self, table: list, width: int) -> None:
+        self._table = table
+        self._mask = (1 << width) - 1
+        self._width = width
+        self._crc = self._mask
+
+    def update(self, data: Any) -> None:
+        crc, table = self._crc, self._table
+        for byte in bytes(data):
+            crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+        self._crc = crc
+
+    def digest(self) -> bytes:
+        return (self._crc ^ self._mask).to_bytes(self._width // 8, "big")
+
+
+class _Crc32:
+    def __init__(self) -> None:
+        self._crc = 0
+
+    def update(self, data: Any) -> None:
+        self._crc = zlib.crc32(data, self._crc)
+
+    def digest(self) -> bytes:
+        return self._crc.to_bytes(4, "big")
+
+
+_CRC32C_TABLE = _crc_table(0x82F63B78)
+_CRC64NVME_TABLE = _crc_table(0x9A6C9329AC4BC9B5)
+
+CHECKSUMS: Dict[str, Callable[[], Any]] = {
+    "crc32": _Crc32,
+    "crc32c": lambda: _ReflectedCrc(_CRC32C_TABLE, 32),
+    "crc64nvme": lambda: _ReflectedCrc(_CRC64NVME_TABLE, 64),
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+}
+
+
+def checksum_header(algorithm: str) -> str:
+    if algorithm not in CHECKSUMS:
+        raise PayloadError(f"unknown checksum algorithm {algorithm!r}: one of {', '.join(CHECKSUMS)}")
+    return f"x-amz-checksum-{algorithm}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The framed body
+
+
+class _Readable:
+    """``read(size)`` over the pieces that iterating the object gives, for clients that want
+    a file rather than an iterable."""
+
+    _stream: Optional[Iterator[Any]] = None
+    _pending = b""
+
+    def read(self, size: int = -1) -> bytes:
+        if self._stream is None:
+            self._stream = iter(self)  # type: ignore[call-overload]
+        out, have = [self._pending], len(self._pending)
+        while size < 0 or have < size:
+            piece = next(self._stream, None)
+            if piece is None:
+                break
+            out.append(piece)
+            have += len(piece)
+        data = b"".join(out)
+        if 0 <= size < len(data):
+            data, self._pending = data[:size], data[size:]
+        else:
+            self._pending = b""
+        return data
+
+
+class ChunkedUpload(NamedTuple):
+    """What ``Signer.sign_chunked`` returns: send ``body`` to ``url`` with ``headers``.
+    ``signature`` is the request's own (the seed of the chunks' chain)."""
+
+    url: str
+    headers: dict
+    body: "ChunkedBody"
+    signature: str
+
+
+def framed_length(decoded_length: int, chunk_size: int, signed: bool,
+                  trailer: Optional[str]) -> int:
+    """The Content-Length of the framed body of ``decoded_length`` bytes."""
+    full, rest = divmod(decoded_length, chunk_size)
+    sizes = [chunk_size] * full + ([rest] if rest else []) + [0]
+    length = 0
+    for size in sizes:
+        length += len(f"{size:x}") + (_SIGNATURE_PART if signed else 0) + 2 + size
+        length += 2 if size else 0
+    if trailer is not None:
+        value_length = len(base64.b64encode(CHECKSUMS[trailer]().digest()))
+        length += len(checksum_header(trailer)) + 1 + value_length + 2
+        if signed:
+            length += len("x-amz-trailer-signature:") + 64 + 2
+    return length + 2
+
+
+class ChunkedBody(_Readable):
+    """The framed body: iterate it, or ``read`` it as a file (``len`` is its Content-Length).
+
+    ``source`` is bytes, a binary file object or an iterable of bytes; exactly
+    ``decoded_length`` bytes must come out of it, or ``PayloadError`` is raised as soon as the
+    difference shows. With ``signing_key`` (a kernels ``SigningKey``) each chunk is signed in
+    a chain from ``seed_signature``; without, the chunks are unsigned (the trailer then
+    carries the integrity check)."""
+
+    def __init__(self, source: Any, decoded_length: int, chunk_size: int,
+                 signing_key: Any, amz_date: str, scope: str, seed_signature: str,
+                 trailer: Optional[str]) -> None:
+        self._source = source
+        self.decoded_length = decoded_length
+        self.chunk_size = chunk_size
+        self._key = signing_key
+        self._chunk_prefix = f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n"
+        self._trailer_prefix = f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n"
+        self.seed_signature = seed_signature
+        self._trailer = trailer
+        self._length = framed_length(decoded_length, chunk_size, signing_key is not None, trailer)
+        self._started = False
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._started:
+            raise PayloadError("an aws-chunked body can be sent once: sign the upload again")
+        self._started = True
+        return self._generate()
+
+    def _chunks(self) -> Iterator[Any]:
+        """The decoded body in chunks of ``chunk_size`` (the last may be shorter)."""
+        source, size = self._source, self.chunk_size
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            view = memoryview(source).cast("B")
+            for start in range(0, len(view), size):
+                yield view[start:start + size]
+            return
+        read = getattr(source, "read", None)
+        if read is not None:
+            while True:
+                data = read(size)
+                while data and len(data) < size:  # a short read is not the end of a file
+                    more = read(size - len(data))
+                    if not more:
+                        break
+                    data += more
+                if not data:
+                    return
+                yield data
+            return
+        buffered = b""
+        for piece in source:
+            if not isinstance(piece, (bytes, bytearray, memoryview)):
+                raise PayloadError(f"the body iterable gave {type(piece).__name__}, not bytes")
+            buffered += piece
+            while len(buffered) >= size:
+                yield buffered[:size]
+                buffered = buffered[size:]
+        if buffered:
+            yield buffered
+
+    def _generate(self) -> Iterator[bytes]:
+        kernels = _backend.kernels
+        key, previous = self._key, self.seed_signature
+        checksum = CHECKSUMS[self._trailer]() if self._trailer else None
+        sent = 0
+        for data in self._chunks():
+            sent += len(data)
+            if sent > self.decoded_length:
+                raise PayloadError(f"the body is longer than decoded_length={self.decoded_length}")
+            if checksum is not None:
+                checksum.update(data)
+            if key is not None:
+                previous = key.sign(f"{self._chunk_prefix}{previous}\n{EMPTY_SHA256}\n"
+                                    f"{kernels.sha256_hex(data)}")
+                yield b"%x;chunk-signature=%s\r\n" % (len(data), previous.encode())
+            else:
+                yield b"%x\r\n" % len(data)
+            yield data  # a memoryview of a bytes body: no copy
+            yield b"\r\n"
+        if sent != self.decoded_length:
+            raise PayloadError(f"the body ended after {sent} of decoded_length="
+                               f"{self.decoded_length} bytes")
+        if key is not None:
+            previous = key.sign(f"{self._chunk_prefix}{previous}\n{EMPTY_SHA256}\n{EMPTY_SHA256}")
+            final = b"0;chunk-signature=%s\r\n" % previous.encode()
+        else:
+            final = b"0\r\n"
+        if checksum is None:
+            yield final + b"\r\n"
+            return
+        trailer = f"{checksum_header(self._trailer)}:{base64.b64encode(checksum.digest()).decode()}"
+        final += trailer.encode() + b"\r\n"
+        if key is not None:
+            signature = key.sign(f"{self._trailer_prefix}{previous}\n"
+                                 f"{kernels.sha256_hex((trailer + chr(10)).encode())}")
+            final += b"x-amz-trailer-signature:%s\r\n" % signature.encode()
+        yield final + b"\r\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# The other side: decoding and checking a framed body as it arrives
+
+
+class _Framing(VerificationError):
+    code = "IncompleteBody"
+    status = 400
+
+
+class _BadDigest(VerificationError):
+    code = "BadDigest"
+    status = 400
+
+
+class ChunkedReader(_Readable):
+    """The decoded body of an aws-chunked request, checked as it is read: each chunk's
+    signature before its data is handed out, then the trailer's signature and checksum and the
+    decoded length. Iterate it for the chunks, or ``read`` it as a file. Memory stays at one
+    chunk (``max_chunk_size`` at most); a bad chunk raises ``VerificationError``
+    (``SignatureDoesNotMatch``, ``IncompleteBody``, ``BadDigest``)."""
+
+    def __init__(self, source: Any, *, signing_key: Any, amz_date: str, scope: str,
+                 seed_signature: str, decoded_length: int, trailer: Optional[str],
+                 max_chunk_size: int = 16 << 20) -> None:
+        self._read = _byte_reader(source)
+        self._key = signing_key  # None: unsigned chunks, guarded by the trailer's checksum
+        self._chunk_prefix = f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n"
+        self._trailer_prefix = f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n"
+        self._previous = seed_signature
+        self.decoded_length = decoded_length
+        self._trailer = trailer
+        self._max = max_chunk_size
+        self._buffer = b""
+        self._chunks: Optional[Iterator[bytes]] = None
+        self.verified: Any = None  # the VerifiedRequest, set by Verifier.verify_chunked
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._chunks is None:
+            self._chunks = self._decode()
+        return self._chunks
+
+    def _take(self, count: int) -> bytes:
+        while len(self._buffer) < count:
+            more = self._read(max(65536, count - len(self._buffer)))
+            if not more:
+                raise _Framing("the body ended in the middle of a chunk")
+            self._buffer += more
+        data, self._buffer = self._buffer[:count], self._buffer[count:]
+        return data
+
+    def _line(self) -> str:
+        while True:
+            end = self._buffer.find(b"\r\n")
+            if end >= 0:
+                line, self._buffer = self._buffer[:end], self._buffer[end + 2:]
+                try:
+                    return line.decode("ascii")
+                except UnicodeDecodeError:
+                    raise _Framing("a chunk header is not ASCII") from None
+            if len(self._buffer) > 4096:
+                raise _Framing("a chunk header line is too long")
+            more = self._read(65536)
+            if not more:
+                raise _Framing("the body ended before its final chunk")
+            self._buffer += more
+
+    def _check(self, expected: str, given: str) -> None:
+        if not (len(given) == 64 and hmac.compare_digest(expected, given)):
+            raise SignatureMismatchError(
+                "The request signature we calculated does not match the signature you provided")
+
+    def _decode(self) -> Iterator[bytes]:
+        kernels = _backend.kernels
+        checksum = CHECKSUMS[self._trailer]() if self._trailer else None
+        received = 0
+        while True:
+            header = self._line()
+            size_text, _, signature_part = header.partition(";")
+            if self._key is not None:
+                name, _, given = signature_part.partition("=")
+                if name != "chunk-signature":
+                    raise _Framing("a chunk lacks its chunk-signature")
+            elif signature_part:
+                raise _Framing("an unsigned chunk carries a signature")
+            if not size_text or len(size_text) > 16 or not all(c in "0123456789abcdefABCDEF" for c in size_text):
+                raise _Framing("a chunk size is not hexadecimal")
+            size = int(size_text, 16)
+            if size > self._max or received + size > self.decoded_length:
+                raise _Framing("a chunk is larger than allowed or than the declared length")
+            data = self._take(size) if size else b""
+            if self._key is not None:
+                expected = self._key.sign(
+                    f"{self._chunk_prefix}{self._previous}\n{EMPTY_SHA256}\n"
+                    f"{kernels.sha256_hex(data) if size else EMPTY_SHA256}")
+                self._check(expected, given)
+                self._previous = expected
+            if not size:
+                break
+            if self._take(2) != b"\r\n":
+                raise _Framing("a chunk's data is not followed by CRLF")
+            received += size
+            if checksum is not None:
+                checksum.update(data)
+            yield data
+        if received != self.decoded_length:
+            raise _Framing(f"the chunks hold {received} bytes, not x-amz-decoded-content-length")
+        self._finish(checksum)
+
+    def _finish(self, checksum: Any) -> None:
+        if checksum is None:
+            if self._take(2) != b"\r\n":
+                raise _Framing("the final chunk is not followed by CRLF")
+        else:
+            name, _, value = self._line().partition(":")
+            if name.lower() != checksum_header(self._trailer):
+                raise _Framing("the trailer is not the checksum X-Amz-Trailer announced")
+            if self._key is not None:
+                signature_name, _, given = self._line().partition(":")
+                if signature_name.lower() != "x-amz-trailer-signature":
+                    raise _Framing("the trailer lacks x-amz-trailer-signature")
+                expected = self._key.sign(
+                    f"{self._trailer_prefix}{self._previous}\n"
+                    f"{_backend.kernels.sha256_hex(f'{name.lower()}:{value.strip()}{chr(10)}'.encode())}")
+                self._check(expected, given.strip())
+            if self._line() != "":
+                raise _Framing("the trailer is not followed by an empty line")
+            actual = base64.b64encode(checksum.digest()).decode()
+            if not hmac.compare_digest(actual, value.strip()):
+                raise _BadDigest(f"The {self._trailer} you specified did not match the calculated checksum")
+        if self._buffer or self._read(1):
+            raise _Framing("data follows the final chunk")
+
+
+def _byte_reader(source: Any) -> Callable[[int], bytes]:
+    """``read(n)`` over a binary file, bytes, or an iterable of bytes."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        import io
+
+        return io.BytesIO(source).read
+    read = getattr(source, "read", None)
+    if read is not None:
+        return read
+    pieces = iter(source)
+
+    def next_piece(_: int) -> bytes:
+        return bytes(next(pieces, b""))
+
+    return next_piece
