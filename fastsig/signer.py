@@ -133,16 +133,25 @@ def _check_expires(expires_in: Any) -> int:
     return expires_in
 
 
-def _known_length(body: Any) -> int:
+_UNKNOWN = object()
+
+
+def _known_length(body: Any, unknown: Any = _UNKNOWN) -> Any:
+    """The bytes a body holds from where it stands; ``unknown`` (else PayloadError) for a
+    stream whose size cannot be told in advance."""
     if isinstance(body, (bytes, bytearray)):
         return len(body)
     if isinstance(body, memoryview):
         return body.nbytes
     try:
+        if not body.seekable():
+            raise OSError
         position = body.tell()
         end = body.seek(0, 2)
         body.seek(position)
     except (AttributeError, OSError, ValueError):
+        if unknown is not _UNKNOWN:
+            return unknown
         raise PayloadError("decoded_length is needed for a body whose size cannot be told "
                            "in advance") from None
     return end - position
@@ -443,12 +452,15 @@ class Signer:
         trailer_header = checksum_header(checksum) if checksum is not None else None
         if not signed_chunks and checksum is None:
             raise PayloadError("unsigned chunks need a checksum trailer to protect them")
+        if isinstance(body, str) or body is None:
+            raise PayloadError("body must be bytes, a binary file or an iterable of bytes")
         if decoded_length is None:
             decoded_length = _known_length(body)
         if decoded_length.__class__ is not int or decoded_length < 0:
             raise PayloadError("decoded_length must be a non-negative int")
-        if isinstance(body, str) or body is None:
-            raise PayloadError("body must be bytes, a binary file or an iterable of bytes")
+        known = _known_length(body, None)
+        if known is not None and known != decoded_length:
+            raise PayloadError(f"the body holds {known} bytes, not decoded_length={decoded_length}")
         payload = (STREAMING_SIGNED if checksum is None else STREAMING_SIGNED_TRAILER) \
             if signed_chunks else STREAMING_UNSIGNED_TRAILER
         given = [] if headers is None else list(

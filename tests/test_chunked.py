@@ -149,6 +149,8 @@ def test_bad_input_is_refused_before_anything_is_sent():
         s3.sign_chunked("PUT", url, iter([b"x"]), decoded_length=-1)
     with pytest.raises(PayloadError):
         s3.sign_chunked("PUT", url, "text")
+    with pytest.raises(PayloadError, match="holds 3 bytes"):
+        s3.sign_chunked("PUT", url, io.BytesIO(b"abc"), decoded_length=4)
     with pytest.raises(PayloadError):
         s3.sign_chunked("PUT", url, b"x", signed_chunks=False)
     with pytest.raises(ConfigurationError):
