@@ -1032,9 +1032,11 @@ cdef bint in_blob(const char *blob, Py_ssize_t blob_len, const char *name, Py_ss
 
 
 cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint content_owned,
-                    bytes excluded) except -1:
+                    bytes excluded, bint raw_ok=False) except -1:
     """The caller's headers, checked and lowercased, owned ones dropped, excluded ones flagged.
-    Returns 1 for anything the pure twin must judge (a non-str, a bad name or value, a fold)."""
+    Returns 1 for anything the pure twin must judge (a non-str, a bad name or value, a fold).
+    ``raw_ok``: (bytes, bytes) pairs too, as an ASGI server gives them (the verifier's fast
+    path only: its pure twin defers everything, so no other caller may differ from it)."""
     cdef Hdr *h
     cdef Py_ssize_t i, n
     cdef const char *s
@@ -1046,10 +1048,15 @@ cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint co
             if type(item) is not tuple or len(<tuple>item) != 2:
                 return 1
             name, value = <tuple>item
-            if type(name) is not str or type(value) is not str:
+            raw = type(name) is bytes and type(value) is bytes and raw_ok
+            if not raw and (type(name) is not str or type(value) is not str):
                 return 1
             h = hs_add(hs)
-            s = PyUnicode_AsUTF8AndSize(name, &n)
+            if raw:
+                s = PyBytes_AS_STRING(name)
+                n = PyBytes_GET_SIZE(name)
+            else:
+                s = PyUnicode_AsUTF8AndSize(name, &n)
             if n == 0:
                 return 1
             h.name_off = hs.names.n
@@ -1060,7 +1067,11 @@ cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint co
                     return 1
                 hs.names.p[hs.names.n + i] = s[i] + 32 if b'A' <= s[i] <= b'Z' else s[i]
             hs.names.n += n
-            s = PyUnicode_AsUTF8AndSize(value, &n)
+            if raw:
+                s = PyBytes_AS_STRING(value)
+                n = PyBytes_GET_SIZE(value)
+            else:
+                s = PyUnicode_AsUTF8AndSize(value, &n)
             for i in range(n):
                 if not VALUE_CHARS[<uint8_t>s[i]]:
                     return 1
@@ -1072,7 +1083,7 @@ cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint co
             s = hs.names.p + h.name_off
             owned = is_owned(h, s, content_owned) and apply_owned
             if h.flags & IS_CONTENT:
-                found = canonical_value(value)
+                found = canonical_value_of(h.value, h.value_len)
                 Py_INCREF(found)
                 Py_XDECREF(hs.content)
                 hs.content = <PyObject *>found
@@ -1144,9 +1155,7 @@ cdef int hs_emit(HeaderSet *hs, Buf *block, Buf *signed) except -1:
         buf_free(&joined)
     return 0
 
-cdef object canonical_value(str value):
-    cdef Py_ssize_t n
-    cdef const char *s = PyUnicode_AsUTF8AndSize(value, &n)
+cdef object canonical_value_of(const char *s, Py_ssize_t n):
     cdef Buf b
     buf_init(&b, n + 1)
     try:
@@ -2019,7 +2028,7 @@ cdef class HeaderVerifier(_FastVerifier):
         buf_init(&block, 512)
         buf_init(&signed, 128)
         try:
-            if hs_collect(&hs, headers, held, False, False, b""):
+            if hs_collect(&hs, headers, held, False, False, b"", True):
                 return None
             for i in range(hs.count):
                 h = &hs.e[i]
