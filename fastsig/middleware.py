@@ -30,7 +30,6 @@ ENVIRON_KEY = "fastsig.verified"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 65536
 _PATH_SAFE = "/-_.~!$&'()*+,;=:@"  # RFC 3986 pchar: what clients leave unencoded in a path
-_BODY_OR_AUTH = (b"authorization", b"content-length", b"transfer-encoding")
 _STATUS_TEXT = {
     400: "Bad Request",
     403: "Forbidden",
