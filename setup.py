@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NO_EXTENSIONS = bool(os.environ.get("FASTSIG_NO_EXTENSIONS"))
 DEBUG = bool(os.environ.get("FASTSIG_DEBUG_BUILD"))
 STRICT = os.environ.get("CIBUILDWHEEL") == "1"
-C_SOURCES = ["src_c/sha256.c", "src_c/sha256_x86.c", "src_c/sha256_arm.c", "src_c/uri.c"]
+C_SOURCES = ["src_c/sha256.c", "src_c/sha256_x86.c", "src_c/sha256_arm.c", "src_c/uri.c", "src_c/crc.c"]
 
 
 def compile_args():

@@ -42,34 +42,19 @@ _SIGNATURE_PART = len(";chunk-signature=") + 64
 # Trailing checksums: the value is the base64 of the big-endian digest.
 
 
-def _crc_table(polynomial: int) -> list:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ polynomial if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
+class _Crc:
+    """A CRC from the kernels (compiled, or the pure twin's table), fed in pieces."""
 
-
-class _ReflectedCrc:
-    """A reflected CRC (CRC-32C, CRC-64/NVME) a byte at a time: slow in pure Python, and kept
-    for the checksums the standard library lacks."""
-
-    def __init__(self, table: list, width: int) -> None:
-        self._table = table
-        self._mask = (1 << width) - 1
+    def __init__(self, name: str, width: int) -> None:
+        self._function = getattr(_backend.kernels, name)
         self._width = width
-        self._crc = self._mask
+        self._crc = 0
 
     def update(self, data: Any) -> None:
-        crc, table = self._crc, self._table
-        for byte in bytes(data):
-            crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-        self._crc = crc
+        self._crc = self._function(data, self._crc)
 
     def digest(self) -> bytes:
-        return (self._crc ^ self._mask).to_bytes(self._width // 8, "big")
+        return self._crc.to_bytes(self._width, "big")
 
 
 class _Crc32:
@@ -83,13 +68,10 @@ class _Crc32:
         return self._crc.to_bytes(4, "big")
 
 
-_CRC32C_TABLE = _crc_table(0x82F63B78)
-_CRC64NVME_TABLE = _crc_table(0x9A6C9329AC4BC9B5)
-
 CHECKSUMS: Dict[str, Callable[[], Any]] = {
     "crc32": _Crc32,
-    "crc32c": lambda: _ReflectedCrc(_CRC32C_TABLE, 32),
-    "crc64nvme": lambda: _ReflectedCrc(_CRC64NVME_TABLE, 64),
+    "crc32c": lambda: _Crc("crc32c", 4),
+    "crc64nvme": lambda: _Crc("crc64nvme", 8),
     "sha1": hashlib.sha1,
     "sha256": hashlib.sha256,
 }

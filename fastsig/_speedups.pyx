@@ -13,7 +13,7 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
-from libc.stdint cimport int8_t, uint8_t, uint32_t
+from libc.stdint cimport int8_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr, memcmp, memcpy, strlen
 
@@ -43,6 +43,10 @@ cdef extern from "sha256.h" nogil:
     void fs_hmac_init(fs_hmac_key *key, const uint8_t *secret, size_t len)
     void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t *mac)
     void fs_hex(const uint8_t *inp, size_t n, char *out)
+
+cdef extern from "crc.h" nogil:
+    uint32_t fs_crc32c(uint32_t crc, const uint8_t *data, size_t len)
+    uint64_t fs_crc64nvme(uint64_t crc, const uint8_t *data, size_t len)
 
 cdef extern from "uri.h" nogil:
     const uint8_t fs_uri_keep_query[256]
@@ -242,6 +246,32 @@ def sha256_hex(data):
     fs_sha256_final(&ctx, out)
     fs_hex(out, 32, hexed)
     return ascii_str(hexed, 64)
+
+
+def crc32c(data, crc=0):
+    """CRC-32C of bytes-like ``data``, continuing from ``crc`` (a previous result)."""
+    cdef Py_buffer view
+    cdef uint32_t value = crc
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        with nogil:
+            value = fs_crc32c(value, <const uint8_t *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+    return value
+
+
+def crc64nvme(data, crc=0):
+    """CRC-64/NVME of bytes-like ``data``, continuing from ``crc`` (a previous result)."""
+    cdef Py_buffer view
+    cdef uint64_t value = crc
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        with nogil:
+            value = fs_crc64nvme(value, <const uint8_t *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+    return value
 
 
 def hmac_sha256(key, message):

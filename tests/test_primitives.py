@@ -160,3 +160,15 @@ def test_low_level_layer_matches_signer(kernels):
     key = sigv4.derive_signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830",
                                    "us-east-1", "service")
     assert sigv4.signature(key, signed.string_to_sign) == signed.signature
+
+
+@pytest.mark.parametrize("name, check", [("crc32c", 0xE3069283), ("crc64nvme", 0xAE8B14860A799888)])
+def test_crc_known_answers_in_pieces(kernels, name, check):
+    """The CRC catalogue's check value of b"123456789", whole and fed in awkward pieces."""
+    crc = getattr(kernels, name)
+    assert crc(b"123456789") == check
+    data = bytes(range(256)) * 9
+    whole = crc(data)
+    for cut in (0, 1, 7, 8, 9, 63, 64, 65, len(data)):
+        assert crc(data[cut:], crc(data[:cut])) == whole
+    assert crc(b"") == 0 and crc(memoryview(b"123456789")) == check

@@ -259,3 +259,25 @@ def test_region_sets_and_public_key_lookups():
     no_set = {k: v for k, v in signed.headers.items() if k != "X-Amz-Region-Set"}
     assert code_of(lambda: by_public_key.verify("GET", signed.url, no_set)) in (
         "IncompleteSignature", "SignatureDoesNotMatch")
+
+
+@pytest.mark.parametrize("case", CASES[:6], ids=lambda c: c.name)
+def test_fastsig_signatures_verify_in_awscrt(case):
+    """awscrt (aws-c-auth's crypto) checks fastsig's signatures under the suite's public key."""
+    crypto = pytest.importorskip("awscrt.crypto")
+    from cryptography.hazmat.primitives import serialization
+
+    der = public_key(case).public_bytes(serialization.Encoding.DER,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    crt_key = crypto.EC.new_key_from_der_data(der)
+    req = case.request
+    signed = make_signer(case).sign(req.method, req.url, req.headers, timestamp=TIMESTAMP,
+                                    payload_hash=payload_hash(case))
+    digest = sigv4.sha256_hex(signed.string_to_sign.encode())
+    assert crt_key.verify(bytes.fromhex(digest), bytes.fromhex(signed.signature))
+    url = presigned(case)
+    signature = dict(parse_qsl(urlsplit(url).query))["X-Amz-Signature"]
+    sts = query_string_to_sign(query_canonical_request(case, url))
+    assert crt_key.verify(bytes.fromhex(sigv4.sha256_hex(sts.encode())), bytes.fromhex(signature))
+    assert not crt_key.verify(bytes.fromhex(sigv4.sha256_hex(b"tampered")),
+                              bytes.fromhex(signature))
