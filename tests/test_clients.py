@@ -522,8 +522,8 @@ def test_secrets_stay_out_of_reprs():
         assert TEMP.secret_access_key not in text and TEMP.session_token not in text
 
 
-def test_importing_fastsig_imports_no_http_client():
-    code = ("import sys, fastsig; "
-            "print(sorted({'requests', 'httpx', 'aiohttp', 'urllib3'} & set(sys.modules)))")
+def test_importing_fastsig_imports_no_optional_dependency():
+    code = ("import sys, fastsig; print(sorted({'requests', 'httpx', 'aiohttp', 'urllib3', "
+            "'cryptography'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
