@@ -192,16 +192,27 @@ class ChunkedBody(_Readable):
                     return
                 yield data
             return
-        buffered = b""
+        # Whole chunks are slices of the caller's pieces; only a chunk that straddles pieces
+        # is copied together.
+        pending = bytearray()
         for piece in source:
             if not isinstance(piece, (bytes, bytearray, memoryview)):
                 raise PayloadError(f"the body iterable gave {type(piece).__name__}, not bytes")
-            buffered += piece
-            while len(buffered) >= size:
-                yield buffered[:size]
-                buffered = buffered[size:]
-        if buffered:
-            yield buffered
+            view = memoryview(piece).cast("B")
+            if pending:
+                need = size - len(pending)
+                pending += view[:need]
+                view = view[need:]
+                if len(pending) < size:
+                    continue
+                yield bytes(pending)
+                pending = bytearray()
+            while len(view) >= size:
+                yield view[:size]
+                view = view[size:]
+            pending += view
+        if pending:
+            yield bytes(pending)
 
     def _generate(self) -> Iterator[bytes]:
         kernels = _backend.kernels
@@ -275,6 +286,7 @@ class ChunkedReader(_Readable):
         self._trailer = trailer
         self._max = max_chunk_size
         self._buffer = b""
+        self._offset = 0
         self._chunks: Optional[Iterator[bytes]] = None
         self.verified: Any = None  # the VerifiedRequest, set by Verifier.verify_chunked
 
@@ -283,30 +295,39 @@ class ChunkedReader(_Readable):
             self._chunks = self._decode()
         return self._chunks
 
-    def _take(self, count: int) -> bytes:
-        while len(self._buffer) < count:
-            more = self._read(max(65536, count - len(self._buffer)))
+    def _fill(self, need: int) -> bool:
+        """At least ``need`` unread bytes in the buffer; False if the body ends first. Reads
+        whole pieces and keeps an offset, so a large piece is not copied once per chunk."""
+        while len(self._buffer) - self._offset < need:
+            more = self._read(max(65536, need - (len(self._buffer) - self._offset)))
             if not more:
-                raise _Framing("the body ended in the middle of a chunk")
-            self._buffer += more
-        data, self._buffer = self._buffer[:count], self._buffer[count:]
-        return data
+                return False
+            self._buffer = self._buffer[self._offset:] + bytes(more)
+            self._offset = 0
+        return True
+
+    def _take(self, count: int) -> bytes:
+        if not self._fill(count):
+            raise _Framing("the body ended in the middle of a chunk")
+        start = self._offset
+        self._offset += count
+        return self._buffer[start:self._offset]
 
     def _line(self) -> str:
         while True:
-            end = self._buffer.find(b"\r\n")
+            end = self._buffer.find(b"\r\n", self._offset)
             if end >= 0:
-                line, self._buffer = self._buffer[:end], self._buffer[end + 2:]
+                line = self._buffer[self._offset:end]
+                self._offset = end + 2
                 try:
                     return line.decode("ascii")
                 except UnicodeDecodeError:
                     raise _Framing("a chunk header is not ASCII") from None
-            if len(self._buffer) > 4096:
+            unread = len(self._buffer) - self._offset
+            if unread > 4096:
                 raise _Framing("a chunk header line is too long")
-            more = self._read(65536)
-            if not more:
+            if not self._fill(unread + 1):
                 raise _Framing("the body ended before its final chunk")
-            self._buffer += more
 
     def _check(self, expected: str, given: str) -> None:
         if not (len(given) == 64 and hmac.compare_digest(expected, given)):
@@ -371,7 +392,7 @@ class ChunkedReader(_Readable):
             actual = base64.b64encode(checksum.digest()).decode()
             if not hmac.compare_digest(actual, value.strip()):
                 raise _BadDigest(f"The {self._trailer} you specified did not match the calculated checksum")
-        if self._buffer or self._read(1):
+        if len(self._buffer) > self._offset or self._read(1):
             raise _Framing("data follows the final chunk")
 
 

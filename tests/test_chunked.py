@@ -92,6 +92,23 @@ def test_round_trip_through_the_verifier(size, checksum, signed):
     assert b"".join(iter(lambda: reader.read(1000), b"")) == data
 
 
+def test_pieces_of_any_size_make_the_same_chunks():
+    data = bytes(i % 241 for i in range(300_000))
+    cuts = [0, 1, 65536, 65539, 65540, 200_000, 300_000]
+    pieces = [data[a:b] for a, b in zip(cuts, cuts[1:])]
+    from_pieces = upload(iter(pieces), "crc32", decoded_length=len(data), timestamp="20261123T120000Z")
+    whole = upload(data, "crc32", timestamp="20261123T120000Z")
+    framed = b"".join(from_pieces.body)
+    assert framed == b"".join(whole.body)
+    received = [framed[i:i + 777] for i in range(0, len(framed), 777)]
+    from fastsig._timestamp import to_epoch_seconds
+
+    at_signing = Verifier({CREDS.access_key_id: CREDS}.get,
+                          clock=lambda: to_epoch_seconds("20261123T120000Z"))
+    reader = at_signing.verify_chunked("PUT", whole.url, whole.headers, iter(received))
+    assert b"".join(reader) == data
+
+
 def test_both_backends_frame_byte_for_byte():
     if len(_backend.available) < 2:
         pytest.skip("the compiled backend is not built")
