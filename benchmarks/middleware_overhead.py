@@ -5,8 +5,9 @@
 Runs uvicorn (one worker, pinned to CPU 0 where taskset exists) with the bare app and with
 ``ASGIMiddleware`` in front, in alternating rounds, while wrk (pinned to CPU 1) sends the same
 header-signed GET, and then a presigned GET; prints the best requests/s of each and the
-overhead. Best of many short alternating rounds: on a shared machine a slow spell can halve
-a single run. Needs wrk (Debian: apt-get install wrk) and uvicorn.
+overhead; and the server's own CPU time per request (from /proc), which a busy neighbour
+disturbs less than throughput. Best of many short alternating rounds: on a shared machine a
+slow spell can halve a single run. Needs wrk (Debian: apt-get install wrk) and uvicorn.
 """
 
 from __future__ import annotations
@@ -71,15 +72,26 @@ def _serve(app, port):
     raise RuntimeError("uvicorn did not start")
 
 
-def _wrk(url, headers, seconds):
+def _cpu_seconds(pid):
+    """User + system CPU time the process has used (from /proc, in clock ticks)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(url, headers, seconds, server):
+    """(requests/s, server CPU microseconds per request) of one wrk run."""
     argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", url]
     for name, value in headers.items():
         argv[1:1] = ["-H", f"{name}: {value}"]
+    before = _cpu_seconds(server.pid)
     out = subprocess.run(_pinned(1, argv), capture_output=True, text=True, check=True).stdout
+    cpu = _cpu_seconds(server.pid) - before
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
         raise RuntimeError(f"the verifier refused requests: {out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), cpu / total * 1e6
 
 
 def main(argv=None):
@@ -97,6 +109,7 @@ def main(argv=None):
     try:
         for kind in ("header-signed", "presigned"):
             best = {app: 0.0 for app in ports}
+            cost = {app: float("inf") for app in ports}
             for _ in range(args.rounds):
                 for app, port in ports.items():
                     url = f"http://127.0.0.1:{port}/items?id=42"
@@ -105,11 +118,15 @@ def main(argv=None):
                         headers = {k: v for k, v in signed.headers.items() if k != "Host"}
                     else:
                         url, headers = signer.presign("GET", url, expires_in=600), {}
-                    best[app] = max(best[app], _wrk(url, headers, args.seconds))
+                    rate, cpu = _wrk(url, headers, args.seconds, servers[app])
+                    best[app] = max(best[app], rate)
+                    cost[app] = min(cost[app], cpu)
             overhead = best["bare_app"] / best["verified_app"] - 1
             print(f"{kind} GET, fastsig backend {backend}: bare app {best['bare_app']:,.0f} req/s, "
                   f"with ASGIMiddleware {best['verified_app']:,.0f} req/s: "
-                  f"overhead {overhead:+.1%}")
+                  f"overhead {overhead:+.1%}; server CPU per request "
+                  f"{cost['bare_app']:.1f} us vs {cost['verified_app']:.1f} us: "
+                  f"{cost['verified_app'] / cost['bare_app'] - 1:+.1%}")
     finally:
         for proc in servers.values():
             proc.terminate()
