@@ -231,6 +231,10 @@ def test_32_threads_across_an_expiry_boundary_cause_one_refresh(container, backe
          "AWS_CONTAINER_AUTHORIZATION_TOKEN": "container-token"},
         advisory_refresh=2.0, mandatory_refresh=1.5)
     signer = Signer(provider, "us-east-1", "execute-api")
+    # Expiration is sent in whole seconds: start just after a second begins, so that the
+    # first credentials really have their 2.5 s (truncation could leave 1.5 s, all of it
+    # inside the mandatory window, and no signature would use them).
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
     first = provider.resolve()
     container.delay = 0.3
     deadline = time.time() + 2.0
