@@ -385,7 +385,7 @@ class Exchange:
                 self._redirect(status, location)
                 return 0.0
         code = error_code(headers, body) if self.wants_body(status) else None
-        if _is_skew(code, body) and not self._skew_corrected:
+        if _is_skew(code, body) and not self._skew_corrected and self.replayable:
             server_time = _http_date(headers.get("date"))
             if server_time is not None:
                 self._skew_corrected = True

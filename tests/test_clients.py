@@ -330,6 +330,17 @@ CONNECTION_FAILURES = {
 
 
 @pytest.mark.server
+@pytest.mark.parametrize("kind", ["requests", "urllib3"])
+def test_a_streamed_body_is_not_sent_again_after_a_clock_correction(kind):
+    ahead = 2 * 3600
+    clock = lambda: __import__("time").time() + ahead  # noqa: E731
+    with SigningServer(Verifier(KEYS.get, clock=clock), refuse=True, clock=clock) as server:
+        auth = make_auth(kind, TEMP, "us-east-1", "s3")
+        answer = send(kind, auth, "PUT", server.url + "/once", None, iter([b"one ", b"shot"]))
+    assert answer.status == 403 and len(server.received) == 1
+
+
+@pytest.mark.server
 def test_connection_failures(client):
     with SigningServer() as server:
         url = server.url  # closed at once: nothing listens there any more
