@@ -197,6 +197,15 @@ def test_verifier_app(client, verifier_app):
 
 
 @pytest.mark.server
+def test_sigv4a_through_every_client(client, verifier_app):
+    pytest.importorskip("cryptography")
+    auth = make_auth(client, TEMP, *SCOPE, algorithm="sigv4a", region_set=["us-*"])
+    answer = send(client, auth, "PUT", f"{verifier_app}/multi/region?x=1", None, b"payload")
+    assert answer.status == 200, answer.body
+    assert json.loads(answer.body)["sha256"] == hashlib.sha256(b"payload").hexdigest()
+
+
+@pytest.mark.server
 def test_a_thousand_concurrent_async_requests(verifier_app):
     auth = fastsig.httpx.AWSAuth(Signer(TEMP, *SCOPE))
 
