@@ -28,7 +28,7 @@ from . import _backend
 from ._errors import PayloadError, SignatureMismatchError, VerificationError
 from .sigv4 import EMPTY_SHA256
 
-__all__ = ["CHECKSUMS", "ChunkedBody", "ChunkedReader", "ChunkedUpload", "MIN_CHUNK_SIZE", "STREAMING_SIGNED",
+__all__ = ["CHECKSUMS", "ChunkChain", "ChunkedBody", "ChunkedReader", "ChunkedUpload", "MIN_CHUNK_SIZE", "STREAMING_SIGNED",
            "STREAMING_SIGNED_TRAILER", "STREAMING_UNSIGNED_TRAILER", "framed_length"]
 
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
@@ -43,10 +43,11 @@ _SIGNATURE_PART = len(";chunk-signature=") + 64
 
 
 class _Crc:
-    """A CRC from the kernels (compiled, or the pure twin's table), fed in pieces."""
+    """A CRC fed in pieces: ``function(data, previous)`` is zlib.crc32's convention, which the
+    kernels' CRC-32C and CRC-64/NVME follow."""
 
-    def __init__(self, name: str, width: int) -> None:
-        self._function = getattr(_backend.kernels, name)
+    def __init__(self, function: Callable[[Any, int], int], width: int) -> None:
+        self._function = function
         self._width = width
         self._crc = 0
 
@@ -57,21 +58,10 @@ class _Crc:
         return self._crc.to_bytes(self._width, "big")
 
 
-class _Crc32:
-    def __init__(self) -> None:
-        self._crc = 0
-
-    def update(self, data: Any) -> None:
-        self._crc = zlib.crc32(data, self._crc)
-
-    def digest(self) -> bytes:
-        return self._crc.to_bytes(4, "big")
-
-
 CHECKSUMS: Dict[str, Callable[[], Any]] = {
-    "crc32": _Crc32,
-    "crc32c": lambda: _Crc("crc32c", 4),
-    "crc64nvme": lambda: _Crc("crc64nvme", 8),
+    "crc32": lambda: _Crc(zlib.crc32, 4),
+    "crc32c": lambda: _Crc(_backend.kernels.crc32c, 4),
+    "crc64nvme": lambda: _Crc(_backend.kernels.crc64nvme, 8),
     "sha1": hashlib.sha1,
     "sha256": hashlib.sha256,
 }
@@ -81,6 +71,33 @@ def checksum_header(algorithm: str) -> str:
     if algorithm not in CHECKSUMS:
         raise PayloadError(f"unknown checksum algorithm {algorithm!r}: one of {', '.join(CHECKSUMS)}")
     return f"x-amz-checksum-{algorithm}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The chain of signatures, the same for the writer and the reader
+
+
+class ChunkChain:
+    """The signatures that follow the seed: each chunk's (the final empty one's too), then the
+    trailer's, each over the previous one. ``previous`` is the last signature made."""
+
+    def __init__(self, signing_key: Any, amz_date: str, scope: str, seed_signature: str) -> None:
+        self._key = signing_key  # a kernels SigningKey
+        self._sha256_hex = _backend.kernels.sha256_hex
+        self._chunk_prefix = f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n"
+        self._trailer_prefix = f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n"
+        self.previous = seed_signature
+
+    def chunk(self, data: Any) -> str:
+        digest = self._sha256_hex(data) if len(data) else EMPTY_SHA256
+        self.previous = self._key.sign(
+            f"{self._chunk_prefix}{self.previous}\n{EMPTY_SHA256}\n{digest}")
+        return self.previous
+
+    def trailer(self, line: str) -> str:
+        """The signature of a trailer ``name:value`` line, as ``x-amz-trailer-signature``."""
+        return self._key.sign(
+            f"{self._trailer_prefix}{self.previous}\n{self._sha256_hex((line + chr(10)).encode())}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,22 +161,17 @@ class ChunkedBody(_Readable):
 
     ``source`` is bytes, a binary file object or an iterable of bytes; exactly
     ``decoded_length`` bytes must come out of it, or ``PayloadError`` is raised as soon as the
-    difference shows. With ``signing_key`` (a kernels ``SigningKey``) each chunk is signed in
-    a chain from ``seed_signature``; without, the chunks are unsigned (the trailer then
-    carries the integrity check)."""
+    difference shows. With a ``chain`` each chunk is signed; without, the chunks are unsigned
+    (the trailer then carries the integrity check)."""
 
     def __init__(self, source: Any, decoded_length: int, chunk_size: int,
-                 signing_key: Any, amz_date: str, scope: str, seed_signature: str,
-                 trailer: Optional[str]) -> None:
+                 chain: Optional[ChunkChain], trailer: Optional[str]) -> None:
         self._source = source
         self.decoded_length = decoded_length
         self.chunk_size = chunk_size
-        self._key = signing_key
-        self._chunk_prefix = f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n"
-        self._trailer_prefix = f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n"
-        self.seed_signature = seed_signature
+        self._chain = chain
         self._trailer = trailer
-        self._length = framed_length(decoded_length, chunk_size, signing_key is not None, trailer)
+        self._length = framed_length(decoded_length, chunk_size, chain is not None, trailer)
         self._started = False
 
     def __len__(self) -> int:
@@ -215,8 +227,7 @@ class ChunkedBody(_Readable):
             yield bytes(pending)
 
     def _generate(self) -> Iterator[bytes]:
-        kernels = _backend.kernels
-        key, previous = self._key, self.seed_signature
+        chain = self._chain
         checksum = CHECKSUMS[self._trailer]() if self._trailer else None
         sent = 0
         for data in self._chunks():
@@ -225,10 +236,8 @@ class ChunkedBody(_Readable):
                 raise PayloadError(f"the body is longer than decoded_length={self.decoded_length}")
             if checksum is not None:
                 checksum.update(data)
-            if key is not None:
-                previous = key.sign(f"{self._chunk_prefix}{previous}\n{EMPTY_SHA256}\n"
-                                    f"{kernels.sha256_hex(data)}")
-                yield b"%x;chunk-signature=%s\r\n" % (len(data), previous.encode())
+            if chain is not None:
+                yield b"%x;chunk-signature=%s\r\n" % (len(data), chain.chunk(data).encode())
             else:
                 yield b"%x\r\n" % len(data)
             yield data  # a memoryview of a bytes body: no copy
@@ -236,9 +245,8 @@ class ChunkedBody(_Readable):
         if sent != self.decoded_length:
             raise PayloadError(f"the body ended after {sent} of decoded_length="
                                f"{self.decoded_length} bytes")
-        if key is not None:
-            previous = key.sign(f"{self._chunk_prefix}{previous}\n{EMPTY_SHA256}\n{EMPTY_SHA256}")
-            final = b"0;chunk-signature=%s\r\n" % previous.encode()
+        if chain is not None:
+            final = b"0;chunk-signature=%s\r\n" % chain.chunk(b"").encode()
         else:
             final = b"0\r\n"
         if checksum is None:
@@ -246,10 +254,8 @@ class ChunkedBody(_Readable):
             return
         trailer = f"{checksum_header(self._trailer)}:{base64.b64encode(checksum.digest()).decode()}"
         final += trailer.encode() + b"\r\n"
-        if key is not None:
-            signature = key.sign(f"{self._trailer_prefix}{previous}\n"
-                                 f"{kernels.sha256_hex((trailer + chr(10)).encode())}")
-            final += b"x-amz-trailer-signature:%s\r\n" % signature.encode()
+        if chain is not None:
+            final += b"x-amz-trailer-signature:%s\r\n" % chain.trailer(trailer).encode()
         yield final + b"\r\n"
 
 
@@ -274,14 +280,10 @@ class ChunkedReader(_Readable):
     chunk (``max_chunk_size`` at most); a bad chunk raises ``VerificationError``
     (``SignatureDoesNotMatch``, ``IncompleteBody``, ``BadDigest``)."""
 
-    def __init__(self, source: Any, *, signing_key: Any, amz_date: str, scope: str,
-                 seed_signature: str, decoded_length: int, trailer: Optional[str],
-                 max_chunk_size: int = 16 << 20) -> None:
+    def __init__(self, source: Any, *, chain: Optional[ChunkChain], decoded_length: int,
+                 trailer: Optional[str], max_chunk_size: int = 16 << 20) -> None:
         self._read = _byte_reader(source)
-        self._key = signing_key  # None: unsigned chunks, guarded by the trailer's checksum
-        self._chunk_prefix = f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n"
-        self._trailer_prefix = f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n"
-        self._previous = seed_signature
+        self._chain = chain  # None: unsigned chunks, guarded by the trailer's checksum
         self.decoded_length = decoded_length
         self._trailer = trailer
         self._max = max_chunk_size
@@ -335,13 +337,13 @@ class ChunkedReader(_Readable):
                 "The request signature we calculated does not match the signature you provided")
 
     def _decode(self) -> Iterator[bytes]:
-        kernels = _backend.kernels
+        chain = self._chain
         checksum = CHECKSUMS[self._trailer]() if self._trailer else None
         received = 0
         while True:
             header = self._line()
             size_text, _, signature_part = header.partition(";")
-            if self._key is not None:
+            if chain is not None:
                 name, _, given = signature_part.partition("=")
                 if name != "chunk-signature":
                     raise _Framing("a chunk lacks its chunk-signature")
@@ -353,12 +355,8 @@ class ChunkedReader(_Readable):
             if size > self._max or received + size > self.decoded_length:
                 raise _Framing("a chunk is larger than allowed or than the declared length")
             data = self._take(size) if size else b""
-            if self._key is not None:
-                expected = self._key.sign(
-                    f"{self._chunk_prefix}{self._previous}\n{EMPTY_SHA256}\n"
-                    f"{kernels.sha256_hex(data) if size else EMPTY_SHA256}")
-                self._check(expected, given)
-                self._previous = expected
+            if chain is not None:
+                self._check(chain.chunk(data), given)
             if not size:
                 break
             if self._take(2) != b"\r\n":
@@ -379,14 +377,11 @@ class ChunkedReader(_Readable):
             name, _, value = self._line().partition(":")
             if name.lower() != checksum_header(self._trailer):
                 raise _Framing("the trailer is not the checksum X-Amz-Trailer announced")
-            if self._key is not None:
+            if self._chain is not None:
                 signature_name, _, given = self._line().partition(":")
                 if signature_name.lower() != "x-amz-trailer-signature":
                     raise _Framing("the trailer lacks x-amz-trailer-signature")
-                expected = self._key.sign(
-                    f"{self._trailer_prefix}{self._previous}\n"
-                    f"{_backend.kernels.sha256_hex(f'{name.lower()}:{value.strip()}{chr(10)}'.encode())}")
-                self._check(expected, given.strip())
+                self._check(self._chain.trailer(f"{name.lower()}:{value.strip()}"), given.strip())
             if self._line() != "":
                 raise _Framing("the trailer is not followed by an empty line")
             actual = base64.b64encode(checksum.digest()).decode()

@@ -24,22 +24,23 @@ __all__ = ["AWSAuthBase", "Exchange", "STREAM", "aws_redirects", "infer_scope"]
 # Service and region from the host name
 
 _REGION = r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
-_SUFFIX = r"\.(?P<suffix>amazonaws\.com(?:\.cn)?|api\.aws|on\.aws)"
-# Tried in order; the first match wins.
+_AWS_DOMAINS = r"amazonaws\.com(?:\.cn)?|api\.aws|on\.aws"
+_SUFFIX = rf"\.(?P<suffix>{_AWS_DOMAINS})"
+# Tried in order; the first match wins. Compiled on first use (1-2 ms), not at import.
 _HOST_PATTERNS = [
     # OpenSearch domains and collections: the region comes before the service.
-    re.compile(r"(?:^|\.)" + _REGION + r"\.(?P<service>es|aoss)" + _SUFFIX + "$"),
+    r"(?:^|\.)" + _REGION + r"\.(?P<service>es|aoss)" + _SUFFIX + "$",
     # S3's legacy dash-region and global endpoints (bucket.s3-eu-west-1..., s3.amazonaws.com).
-    re.compile(r"(?:^|\.)(?P<service>s3)-" + _REGION + r"\.amazonaws\.com$"),
-    re.compile(r"(?:^|\.)(?P<service>s3)(?:-external-1)?\.amazonaws\.com$"),
-    re.compile(r"(?:^|\.)(?P<service>s3-accelerate)(?:\.dualstack)?\.amazonaws\.com$"),
+    r"(?:^|\.)(?P<service>s3)-" + _REGION + r"\.amazonaws\.com$",
+    r"(?:^|\.)(?P<service>s3)(?:-external-1)?\.amazonaws\.com$",
+    r"(?:^|\.)(?P<service>s3-accelerate)(?:\.dualstack)?\.amazonaws\.com$",
     # <prefix...>.<service>[-fips][.dualstack].<region>.<suffix>: most services, S3 buckets,
     # access points, API Gateway (<api>.execute-api...), Lambda function URLs.
-    re.compile(r"(?:^|\.)(?P<service>[a-z0-9-]+?)(?:-fips)?(?:\.dualstack)?\." + _REGION
-               + _SUFFIX + "$"),
+    r"(?:^|\.)(?P<service>[a-z0-9-]+?)(?:-fips)?(?:\.dualstack)?\." + _REGION + _SUFFIX + "$",
     # Global endpoints without a region (iam.amazonaws.com, sts.amazonaws.com).
-    re.compile(r"^(?P<service>[a-z0-9-]+)" + _SUFFIX + "$"),
+    r"^(?P<service>[a-z0-9-]+)" + _SUFFIX + "$",
 ]
+_compiled_host_patterns: List["re.Pattern[str]"] = []
 # Endpoint prefixes whose signing name differs (from the services' endpoint metadata).
 _SIGNING_NAMES = {
     "email": "ses",
@@ -69,7 +70,9 @@ def infer_scope(host: str) -> Tuple[Optional[str], Optional[str]]:
     (None, None)
     """
     host = host.lower().rstrip(".")
-    for pattern in _HOST_PATTERNS:
+    if not _compiled_host_patterns:
+        _compiled_host_patterns.extend(re.compile(text) for text in _HOST_PATTERNS)
+    for pattern in _compiled_host_patterns:
         match = pattern.search(host)
         if match:
             break
@@ -88,7 +91,7 @@ def infer_scope(host: str) -> Tuple[Optional[str], Optional[str]]:
 # ---------------------------------------------------------------------------------------------
 # Redirects
 
-_AWS_DOMAIN = re.compile(r"(?:^|\.)(amazonaws\.com(?:\.cn)?|api\.aws|on\.aws)$")
+_AWS_DOMAIN = re.compile(rf"(?:^|\.)({_AWS_DOMAINS})$")
 
 
 def aws_redirects(old_url: str, new_url: str) -> bool:
@@ -198,17 +201,6 @@ def _body_kind(body: Any) -> Optional[str]:
         except (OSError, ValueError):
             pass
     return "stream"
-
-
-def remaining_length(body: Any) -> Optional[int]:
-    """Bytes left in a seekable binary file, or None for anything else."""
-    if _body_kind(body) != _FILE:
-        return None
-    start = body.tell()
-    try:
-        return body.seek(0, 2) - start
-    finally:
-        body.seek(start)
 
 
 class AWSAuthBase:

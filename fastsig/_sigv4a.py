@@ -13,6 +13,7 @@ curve arithmetic is the ``cryptography`` package's, imported only when SigV4a is
 from __future__ import annotations
 
 import hmac
+import re
 import threading
 from collections import OrderedDict
 from typing import Any, Iterable, Tuple
@@ -21,11 +22,14 @@ from ._errors import ConfigurationError, CredentialsError
 from ._speedups_py import _AUTH_QUERY_KEYS, SigningContext
 from .credentials import Credentials
 
-__all__ = ["ALGORITHM", "SigV4aContext", "derive_sigv4a_key", "region_set_value"]
+__all__ = ["ALGORITHM", "REGION_SET", "SigV4aContext", "derive_sigv4a_key", "region_set_value"]
 
 ALGORITHM = "AWS4-ECDSA-P256-SHA256"
 # The order of P-256's base point, less 2: a candidate at most this, plus one, is a valid
 # private scalar in [1, n - 1].
+# A region or a pattern (us-east-1, us-*, *); X-Amz-Region-Set joins them with commas.
+_REGION = re.compile(r"[A-Za-z0-9*-]+")
+REGION_SET = re.compile(r"[A-Za-z0-9*-]+(?:,[A-Za-z0-9*-]+)*")
 _N_MINUS_2 = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551 - 2
 
 
@@ -105,8 +109,7 @@ def region_set_value(region_set: Iterable[str]) -> str:
         region_set = [region_set]
     regions = list(region_set)
     for region in regions:
-        if (not isinstance(region, str) or not region
-                or not all(c.isalnum() or c in "-*" for c in region) or not region.isascii()):
+        if not isinstance(region, str) or not _REGION.fullmatch(region):
             raise ConfigurationError(
                 f"region_set entries are regions or patterns such as us-east-1 or us-*, got {region!r}")
     if not regions:

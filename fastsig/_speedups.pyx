@@ -248,30 +248,29 @@ def sha256_hex(data):
     return ascii_str(hexed, 64)
 
 
-def crc32c(data, crc=0):
-    """CRC-32C of bytes-like ``data``, continuing from ``crc`` (a previous result)."""
+cdef uint64_t crc_of(data, uint64_t crc, bint wide) except? 0:
     cdef Py_buffer view
-    cdef uint32_t value = crc
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
         with nogil:
-            value = fs_crc32c(value, <const uint8_t *>view.buf, view.len)
+            if wide:
+                crc = fs_crc64nvme(crc, <const uint8_t *>view.buf, view.len)
+            else:
+                crc = fs_crc32c(<uint32_t>crc, <const uint8_t *>view.buf, view.len)
     finally:
         PyBuffer_Release(&view)
-    return value
+    return crc
+
+
+def crc32c(data, crc=0):
+    """CRC-32C of bytes-like ``data``, continuing from ``crc`` (a previous result)."""
+    cdef uint32_t start = crc  # OverflowError beyond 32 bits, as before any work
+    return <uint32_t>crc_of(data, start, False)
 
 
 def crc64nvme(data, crc=0):
     """CRC-64/NVME of bytes-like ``data``, continuing from ``crc`` (a previous result)."""
-    cdef Py_buffer view
-    cdef uint64_t value = crc
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-    try:
-        with nogil:
-            value = fs_crc64nvme(value, <const uint8_t *>view.buf, view.len)
-    finally:
-        PyBuffer_Release(&view)
-    return value
+    return crc_of(data, crc, True)
 
 
 def hmac_sha256(key, message):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ._errors import InvalidHeaderError, InvalidRequestError, InvalidURLError, SigningError
 from ._timestamp import parse_amz_date
@@ -91,11 +91,13 @@ def _crc_table(polynomial: int) -> List[int]:
     return table
 
 
-_CRC32C_TABLE = _crc_table(0x82F63B78)
-_CRC64NVME_TABLE = _crc_table(0x9A6C9329AC4BC9B5)
+_crc_tables: Dict[int, List[int]] = {}  # by polynomial, built on first use, not at import
 
 
-def _reflected_crc(table: List[int], mask: int, data: Any, crc: int) -> int:
+def _reflected_crc(polynomial: int, mask: int, data: Any, crc: int) -> int:
+    table = _crc_tables.get(polynomial)
+    if table is None:
+        table = _crc_tables[polynomial] = _crc_table(polynomial)
     crc ^= mask
     for byte in bytes(data):
         crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
@@ -105,12 +107,12 @@ def _reflected_crc(table: List[int], mask: int, data: Any, crc: int) -> int:
 def crc32c(data: Any, crc: int = 0) -> int:
     """CRC-32C of bytes-like ``data``, continuing from ``crc`` (a previous result). A byte at
     a time here: the compiled twin is the fast one."""
-    return _reflected_crc(_CRC32C_TABLE, 0xFFFFFFFF, data, crc)
+    return _reflected_crc(0x82F63B78, 0xFFFFFFFF, data, crc)
 
 
 def crc64nvme(data: Any, crc: int = 0) -> int:
     """CRC-64/NVME of bytes-like ``data``, continuing from ``crc`` (a previous result)."""
-    return _reflected_crc(_CRC64NVME_TABLE, 0xFFFFFFFFFFFFFFFF, data, crc)
+    return _reflected_crc(0x9A6C9329AC4BC9B5, 0xFFFFFFFFFFFFFFFF, data, crc)
 
 
 def sha256_hex(data: Any) -> str:

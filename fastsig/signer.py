@@ -133,27 +133,21 @@ def _check_expires(expires_in: Any) -> int:
     return expires_in
 
 
-_UNKNOWN = object()
-
-
-def _known_length(body: Any, unknown: Any = _UNKNOWN) -> Any:
-    """The bytes a body holds from where it stands; ``unknown`` (else PayloadError) for a
-    stream whose size cannot be told in advance."""
+def _body_length(body: Any) -> Optional[int]:
+    """The bytes a body holds from where it stands: bytes-like, or a seekable file (its
+    position kept); None for a stream whose size cannot be told in advance."""
     if isinstance(body, (bytes, bytearray)):
         return len(body)
     if isinstance(body, memoryview):
         return body.nbytes
     try:
         if not body.seekable():
-            raise OSError
+            return None
         position = body.tell()
         end = body.seek(0, 2)
         body.seek(position)
     except (AttributeError, OSError, ValueError):
-        if unknown is not _UNKNOWN:
-            return unknown
-        raise PayloadError("decoded_length is needed for a body whose size cannot be told "
-                           "in advance") from None
+        return None
     return end - position
 
 
@@ -438,6 +432,7 @@ class Signer:
             STREAMING_SIGNED,
             STREAMING_SIGNED_TRAILER,
             STREAMING_UNSIGNED_TRAILER,
+            ChunkChain,
             ChunkedBody,
             ChunkedUpload,
             checksum_header,
@@ -454,11 +449,14 @@ class Signer:
             raise PayloadError("unsigned chunks need a checksum trailer to protect them")
         if isinstance(body, str) or body is None:
             raise PayloadError("body must be bytes, a binary file or an iterable of bytes")
+        known = _body_length(body)
         if decoded_length is None:
-            decoded_length = _known_length(body)
+            if known is None:
+                raise PayloadError("decoded_length is needed for a body whose size cannot be "
+                                   "told in advance")
+            decoded_length = known
         if decoded_length.__class__ is not int or decoded_length < 0:
             raise PayloadError("decoded_length must be a non-negative int")
-        known = _known_length(body, None)
         if known is not None and known != decoded_length:
             raise PayloadError(f"the body holds {known} bytes, not decoded_length={decoded_length}")
         payload = (STREAMING_SIGNED if checksum is None else STREAMING_SIGNED_TRAILER) \
@@ -477,15 +475,22 @@ class Signer:
         epoch, _, credentials, _ = self._context(timestamp)
         signed = self.sign(method, url, sent, timestamp=epoch, payload_hash=payload)
         date_time = amz_date(epoch)
-        key = None
+        chain = None
         if signed_chunks:
-            key = self._kernels.SigningKey(signing_keys.get(
-                credentials, date_time[:8], self.region, self.service,
-                self._kernels.derive_signing_key))
-        scope = f"{date_time[:8]}/{self.region}/{self.service}/aws4_request"
-        stream = ChunkedBody(body, decoded_length, chunk_size, key, date_time, scope,
-                             signed.signature, checksum)
+            chain = ChunkChain(self._hmac_key(credentials, date_time[:8]), date_time,
+                               self._scope(date_time[:8]), signed.signature)
+        stream = ChunkedBody(body, decoded_length, chunk_size, chain, checksum)
         return ChunkedUpload(signed.url, signed.headers, stream, signed.signature)
+
+    def _scope(self, date: str) -> str:
+        return f"{date}/{self.region}/{self.service}/aws4_request"
+
+    def _hmac_key(self, credentials: Credentials, date: str) -> Any:
+        """The kernels' SigningKey of ``credentials`` for a day: what signs the chunks of an
+        upload after its seed, or a POST policy."""
+        kernels = self._kernels
+        return kernels.SigningKey(signing_keys.get(
+            credentials, date, self.region, self.service, kernels.derive_signing_key))
 
     def presign_post(
         self,
@@ -517,8 +522,7 @@ class Signer:
         date_time = amz_date(epoch)
         signing = [
             ("x-amz-algorithm", ALGORITHM),
-            ("x-amz-credential", f"{credentials.access_key_id}/{date_time[:8]}/{self.region}/"
-                                 f"{self.service}/aws4_request"),
+            ("x-amz-credential", f"{credentials.access_key_id}/{self._scope(date_time[:8])}"),
             ("x-amz-date", date_time),
         ]
         if credentials.session_token is not None:
@@ -527,9 +531,7 @@ class Signer:
             form[name] = value
             policy["conditions"].append({name: value})
         form["policy"] = encode_policy(policy)
-        signing_key = signing_keys.get(credentials, date_time[:8], self.region, self.service,
-                                       self._kernels.derive_signing_key)
-        form["x-amz-signature"] = self._kernels.SigningKey(signing_key).sign(form["policy"])
+        form["x-amz-signature"] = self._hmac_key(credentials, date_time[:8]).sign(form["policy"])
         url = bucket_url(bucket, self.region, endpoint_url=endpoint_url, path_style=path_style)
         return PresignedPost(url, form)
 

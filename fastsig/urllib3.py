@@ -17,7 +17,8 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutError
 
 from ._errors import ConfigurationError
-from ._integration import AWSAuthBase, remaining_length
+from ._integration import AWSAuthBase
+from .signer import _body_length
 
 __all__ = ["AWSPoolManager"]
 
@@ -55,7 +56,7 @@ class AWSPoolManager(AWSAuthBase, urllib3.PoolManager):
         kw["retries"] = False
         headers = dict(kw.pop("headers", None) or self.headers)
         body = kw.pop("body", None)
-        length = remaining_length(body)
+        length = _body_length(body) if callable(getattr(body, "read", None)) else None
         if length is not None and not {"content-length", "transfer-encoding"} & {
                 name.lower() for name in headers}:
             # urllib3 would send a file chunked; AWS services want its length, as requests sends.

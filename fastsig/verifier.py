@@ -42,7 +42,7 @@ from ._errors import (
     UnsupportedSigningError,
 )
 from ._key_cache import signing_keys
-from ._sigv4a import derive_sigv4a_key
+from ._sigv4a import REGION_SET, derive_sigv4a_key
 
 if TYPE_CHECKING:
     from ._chunked import ChunkedReader
@@ -67,7 +67,6 @@ _SIGV4A = "AWS4-ECDSA-P256-SHA256"
 _STREAMING = frozenset({"STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
                         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
                         "STREAMING-UNSIGNED-PAYLOAD-TRAILER"})
-_REGION_SET = re.compile(r"[A-Za-z0-9\-*]+(?:,[A-Za-z0-9\-*]+)*")
 _DER_HEX = re.compile(r"(?:[0-9a-f]{2}){8,80}")  # a DER ECDSA P-256 signature is 8..72 bytes
 _PRESIGN_REQUIRED = (
     "X-Amz-Algorithm",
@@ -169,7 +168,7 @@ def _region_set(found: Dict[str, List[Tuple[str, str]]], canonical_query: str,
                   if pair.startswith("X-Amz-Region-Set=")]
     else:
         values = [value.strip() for _, value in found.get("x-amz-region-set", ())]
-    if len(values) != 1 or not _REGION_SET.fullmatch(values[0]):
+    if len(values) != 1 or not REGION_SET.fullmatch(values[0]):
         raise MalformedAuthorizationError(
             "a SigV4a request needs one X-Amz-Region-Set: regions or patterns, comma-separated")
     return values[0]
@@ -548,7 +547,7 @@ class Verifier:
         framed body: a binary file, bytes or an iterable of bytes. The reader's ``verified`` is
         the ``VerifiedRequest``; iterate it (or ``read`` it) for the decoded data, which comes
         out only once its chunk's signature checks."""
-        from ._chunked import STREAMING_UNSIGNED_TRAILER, ChunkedReader, checksum_header
+        from ._chunked import STREAMING_UNSIGNED_TRAILER, ChunkChain, ChunkedReader, checksum_header
 
         verified = self._verify(method, url, headers, None, None, streaming=True)
         found: Dict[str, List[str]] = {}
@@ -568,16 +567,16 @@ class Verifier:
                 checksum_header(trailer)
             except SigningError:
                 raise MalformedRequestError("x-amz-trailer names an unknown checksum") from None
-        key = None
+        chain = None
         if verified.payload_hash != STREAMING_UNSIGNED_TRAILER:
+            amz_date = found["x-amz-date"][0]
             credentials = self._credentials(verified.access_key_id,
                                             verified.service in S3_SERVICES)
-            date = found["x-amz-date"][0][:8]
-            key = self._signing_key(credentials, date, verified.region, verified.service)
-        seed = found["authorization"][0].rpartition("Signature=")[2]
-        scope = f"{found['x-amz-date'][0][:8]}/{verified.region}/{verified.service}/aws4_request"
-        reader = ChunkedReader(body, signing_key=key, amz_date=found["x-amz-date"][0],
-                               scope=scope, seed_signature=seed, decoded_length=int(decoded[0]),
+            key = self._signing_key(credentials, amz_date[:8], verified.region, verified.service)
+            chain = ChunkChain(key, amz_date,
+                               f"{amz_date[:8]}/{verified.region}/{verified.service}/aws4_request",
+                               found["authorization"][0].rpartition("Signature=")[2])
+        reader = ChunkedReader(body, chain=chain, decoded_length=int(decoded[0]),
                                trailer=trailer, max_chunk_size=max_chunk_size)
         reader.verified = verified
         return reader
