@@ -8,6 +8,7 @@ blocks per worker are in flight at once.
 from __future__ import annotations
 
 import csv
+import ctypes
 import datetime
 import gzip
 import io
@@ -70,6 +71,7 @@ class Result:
     blank: int = 0
     skipped: List[int] = field(default_factory=list)  # line numbers of skipped invalid lines
     sample: Optional[Tuple[str, str]] = None  # (what was presigned, the presigned URL)
+    length: int = 0  # of the output, when a worker writes it itself
 
 
 _signer: Optional[Signer] = None
@@ -78,8 +80,28 @@ _job: Optional[Job] = None
 
 def _setup(job: Job) -> None:
     global _signer, _job
+    _keep_freed_memory()
     _job = job
     _signer = Signer(job.credentials, job.region, "s3")
+
+
+def _keep_freed_memory() -> None:
+    """Have glibc keep freed memory for reuse rather than return it to the system.
+
+    Each block makes a few allocations of megabytes. glibc serves such sizes with fresh
+    mappings and unmaps them when freed, so every block page-faults its way through fresh
+    pages (a third of a worker's time on a VM that reclaims idle memory). Served from the
+    heap and kept there, the same warm pages are reused block after block. Only this
+    process's allocator is touched: it is the command line's own, or its worker's."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's maximum
+    mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
 def bucket_url(job: Job, bucket: str) -> str:
@@ -106,18 +128,27 @@ def _target(job: Job, entry: str) -> str:
 
 class _Lines:
     """The usable lines of a block: their text and line numbers (``numbers`` None means
-    consecutive from ``first``: the common case, kept cheap)."""
+    consecutive from ``first``: the common case, kept cheap). ``text`` is the whole block
+    when it is just those lines; it is split into ``texts`` only when asked."""
 
-    __slots__ = ("texts", "numbers", "first", "blank", "skipped", "plain")
+    __slots__ = ("text", "_texts", "numbers", "first", "blank", "skipped", "plain")
 
-    def __init__(self, texts: List[str], numbers: Optional[List[int]], first: int, blank: int,
-                 skipped: List[int], plain: bool) -> None:
-        self.texts = texts
+    def __init__(self, text: Optional[str], texts: Optional[List[str]],
+                 numbers: Optional[List[int]], first: int, blank: int, skipped: List[int],
+                 plain: bool) -> None:
+        self.text = text
+        self._texts = texts
         self.numbers = numbers
         self.first = first
         self.blank = blank
         self.skipped = skipped
         self.plain = plain  # no character that needs quoting in a URL path
+
+    @property
+    def texts(self) -> List[str]:
+        if self._texts is None:
+            self._texts = self.text.split("\n") if self.text else []
+        return self._texts
 
     def numbered(self) -> List[Tuple[int, str]]:
         numbers = self.numbers or range(self.first, self.first + len(self.texts))
@@ -132,9 +163,8 @@ def _decode_lines(block: bytes, first_line: int, skip_invalid: bool) -> _Lines:
     except UnicodeDecodeError:
         text = None
     if text is not None and "\r" not in text and "\n\n" not in text and not text.startswith("\n"):
-        texts = text.split("\n") if text else []
         plain = len(block.translate(None, _SPECIAL_BYTES)) == len(block)
-        return _Lines(texts, None, first_line, 0, [], plain)
+        return _Lines(text, None, None, first_line, 0, [], plain)
     # Blank lines, CRLF or invalid UTF-8: line by line.
     texts, numbers, skipped, blank = [], [], [], 0
     for offset, raw in enumerate(block.split(b"\n")):
@@ -154,7 +184,7 @@ def _decode_lines(block: bytes, first_line: int, skip_invalid: bool) -> _Lines:
             continue
         texts.append(line)
         numbers.append(number)
-    return _Lines(texts, numbers, first_line, blank, skipped, False)
+    return _Lines(None, texts, numbers, first_line, blank, skipped, False)
 
 
 def _entries_from_jsonl(job: Job, numbered: List[Tuple[int, str]], skipped: List[int]) -> List[Tuple[int, str]]:
@@ -196,8 +226,12 @@ def work(payload: Union[bytes, List[Tuple[int, str]]], first_line: int) -> Resul
         if job.input_format == "jsonl":
             entries = _entries_from_jsonl(job, lines.numbered(), skipped)
             texts = [entry for _, entry in entries]
-        elif lines.plain and job.bucket is not None and not job.query:
-            # The hot path: keys that need no quoting, one string concatenation each.
+        elif lines.plain and job.bucket is not None and not job.query and lines.text:
+            if job.output_format == "lines":
+                result = _presign_block(job, signer, lines.text)
+                if result is not None:
+                    return result
+            # Keys that need no quoting: one string concatenation each.
             prefix = _prefix(job, job.bucket)
             texts = lines.texts
             targets = [prefix + key for key in texts]
@@ -230,6 +264,21 @@ def work(payload: Union[bytes, List[Tuple[int, str]]], first_line: int) -> Resul
     middle = len(urls) // 2
     return Result(_render(job, texts, urls), len(urls), blank, sorted(skipped),
                   (targets[middle], urls[middle]) if urls else None)
+
+
+def _presign_block(job: Job, signer: Signer, text: str) -> Optional[Result]:
+    """The hot path: a block of keys that need no quoting, presigned into lines of output in
+    one call, without a Python object per URL; None when an entry is not usable (the
+    general path then finds it by its line number)."""
+    context, expires_in, payload_hash = signer._presign_setup(job.expires_in, job.timestamp, None)
+    prefix = _prefix(job, job.bucket)  # type: ignore[arg-type]
+    try:
+        output = context.presign_lines(job.method, prefix, text, expires_in, payload_hash)
+    except ValueError:
+        return None
+    sample = (prefix + text[text.rfind("\n") + 1:],
+              output[output.rfind(b"\n", 0, len(output) - 1) + 1:-1].decode())
+    return Result(output, text.count("\n") + 1, 0, [], sample)
 
 
 def _render(job: Job, texts: Sequence[str], urls: List[str]) -> bytes:
@@ -358,8 +407,14 @@ def row_blocks(stream: IO[bytes], input_format: str, column: Optional[str], head
 
 
 def run(job: Job, payloads: Iterator[Tuple[Any, int]], workers: int,
-        emit: Callable[[Result], None]) -> None:
-    """Presign every payload, ``emit`` the results in input order."""
+        emit: Callable[[Result], None], output_path: Optional[str] = None,
+        offset: int = 0) -> None:
+    """Presign every payload, ``emit`` the results in input order.
+
+    With ``output_path`` (a regular file, ``offset`` bytes of it already written) and worker
+    processes, each worker writes its own blocks into the file at the offsets the main
+    process hands out in input order, and ``emit`` gets the results with their output
+    already written (``output`` empty): the URLs never travel through a pipe."""
     if workers <= 1:
         # Writing a block (the GIL released) overlaps with signing the next one.
         _setup(job)
@@ -367,27 +422,56 @@ def run(job: Job, payloads: Iterator[Tuple[Any, int]], workers: int,
             for payload, first_line in payloads:
                 background.put(work(payload, first_line))
         return
-    with _Workers(job, workers) as pool, _Emitter(emit) as background:
-        for result in pool.map_in_order(payloads):
+    if not hasattr(os, "pwrite"):
+        output_path = None
+    with _Workers(job, workers, output_path) as pool, _Emitter(emit) as background:
+        for result in pool.map_in_order(payloads, offset):
             background.put(result)
 
 
-def _serve(job: Job, tasks: Any, results: Any) -> None:
-    """A worker process: presign each block it is sent, send back the result or the error."""
+def _serve(job: Job, tasks: Any, results: Any, offsets: Any, output_path: Optional[str]) -> None:
+    """A worker process: presign each block it is sent and send back the result, or the
+    error. When it writes the output itself, it sends the result without its output, waits
+    for the offset of that output in the file and writes it there; a final None (or the
+    write's error) says that all its writes are done."""
     _setup(job)
-    while True:
-        task = tasks.recv()
-        if task is None:
-            return
-        try:
-            outcome: Any = work(*task)
-        except Exception as exc:  # noqa: BLE001 - re-raised in the main process
-            outcome = exc
-        results.send(outcome)
+    fd = os.open(output_path, os.O_WRONLY) if output_path is not None else None
+    try:
+        while True:
+            task = tasks.recv()
+            if task is None:
+                break
+            try:
+                outcome: Any = work(*task)
+            except Exception as exc:  # noqa: BLE001 - re-raised in the main process
+                results.send(exc)
+                continue
+            if fd is None:
+                results.send(outcome)
+                continue
+            output, outcome.output, outcome.length = outcome.output, b"", len(outcome.output)
+            results.send(outcome)
+            _write_at(fd, output, offsets.recv())
+        if fd is not None:
+            results.send(None)
+    except OSError as exc:  # the output file: a full disk...
+        results.send(exc)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
 
 
 class _Workers:
-    """Worker processes, each with a pipe for blocks and one for results.
+    """Worker processes, each with a pipe for blocks and one for results (and one for output
+    offsets when they write the output themselves).
 
     Block i goes to worker i % n and its result is read back from that worker in turn, so
     results come in input order with no reordering. A feeder thread sends the blocks, at
@@ -397,20 +481,26 @@ class _Workers:
     half-written to a pipe whose worker it has just killed (a reader closing our output
     early, ``| head``, ends in exactly that state)."""
 
-    def __init__(self, job: Job, count: int) -> None:
+    def __init__(self, job: Job, count: int, output_path: Optional[str] = None) -> None:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
-        self._tasks, self._results, self._processes = [], [], []
+        self._tasks, self._results, self._offsets, self._processes = [], [], [], []
+        self._writing = output_path is not None
         for _ in range(count):
             task_reader, task_writer = context.Pipe(duplex=False)
             result_reader, result_writer = context.Pipe(duplex=False)
-            process = context.Process(target=_serve, args=(job, task_reader, result_writer),
-                                      daemon=True)
+            offset_reader, offset_writer = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_serve,
+                args=(job, task_reader, result_writer, offset_reader, output_path),
+                daemon=True)
             process.start()
             task_reader.close()
             result_writer.close()
+            offset_reader.close()
             self._tasks.append(task_writer)
             self._results.append(result_reader)
+            self._offsets.append(offset_writer)
             self._processes.append(process)
         self._slots = threading.BoundedSemaphore(count * IN_FLIGHT_PER_WORKER)
         self._order: "queue.Queue[Any]" = queue.Queue()
@@ -431,23 +521,33 @@ class _Workers:
         except BaseException as exc:  # noqa: BLE001 - reading the input failed: tell the reader
             self._order.put(exc)
 
-    def map_in_order(self, payloads: Iterator[Tuple[Any, int]]) -> Iterator[Result]:
+    def _receive(self, worker: int) -> Any:
+        try:
+            outcome = self._results[worker].recv()
+        except EOFError:
+            raise RuntimeError("a worker process died") from None
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def map_in_order(self, payloads: Iterator[Tuple[Any, int]], offset: int = 0) -> Iterator[Result]:
         feeder = threading.Thread(target=self._feed, args=(payloads,), daemon=True)
         feeder.start()
         while True:
             worker = self._order.get()
             if worker is None:
-                return
+                break
             if isinstance(worker, BaseException):
                 raise worker
-            try:
-                outcome = self._results[worker].recv()
-            except EOFError:
-                raise RuntimeError("a worker process died") from None
+            outcome = self._receive(worker)
             self._slots.release()
-            if isinstance(outcome, BaseException):
-                raise outcome
+            if self._writing:
+                self._offsets[worker].send(offset)
+                offset += outcome.length
             yield outcome
+        if self._writing:
+            for worker in range(len(self._results)):
+                self._receive(worker)  # None once its writes are done, else their error
 
     def __enter__(self) -> "_Workers":
         return self
@@ -462,7 +562,7 @@ class _Workers:
             if exc_info[0] is not None:
                 process.kill()
             process.join(timeout=None if exc_info[0] is None else 5)
-        for connection in self._tasks + self._results:
+        for connection in self._tasks + self._results + self._offsets:
             connection.close()
 
 

@@ -75,6 +75,9 @@ class SigningContext:
     def presign_many(
         self, method: str, urls: Iterable[str], expires_in: int, payload_hash: str
     ) -> List[str]: ...
+    def presign_lines(
+        self, method: str, prefix: str, keys: str, expires_in: int, payload_hash: str
+    ) -> bytes: ...
 
 class PresignedVerifier:
     def __init__(

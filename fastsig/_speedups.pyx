@@ -1261,6 +1261,10 @@ cdef class SigningContext:
     cdef bytes sts_prefix_b
     cdef bytes excluded_b
     cdef bytes token_b
+    # presign_lines' output, kept from call to call: fresh megabytes cost a page fault every
+    # 4 KiB. ``lines_busy`` guards it, should another thread ever get in.
+    cdef Buf lines_out
+    cdef bint lines_busy
 
     def __init__(self, signing_key, str access_key_id, str amz_date, str region, str service,
                  session_token, PathPolicy path_policy, bint omit_session_token,
@@ -1297,6 +1301,10 @@ cdef class SigningContext:
         self.last_auth = None
         self.last_payload = None
         self.last_payload_b = None
+        buf_init(&self.lines_out, 0)
+
+    def __dealloc__(self):
+        buf_free(&self.lines_out)
 
     cdef bytes payload_bytes(self, str payload_hash):
         if payload_hash is not self.last_payload:
@@ -1354,23 +1362,37 @@ cdef class SigningContext:
                             bytes payload_hash, Buf *sent, Buf *canonical, Buf *creq, Buf *out):
         """One presigned URL, or None for the pure twin to judge."""
         cdef Url u
-        cdef Py_ssize_t cq_start, cq_end, host_n, block_start
+        if type(url) is not str or parse_url(&u, url):
+            return None
+        origin = self.origins.get(url, &u)
+        if origin is None:
+            return None
+        out.n = 0
+        if self.presign_into(method, origin, u.s + u.authority_end, u.path_end - u.authority_end,
+                             u.s + u.query_start if u.query_start >= 0 else NULL,
+                             u.query_end - u.query_start if u.query_start >= 0 else 0,
+                             expires_in, headers, payload_hash, sent, canonical, creq, out):
+            return None
+        # Only a double-encoded path is sent as given, so only a non-ASCII URL can give one.
+        return ascii_str(out.p, out.n) if PyUnicode_IS_ASCII(url) else utf8_str(out.p, out.n)
+
+    cdef int presign_into(self, bytes method, tuple origin, const char *path, Py_ssize_t path_n,
+                          const char *query, Py_ssize_t query_n, long expires_in, headers,
+                          bytes payload_hash, Buf *sent, Buf *canonical, Buf *creq,
+                          Buf *out) except -1:
+        """Appends the presigned URL of (scheme, host) + path + query to ``out``; returns 1
+        for the pure twin to judge the call."""
+        cdef Py_ssize_t cq_start, cq_end, host_n
         cdef const char *host_s
         cdef uint8_t signature[64]
         cdef bytes auth
         cdef HeaderSet hs
         cdef Buf block, signed
         cdef list held = []
-        if type(url) is not str or parse_url(&u, url):
-            return None
-        origin = self.origins.get(url, &u)
-        if origin is None:
-            return None
         scheme, host = origin
-        sent.n = canonical.n = creq.n = out.n = 0
-        if path_into(sent, canonical, u.s + u.authority_end, u.path_end - u.authority_end,
-                     self.double_encode, self.normalize):
-            return None
+        sent.n = canonical.n = creq.n = 0
+        if path_into(sent, canonical, path, path_n, self.double_encode, self.normalize):
+            return 1
         host_s = PyUnicode_AsUTF8AndSize(host, &host_n)
         buf_addb(creq, method)
         buf_addc(creq, b'\n')
@@ -1382,16 +1404,15 @@ cdef class SigningContext:
             buf_init(&signed, 128)
             try:
                 if hs_collect(&hs, headers, held, True, self.content_header, self.excluded_b):
-                    return None
+                    return 1
                 if not hs.has_host:
                     hs_add_ours(&hs, "host", host_s, host_n)
                 hs_emit(&hs, &block, &signed)
                 auth = self.auth_query(expires_in, ascii_str(signed.p, signed.n))
                 cq_start = creq.n
-                if query_into(creq, u.s + u.query_start if u.query_start >= 0 else NULL,
-                              u.query_end - u.query_start if u.query_start >= 0 else 0,
-                              PyBytes_AS_STRING(auth), PyBytes_GET_SIZE(auth), True):
-                    return None
+                if query_into(creq, query, query_n, PyBytes_AS_STRING(auth),
+                              PyBytes_GET_SIZE(auth), True):
+                    return 1
                 cq_end = creq.n
                 buf_addc(creq, b'\n')
                 buf_add(creq, block.p, block.n)
@@ -1409,10 +1430,10 @@ cdef class SigningContext:
                 self.last_auth = auth
                 self.last_expires = expires_in
             cq_start = creq.n
-            if u.query_start >= 0 and u.query_end > u.query_start:
-                if query_into(creq, u.s + u.query_start, u.query_end - u.query_start,
-                              PyBytes_AS_STRING(auth), PyBytes_GET_SIZE(auth), True):
-                    return None
+            if query_n > 0:
+                if query_into(creq, query, query_n, PyBytes_AS_STRING(auth),
+                              PyBytes_GET_SIZE(auth), True):
+                    return 1
             else:
                 buf_addb(creq, auth)
             cq_end = creq.n
@@ -1432,8 +1453,7 @@ cdef class SigningContext:
         buf_add(out, b"&X-Amz-Signature=", 17)
         buf_add(out, <char *>signature, 64)
         buf_addb(out, self.token_suffix)
-        # Only a double-encoded path is sent as given, so only a non-ASCII URL can give one.
-        return ascii_str(out.p, out.n) if PyUnicode_IS_ASCII(url) else utf8_str(out.p, out.n)
+        return 0
 
     def presign(self, method, url, long expires_in, headers, str payload_hash):
         """The presigned URL (see the pure twin)."""
@@ -1482,6 +1502,65 @@ cdef class SigningContext:
             buf_free(&creq)
             buf_free(&out)
         return results
+
+    def presign_lines(self, method, str prefix, str keys, long expires_in, str payload_hash):
+        """``presign_many`` of ``prefix + line`` for each line of ``keys``, as one bytes
+        object: every URL followed by a newline (see the pure twin). Bulk presigning makes no
+        Python object per URL this way."""
+        cdef Url u
+        cdef Buf path, sent, canonical, creq, local
+        cdef Buf *out
+        cdef Py_ssize_t keys_n, start, end, prefix_n
+        cdef const char *k
+        cdef bytes m = method_bytes(method)
+        cdef bytes payload = payload_hash.encode("ascii")
+        # The prefix must end inside a path, so that each line only lengthens it.
+        if (m is None or parse_url(&u, prefix) or u.authority_end == u.n
+                or u.query_start >= 0 or u.path_end != u.n):
+            return self.fallback().presign_lines(method, prefix, keys, expires_in, payload_hash)
+        origin = self.origins.get(prefix, &u)
+        k = utf8_or_null(keys, &keys_n)
+        if origin is None or k == NULL:
+            return self.fallback().presign_lines(method, prefix, keys, expires_in, payload_hash)
+        if keys_n == 0:
+            return b""
+        prefix_n = u.path_end - u.authority_end
+        buf_init(&path, 1024)
+        buf_init(&sent, 1024)
+        buf_init(&canonical, 1024)
+        buf_init(&creq, 2048)
+        buf_init(&local, 0)
+        out = &local if self.lines_busy else &self.lines_out
+        out.n = 0
+        self.lines_busy = True
+        try:
+            buf_add(&path, u.s + u.authority_end, prefix_n)
+            start = 0
+            while start <= keys_n:
+                end = start
+                while end < keys_n and k[end] != b'\n':
+                    # What would end the path or make the URL unusable: the pure twin's call.
+                    if URL_CLASS[<uint8_t>k[end]] > SLASH:
+                        return self.fallback().presign_lines(method, prefix, keys, expires_in,
+                                                             payload_hash)
+                    end += 1
+                path.n = prefix_n
+                buf_add(&path, k + start, end - start)
+                if self.presign_into(m, origin, path.p, path.n, NULL, 0, expires_in, None,
+                                     payload, &sent, &canonical, &creq, out):
+                    return self.fallback().presign_lines(method, prefix, keys, expires_in,
+                                                         payload_hash)
+                buf_addc(out, b'\n')
+                start = end + 1
+            return PyBytes_FromStringAndSize(out.p, out.n)
+        finally:
+            if out is &self.lines_out:
+                self.lines_busy = False
+            buf_free(&path)
+            buf_free(&sent)
+            buf_free(&canonical)
+            buf_free(&creq)
+            buf_free(&local)
 
     def sign(self, method, url, headers, payload_hash):
         """(url to send, headers to send, canonical request, string to sign, signature)."""

@@ -671,6 +671,19 @@ class SigningContext:
         presign = self.presign
         return [presign(method, url, expires_in, None, payload_hash) for url in urls]
 
+    def presign_lines(
+        self, method: str, prefix: str, keys: str, expires_in: int, payload_hash: str
+    ) -> bytes:
+        """``presign_many`` of ``prefix + line`` for each line of ``keys`` (split on "\\n"),
+        as the URLs in UTF-8, each followed by a newline: the command line's block of output."""
+        if not keys:
+            return b""
+        urls = self.presign_many(
+            method, [prefix + key for key in keys.split("\n")], expires_in, payload_hash
+        )
+        urls.append("")
+        return "\n".join(urls).encode()
+
 
 # ---------------------------------------------------------------------------------------------
 # Verification

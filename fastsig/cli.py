@@ -8,6 +8,7 @@ import getpass
 import os
 import re
 import shlex
+import stat
 import sys
 import time
 import traceback
@@ -206,8 +207,15 @@ def presign_command(args: argparse.Namespace) -> int:
             sample.append(result.sample)
         progress.add(result.count)
 
+    # Workers write straight into a regular file that is ours alone; a pipe, a terminal or an
+    # inherited stdout (which may be in append mode) gets everything through this process.
+    output_path = None
+    if out is not sys.stdout.buffer and stat.S_ISREG(os.fstat(out.fileno()).st_mode):
+        output_path = args.output
     try:
-        _bulk.run(job, payloads, workers, emit)
+        if output_path is not None:
+            out.flush()
+        _bulk.run(job, payloads, workers, emit, output_path, out.tell() if output_path else 0)
         out.flush()
     finally:
         progress.finish()

@@ -146,6 +146,12 @@ def test_many_keys_in_order_across_workers_and_blocks(backend, tmp_path):
     urls = out.read_text().splitlines()
     assert [unquote(urlsplit(u).path[1:]) for u in urls] == keys
     check_keys(urls[::5000], keys[::5000])
+    # The workers write into the file after the header the main process wrote.
+    done = presign(backend, str(source), "--bucket", "bkt", "--region", "eu-west-1",
+                   "--workers", "2", "--output-format", "csv", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(out.read_text())))
+    assert rows[0] == ["key", "url", "expires"] and [row[0] for row in rows[1:]] == keys
 
 
 def test_url_list_with_queries_and_extra_parameters(backend):

@@ -118,6 +118,20 @@ def test_presign_many_identical(urls, token, double, normalize, omit, content, e
     assert got == want
 
 
+@settings(max_examples=500, deadline=None)
+@given(_METHOD, _URL, st.lists(_TEXT, max_size=6).map("\n".join), *_SETTINGS_ARGS)
+@example("GET", "https://bucket.s3.amazonaws.com/", "a b\nc/ሴ\n\nd%41", None, False, False, False,
+         True, frozenset())
+def test_presign_lines_identical(method, prefix, keys, token, double, normalize, omit, content,
+                                 excluded):
+    pure, compiled = contexts(token, double, normalize, omit, content, excluded)
+    want = outcome(lambda: pure.presign_lines(method, prefix, keys, 60, "UNSIGNED-PAYLOAD"))
+    got = outcome(lambda: compiled.presign_lines(method, prefix, keys, 60, "UNSIGNED-PAYLOAD"))
+    assert got == want
+    # Called twice (the compiled twin reuses its output buffer), the answer is the same.
+    assert outcome(lambda: compiled.presign_lines(method, prefix, keys, 60, "UNSIGNED-PAYLOAD")) == want
+
+
 @SETTINGS
 @given(_TEXT, st.booleans())
 def test_low_level_identical(text, flag):
