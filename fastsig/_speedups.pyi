@@ -2,6 +2,8 @@
 # with the same signatures; fastsig._backend picks one of the two.
 from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
+from ._speedups_py import SignedRequest as SignedRequest
+
 ALGORITHM: str
 EMPTY_SHA256: str
 UNSIGNED_PAYLOAD: str
@@ -67,8 +69,13 @@ class SigningContext:
         excluded_headers: frozenset,
     ) -> None: ...
     def sign(
-        self, method: str, url: str, headers: _Headers, payload_hash: Optional[str]
-    ) -> Tuple[str, dict, str, str, str]: ...
+        self,
+        method: str,
+        url: str,
+        headers: _Headers,
+        payload_hash: Optional[str],
+        body: Optional[bytes] = None,
+    ) -> SignedRequest: ...
     def presign(
         self, method: str, url: str, expires_in: int, headers: _Headers, payload_hash: str
     ) -> str: ...

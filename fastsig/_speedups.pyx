@@ -10,7 +10,7 @@ result. So each error message exists once, and the two backends cannot drift on 
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
-from cpython.object cimport PyObject
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, uint8_t, uint32_t, uint64_t
@@ -20,6 +20,11 @@ from libc.string cimport memchr, memcmp, memcpy, strlen
 from . import _speedups_py as _py
 
 cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
+    bint PyDict_Next(object d, Py_ssize_t *pos, PyObject **key, PyObject **value)
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     void *PyUnicode_DATA(object o)
@@ -362,16 +367,13 @@ cdef inline bint is_canonical(const uint8_t *s, Py_ssize_t n, const uint8_t *kee
 
 cdef int reencode_into(Buf *b, const uint8_t *s, Py_ssize_t n, const uint8_t *keep) except -1:
     """Canonical encoding of %-encoded text; returns 1 (nothing written) on a bad escape."""
-    cdef Py_ssize_t i, m
+    cdef Py_ssize_t m
     cdef uint8_t *tmp
     cdef uint8_t small[256]
-    if is_canonical(s, n, keep):
-        return buf_add(b, <const char *>s, n)
-    for i in range(n):
-        if s[i] == b'%':
-            break
-    else:
+    if memchr(s, b'%', n) == NULL:  # nothing to decode (keys to presign mostly)
         return encode_into(b, s, n, keep)
+    if is_canonical(s, n, keep):  # received URLs mostly
+        return buf_add(b, <const char *>s, n)
     if n < 256:
         tmp = small
     else:
@@ -794,6 +796,11 @@ URL_CLASS[0x7F] = CONTROL
 URL_CLASS[ord("/")] = SLASH
 URL_CLASS[ord("?")] = QUESTION
 URL_CLASS[ord("#")] = HASH
+# presign_lines' scan of its keys: the end of a line (1), or what a path cannot hold (2).
+cdef uint8_t LINE_STOP[256]
+for _c in range(256):
+    LINE_STOP[_c] = 2 if URL_CLASS[_c] > SLASH else 0
+LINE_STOP[ord("\n")] = 1
 
 cdef struct Url:
     const char *s
@@ -915,10 +922,28 @@ cdef bytes method_bytes(method):
     return PyBytes_FromStringAndSize(buf, n)
 
 
+cdef inline bint is_trimmed(const char *s, Py_ssize_t n) noexcept:
+    """Whether a header value is already canonical: no tab, no blank at either end, no two
+    blanks in a row. Most are, and need only a copy."""
+    cdef const char *at
+    cdef const char *end = s + n
+    if n == 0:
+        return True
+    if s[0] == b' ' or s[n - 1] == b' ' or memchr(s, b'\t', n) != NULL:
+        return False
+    at = <const char *>memchr(s, b' ', n)
+    while at != NULL:
+        if at[1] == b' ':  # never the last byte: that one is not a blank
+            return False
+        at = <const char *>memchr(at + 1, b' ', end - at - 1)
+    return True
+
 cdef int trimall_into(Buf *b, const char *s, Py_ssize_t n) except -1:
     """Header value canonical form: trimmed, runs of blanks collapsed to one space."""
     cdef Py_ssize_t i = 0
     cdef bint gap = False, any_out = False
+    if is_trimmed(s, n):
+        return buf_add(b, s, n)
     buf_reserve(b, n)
     for i in range(n):
         if s[i] == b' ' or s[i] == b'\t':
@@ -963,6 +988,7 @@ cdef struct HeaderSet:
     bint has_host
     PyObject *content     # owned: the canonical X-Amz-Content-SHA256 the caller sent, or NULL
     Hdr stack[STACK_HEADERS]
+    Hdr *stack_order[STACK_HEADERS]
 
 cdef int compare_headers(const void *a, const void *b) noexcept nogil:
     cdef const Hdr *x = (<const Hdr **>a)[0]
@@ -1065,66 +1091,84 @@ cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint co
     """The caller's headers, checked and lowercased, owned ones dropped, excluded ones flagged.
     Returns 1 for anything the pure twin must judge (a non-str, a bad name or value, a fold).
     ``raw_ok``: (bytes, bytes) pairs too, as an ASGI server gives them (the verifier's fast
-    path only: its pure twin defers everything, so no other caller may differ from it)."""
-    cdef Hdr *h
-    cdef Py_ssize_t i, n
-    cdef const char *s
+    path only: its pure twin defers everything, so no other caller may differ from it).
+    ``held`` keeps the items of other iterables alive; a dict's own entries are read in
+    place (the caller holds the dict, and no Python code runs until the caller is done)."""
+    cdef Py_ssize_t pos = 0
+    cdef PyObject *name
+    cdef PyObject *value
     if headers is None:
         return 0
-    items = getattr(headers, "items", None)
     try:
+        if type(headers) is dict:
+            while PyDict_Next(headers, &pos, &name, &value):
+                if hs_take(hs, <object>name, <object>value, apply_owned, content_owned,
+                           excluded, False):
+                    return 1
+            return 0
+        items = getattr(headers, "items", None)
         for item in (items() if items is not None else headers):
             if type(item) is not tuple or len(<tuple>item) != 2:
                 return 1
-            name, value = <tuple>item
-            raw = type(name) is bytes and type(value) is bytes and raw_ok
-            if not raw and (type(name) is not str or type(value) is not str):
+            if hs_take(hs, (<tuple>item)[0], (<tuple>item)[1], apply_owned, content_owned,
+                       excluded, raw_ok):
                 return 1
-            h = hs_add(hs)
-            if raw:
-                s = PyBytes_AS_STRING(name)
-                n = PyBytes_GET_SIZE(name)
-            else:
-                s = PyUnicode_AsUTF8AndSize(name, &n)
-            if n == 0:
-                return 1
-            h.name_off = hs.names.n
-            h.name_len = n
-            buf_reserve(&hs.names, n)
-            for i in range(n):
-                if not TOKEN_CHARS[<uint8_t>s[i]]:
-                    return 1
-                hs.names.p[hs.names.n + i] = s[i] + 32 if b'A' <= s[i] <= b'Z' else s[i]
-            hs.names.n += n
-            if raw:
-                s = PyBytes_AS_STRING(value)
-                n = PyBytes_GET_SIZE(value)
-            else:
-                s = PyUnicode_AsUTF8AndSize(value, &n)
-            for i in range(n):
-                if not VALUE_CHARS[<uint8_t>s[i]]:
-                    return 1
-            h.value = s
-            h.value_len = n
-            h.name_obj = <PyObject *>name
-            h.value_obj = <PyObject *>value
-            held.append(item)  # keeps name and value alive
-            s = hs.names.p + h.name_off
-            owned = is_owned(h, s, content_owned) and apply_owned
-            if h.flags & IS_CONTENT:
-                found = canonical_value_of(h.value, h.value_len)
-                Py_INCREF(found)
-                Py_XDECREF(hs.content)
-                hs.content = <PyObject *>found
-            if owned:
-                continue
-            if in_blob(PyBytes_AS_STRING(excluded), PyBytes_GET_SIZE(excluded), s, h.name_len):
-                h.flags |= EXCLUDED
-            if h.flags & IS_HOST:
-                hs.has_host = True
-            hs.count += 1
+            held.append(item)
     except (TypeError, ValueError, UnicodeEncodeError):
         return 1
+    return 0
+
+cdef int hs_take(HeaderSet *hs, name, value, bint apply_owned, bint content_owned,
+                 bytes excluded, bint raw_ok) except -1:
+    """One header of hs_collect; 1 for the pure twin to judge."""
+    cdef Hdr *h
+    cdef Py_ssize_t i, n
+    cdef const char *s
+    raw = type(name) is bytes and type(value) is bytes and raw_ok
+    if not raw and (type(name) is not str or type(value) is not str):
+        return 1
+    h = hs_add(hs)
+    if raw:
+        s = PyBytes_AS_STRING(name)
+        n = PyBytes_GET_SIZE(name)
+    else:
+        s = PyUnicode_AsUTF8AndSize(name, &n)
+    if n == 0:
+        return 1
+    h.name_off = hs.names.n
+    h.name_len = n
+    buf_reserve(&hs.names, n)
+    for i in range(n):
+        if not TOKEN_CHARS[<uint8_t>s[i]]:
+            return 1
+        hs.names.p[hs.names.n + i] = s[i] + 32 if b'A' <= s[i] <= b'Z' else s[i]
+    hs.names.n += n
+    if raw:
+        s = PyBytes_AS_STRING(value)
+        n = PyBytes_GET_SIZE(value)
+    else:
+        s = PyUnicode_AsUTF8AndSize(value, &n)
+    for i in range(n):
+        if not VALUE_CHARS[<uint8_t>s[i]]:
+            return 1
+    h.value = s
+    h.value_len = n
+    h.name_obj = <PyObject *>name
+    h.value_obj = <PyObject *>value
+    s = hs.names.p + h.name_off
+    owned = is_owned(h, s, content_owned) and apply_owned
+    if h.flags & IS_CONTENT:
+        found = canonical_value_of(h.value, h.value_len)
+        Py_INCREF(found)
+        Py_XDECREF(hs.content)
+        hs.content = <PyObject *>found
+    if owned:
+        return 0
+    if in_blob(PyBytes_AS_STRING(excluded), PyBytes_GET_SIZE(excluded), s, h.name_len):
+        h.flags |= EXCLUDED
+    if h.flags & IS_HOST:
+        hs.has_host = True
+    hs.count += 1
     return 0
 
 cdef int hs_emit(HeaderSet *hs, Buf *block, Buf *signed) except -1:
@@ -1132,18 +1176,31 @@ cdef int hs_emit(HeaderSet *hs, Buf *block, Buf *signed) except -1:
     (JOINED on the first in sorted order, holding the value to send; NOT_FIRST on the rest)."""
     cdef Py_ssize_t i, j, k
     cdef Hdr **order
+    cdef Hdr *h
     cdef Buf joined
     cdef bint first = True
     for i in range(hs.count):
         if hs.e[i].name_off >= 0:
             hs.e[i].name = hs.names.p + hs.e[i].name_off
-    order = <Hdr **>malloc(hs.count * sizeof(Hdr *) + 1)
-    if order == NULL:
-        raise MemoryError()
-    hs.order = order
+    if hs.count <= STACK_HEADERS:
+        order = hs.stack_order
+    else:
+        order = <Hdr **>malloc(hs.count * sizeof(Hdr *))
+        if order == NULL:
+            raise MemoryError()
+        hs.order = order
     for i in range(hs.count):
         order[i] = &hs.e[i]
-    qsort(order, hs.count, sizeof(Hdr *), compare_headers)
+    if hs.count > STACK_HEADERS:
+        qsort(order, hs.count, sizeof(Hdr *), compare_headers)
+    else:  # an insertion sort for the handful of headers a request usually has
+        for i in range(1, hs.count):
+            h = order[i]
+            j = i
+            while j > 0 and compare_headers(&order[j - 1], &h) > 0:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = h
     buf_init(&joined, 256)
     try:
         i = 0
@@ -1215,6 +1272,33 @@ def canonical_headers(headers, excluded=()):
         buf_free(&signed)
 
 
+SignedRequest = _py.SignedRequest
+cdef type SIGNED_REQUEST = SignedRequest
+cdef tuple NO_ARGS = ()
+# Where SignedRequest's __slots__ live in the object: written directly, they cost a store each;
+# through setattr, five of them were a tenth of a header signature.
+cdef Py_ssize_t SIGNED_REQUEST_SLOTS[5]
+for _i, _name in enumerate(("url", "headers", "signature", "canonical_request", "string_to_sign")):
+    _slot = SignedRequest.__dict__[_name]
+    assert type(_slot).__name__ == "member_descriptor"
+    SIGNED_REQUEST_SLOTS[_i] = (<PyMemberDescrObject *>_slot).d_member.offset
+
+cdef inline void set_slot(PyObject *obj, int index, object value) noexcept:
+    Py_INCREF(value)
+    (<PyObject **>(<char *>obj + SIGNED_REQUEST_SLOTS[index]))[0] = <PyObject *>value
+
+cdef object signed_request(url, headers, signature, canonical_request, string_to_sign):
+    """A SignedRequest, made without running its Python __init__."""
+    cdef object r = (<PyTypeObject *>SIGNED_REQUEST).tp_new(SIGNED_REQUEST, <PyObject *>NO_ARGS, NULL)
+    cdef PyObject *raw = <PyObject *>r
+    set_slot(raw, 0, url)
+    set_slot(raw, 1, headers)
+    set_slot(raw, 2, signature)
+    set_slot(raw, 3, canonical_request)
+    set_slot(raw, 4, string_to_sign)
+    return r
+
+
 cdef class _LastOrigin:
     """The last (scheme, Host header) parsed: bulk signing and verifying repeat one origin,
     which then costs one memcmp instead of a slice and a dict lookup."""
@@ -1261,6 +1345,9 @@ cdef class SigningContext:
     cdef bytes sts_prefix_b
     cdef bytes excluded_b
     cdef bytes token_b
+    # set_tails' parts, and what they were made from
+    cdef bytes creq_tail, url_head, url_middle, tail_auth, tail_payload
+    cdef tuple tail_origin
     # presign_lines' output, kept from call to call: fresh megabytes cost a page fault every
     # 4 KiB. ``lines_busy`` guards it, should another thread ever get in.
     cdef Buf lines_out
@@ -1376,6 +1463,20 @@ cdef class SigningContext:
         # Only a double-encoded path is sent as given, so only a non-ASCII URL can give one.
         return ascii_str(out.p, out.n) if PyUnicode_IS_ASCII(url) else utf8_str(out.p, out.n)
 
+    cdef int set_tails(self, bytes auth, tuple origin, bytes payload_hash) except -1:
+        """The fixed parts of a presigned URL without query or extra headers: the canonical
+        request after the canonical URI's line, the URL before the path and between path and
+        signature."""
+        scheme, host = origin
+        host_b = host.encode("utf-8")
+        self.creq_tail = auth + b"\nhost:" + host_b + b"\n\nhost\n" + payload_hash
+        self.url_head = scheme.encode("ascii") + b"://" + host_b
+        self.url_middle = b"?" + auth + b"&X-Amz-Signature="
+        self.tail_auth = auth
+        self.tail_origin = origin
+        self.tail_payload = payload_hash
+        return 0
+
     cdef int presign_into(self, bytes method, tuple origin, const char *path, Py_ssize_t path_n,
                           const char *query, Py_ssize_t query_n, long expires_in, headers,
                           bytes payload_hash, Buf *sent, Buf *canonical, Buf *creq,
@@ -1429,6 +1530,19 @@ cdef class SigningContext:
                 auth = self.auth_query(expires_in, "host")
                 self.last_auth = auth
                 self.last_expires = expires_in
+            if query_n == 0:
+                # Bulk presigning: all but the path is the same from URL to URL.
+                if (auth is not self.tail_auth or origin is not self.tail_origin
+                        or payload_hash is not self.tail_payload):
+                    self.set_tails(auth, origin, payload_hash)
+                buf_addb(creq, self.creq_tail)
+                self.sign_into(creq, signature, NULL)
+                buf_addb(out, self.url_head)
+                buf_add(out, sent.p, sent.n)
+                buf_addb(out, self.url_middle)
+                buf_add(out, <char *>signature, 64)
+                buf_addb(out, self.token_suffix)
+                return 0
             cq_start = creq.n
             if query_n > 0:
                 if query_into(creq, query, query_n, PyBytes_AS_STRING(auth),
@@ -1463,8 +1577,8 @@ cdef class SigningContext:
             return self.fallback().presign(method, url, expires_in, headers, payload_hash)
         buf_init(&sent, 256)
         buf_init(&canonical, 256)
-        buf_init(&creq, 1024)
-        buf_init(&out, 1024)
+        buf_init(&creq, INLINE_BYTES)
+        buf_init(&out, INLINE_BYTES)
         try:
             result = self.presign_one(m, url, expires_in, headers, self.payload_bytes(payload_hash),
                                       &sent, &canonical, &creq, &out)
@@ -1487,8 +1601,8 @@ cdef class SigningContext:
             return self.fallback().presign_many(method, urls, expires_in, payload_hash)
         buf_init(&sent, 256)
         buf_init(&canonical, 256)
-        buf_init(&creq, 1024)
-        buf_init(&out, 1024)
+        buf_init(&creq, INLINE_BYTES)
+        buf_init(&out, INLINE_BYTES)
         try:
             for url in urls:
                 result = self.presign_one(m, url, expires_in, None, payload, &sent, &canonical,
@@ -1538,12 +1652,12 @@ cdef class SigningContext:
             start = 0
             while start <= keys_n:
                 end = start
-                while end < keys_n and k[end] != b'\n':
-                    # What would end the path or make the URL unusable: the pure twin's call.
-                    if URL_CLASS[<uint8_t>k[end]] > SLASH:
-                        return self.fallback().presign_lines(method, prefix, keys, expires_in,
-                                                             payload_hash)
+                while end < keys_n and LINE_STOP[<uint8_t>k[end]] == 0:
                     end += 1
+                if end < keys_n and LINE_STOP[<uint8_t>k[end]] == 2:
+                    # What would end the path or make the URL unusable: the pure twin's call.
+                    return self.fallback().presign_lines(method, prefix, keys, expires_in,
+                                                         payload_hash)
                 path.n = prefix_n
                 buf_add(&path, k + start, end - start)
                 if self.presign_into(m, origin, path.p, path.n, NULL, 0, expires_in, None,
@@ -1562,10 +1676,12 @@ cdef class SigningContext:
             buf_free(&creq)
             buf_free(&local)
 
-    def sign(self, method, url, headers, payload_hash):
-        """(url to send, headers to send, canonical request, string to sign, signature)."""
+    def sign(self, method, url, headers, payload_hash, body=None):
+        """The signed request (see the pure twin)."""
         cdef Url u
         cdef bytes m = method_bytes(method)
+        if payload_hash is None and body is not None:
+            payload_hash = sha256_hex(body)
         if m is None or type(url) is not str or parse_url(&u, url):
             return self.fallback().sign(method, url, headers, payload_hash)
         origin = self.origins.get(url, &u)
@@ -1590,7 +1706,7 @@ cdef class SigningContext:
         hs_init(&hs)
         buf_init(&sent, 256)
         buf_init(&canonical, 256)
-        buf_init(&creq, 1024)
+        buf_init(&creq, INLINE_BYTES)
         buf_init(&sts, 256)
         buf_init(&out, 512)
         try:
@@ -1671,8 +1787,8 @@ cdef class SigningContext:
                 buf_add(&out, creq.p + cq_start, cq_end - cq_start)
             out_url = ascii_str(out.p, out.n) if PyUnicode_IS_ASCII(url) else utf8_str(out.p, out.n)
             # Every part of a canonical request is %-encoded or checked ASCII.
-            return (out_url, send, ascii_str(creq.p, creq.n), ascii_str(sts.p, sts.n),
-                    ascii_str(<char *>signature, 64))
+            return signed_request(out_url, send, ascii_str(<char *>signature, 64),
+                                  ascii_str(creq.p, creq.n), ascii_str(sts.p, sts.n))
         finally:
             hs_free(&hs)
             buf_free(&sent)

@@ -515,6 +515,52 @@ def canonical_headers(headers: Any, excluded: Iterable[str] = ()) -> Tuple[str, 
     return _Headers(headers, skip).canonical(skip, {})
 
 
+class SignedRequest:
+    """What ``Signer.sign`` returns: send ``method`` to ``url`` with ``headers``.
+
+    ``headers`` holds every header to send: the caller's (a repeated name joined with ``,``),
+    plus ``Host`` when it was absent, ``X-Amz-Date``, ``Authorization`` and, as they apply,
+    ``X-Amz-Security-Token`` and ``X-Amz-Content-SHA256``. ``canonical_request`` and
+    ``string_to_sign`` are there for debugging and for people comparing signers."""
+
+    __slots__ = ("url", "headers", "signature", "canonical_request", "string_to_sign")
+    # Both kernels make these: it lives here, beside the pure one, so there is one class.
+
+    def __init__(
+        self,
+        url: str,
+        headers: dict,
+        signature: str,
+        canonical_request: str,
+        string_to_sign: str,
+    ) -> None:
+        self.url = url
+        self.headers = headers
+        self.signature = signature
+        self.canonical_request = canonical_request
+        self.string_to_sign = string_to_sign
+
+    @property
+    def method(self) -> str:
+        """The HTTP method, uppercase (the first line of the canonical request)."""
+        return self.canonical_request.partition("\n")[0]
+
+    def __repr__(self) -> str:
+        # Header names only: values include the session token.
+        return (
+            f"SignedRequest(method={self.method!r}, url={self.url!r}, "
+            f"headers=[{', '.join(self.headers)}], signature={self.signature!r})"
+        )
+
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not SignedRequest:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # headers is a dict
+
+
 class SigningContext:
     """Signs requests for one set of credentials, scope and X-Amz-Date.
 
@@ -575,10 +621,13 @@ class SigningContext:
     # -- header signing ------------------------------------------------------------------------
 
     def sign(
-        self, method: str, url: str, headers: Any, payload_hash: Optional[str]
-    ) -> Tuple[str, dict, str, str, str]:
-        """(url to send, headers to send, canonical request, string to sign, signature)."""
+        self, method: str, url: str, headers: Any, payload_hash: Optional[str], body: Any = None
+    ) -> SignedRequest:
+        """The signed request. The payload hash is ``payload_hash``, else the hash of ``body``
+        (bytes-like), else the caller's X-Amz-Content-SHA256 header, else the empty hash."""
         method = _check_method(method)
+        if payload_hash is None and body is not None:
+            payload_hash = sha256_hex(body)
         scheme, host, path, query = split_url(url)
         sent_path, canonical_uri = self._paths.paths(path)
         cq = canonical_query(query)
@@ -613,7 +662,7 @@ class SigningContext:
             f"SignedHeaders={signed_headers}, Signature={signature}"
         )
         out_url = f"{scheme}://{host}{sent_path}?{cq}" if cq else f"{scheme}://{host}{sent_path}"
-        return out_url, send, creq, sts, signature
+        return SignedRequest(out_url, send, signature, creq, sts)
 
     # -- presigned URLs ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _backend, _speedups_py
+from ._speedups_py import SignedRequest
 from ._errors import (
     ConfigurationError,
     CredentialsError,
@@ -64,48 +65,12 @@ _PATH_POLICIES = {
     (True, False): "DOUBLE_ENCODED_PATHS",
     (False, True): "NORMALIZED_S3_STYLE_PATHS",
 }
+_now = time.time
 MAX_EXPIRES = 604800  # seven days: the longest a SigV4 presigned URL may live
 _SCOPE_PART = re.compile(r"[A-Za-z0-9._\-]+")
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _PAYLOAD_LITERAL = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")  # UNSIGNED-PAYLOAD, STREAMING-...
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
-
-class SignedRequest:
-    """What ``Signer.sign`` returns: send ``method`` to ``url`` with ``headers``.
-
-    ``headers`` holds every header to send: the caller's (a repeated name joined with ``,``),
-    plus ``Host`` when it was absent, ``X-Amz-Date``, ``Authorization`` and, as they apply,
-    ``X-Amz-Security-Token`` and ``X-Amz-Content-SHA256``. ``canonical_request`` and
-    ``string_to_sign`` are there for debugging and for people comparing signers."""
-
-    __slots__ = ("url", "headers", "signature", "canonical_request", "string_to_sign")
-
-    def __init__(
-        self,
-        url: str,
-        headers: dict,
-        signature: str,
-        canonical_request: str,
-        string_to_sign: str,
-    ) -> None:
-        self.url = url
-        self.headers = headers
-        self.signature = signature
-        self.canonical_request = canonical_request
-        self.string_to_sign = string_to_sign
-
-    @property
-    def method(self) -> str:
-        """The HTTP method, uppercase (the first line of the canonical request)."""
-        return self.canonical_request.partition("\n")[0]
-
-    def __repr__(self) -> str:
-        # Header names only: values include the session token.
-        return (
-            f"SignedRequest(method={self.method!r}, url={self.url!r}, "
-            f"headers=[{', '.join(self.headers)}], signature={self.signature!r})"
-        )
 
 
 def _check_scope_part(value: Any, what: str) -> str:
@@ -253,8 +218,10 @@ class Signer:
         # (second start, second end, credentials, signing context) of the last request.
         self._cached: Optional[Tuple[int, int, Credentials, Any]] = None
         # With fixed credentials that never expire, a request in the cached second needs no
-        # other check: sign and presign then go straight to the cached context.
+        # other check: sign and presign then go straight to the cached context. ``_fast`` is
+        # (start, end, context) of that second, as floats to compare with time.time() cheaply.
         self._fast_ok = self._credentials is not None and self._credentials.expiration is None
+        self._fast: Optional[Tuple[float, float, Any]] = None
 
     def __repr__(self) -> str:
         who = self._credentials.access_key_id if self._credentials else type(self._provider).__name__
@@ -307,6 +274,8 @@ class Signer:
         )
         cached = (epoch, epoch + 1, credentials, context)
         self._cached = cached
+        if self._fast_ok:
+            self._fast = (float(epoch), float(epoch + 1), context)
         return cached
 
     def sign(
@@ -336,21 +305,20 @@ class Signer:
         >>> signed.signature
         '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'
         """
-        cached = self._cached
-        if timestamp is None and self._fast_ok and cached and cached[0] <= time.time() < cached[1]:
-            context = cached[3]
+        fast = self._fast
+        if fast is not None and timestamp is None and fast[0] <= _now() < fast[1]:
+            context = fast[2]
         else:
             context = self._context(timestamp)[3]
         if payload_hash is not None:
             payload_hash = _check_payload_hash(payload_hash)
         elif self.unsigned_payload:
             payload_hash = UNSIGNED_PAYLOAD
-        elif body is not None:
-            payload_hash = (
-                self._kernels.sha256_hex(body) if body.__class__ is bytes else hash_payload(body)
-            )
-        url, sent_headers, creq, sts, signature = context.sign(method, url, headers, payload_hash)
-        return SignedRequest(url, sent_headers, signature, creq, sts)
+        elif body is not None and body.__class__ is not bytes:
+            payload_hash = hash_payload(body)
+        else:  # the kernel hashes bytes itself
+            return context.sign(method, url, headers, None, body)
+        return context.sign(method, url, headers, payload_hash)
 
     def _presign_setup(
         self, expires_in: Any, timestamp: Optional[Timestamp], payload_hash: Optional[str]
@@ -390,17 +358,16 @@ class Signer:
         # The common call (now, default payload, fixed credentials without expiry, same second
         # as the last call) goes straight to the kernel: this wrapper is most of a compiled
         # presign's cost.
-        cached = self._cached
+        fast = self._fast
         if (
-            self._fast_ok
-            and cached
+            fast is not None
             and timestamp is None
             and payload_hash is None
             and expires_in.__class__ is int
             and 0 < expires_in <= MAX_EXPIRES
-            and cached[0] <= time.time() < cached[1]
+            and fast[0] <= _now() < fast[1]
         ):
-            return cached[3].presign(method, url, expires_in, headers, self._presign_payload)
+            return fast[2].presign(method, url, expires_in, headers, self._presign_payload)
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
         return context.presign(method, url, expires_in, headers, payload_hash)
 
