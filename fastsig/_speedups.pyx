@@ -8,6 +8,7 @@ call is handed to the pure-Python twin, which raises the same exception or retur
 result. So each error message exists once, and the two backends cannot drift on edge cases.
 """
 
+from cpython.dict cimport PyDict_Copy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
 from cpython.object cimport PyObject, PyTypeObject
@@ -781,6 +782,10 @@ for _c in bytearray(b"+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs
     SCHEME_CHARS[_c] = 1
 for _c in bytearray(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):
     TOKEN_CHARS[_c] = 1
+# A header name's character lowercased, or 0 for one that cannot be in a name.
+cdef char TOKEN_LOWER[256]
+for _c in range(256):
+    TOKEN_LOWER[_c] = (_c + 32 if 65 <= _c <= 90 else _c) if TOKEN_CHARS[_c] else 0
 for _c in range(0x20, 0x7F):
     VALUE_CHARS[_c] = 1
 VALUE_CHARS[9] = 1
@@ -1124,6 +1129,8 @@ cdef int hs_take(HeaderSet *hs, name, value, bint apply_owned, bint content_owne
     cdef Hdr *h
     cdef Py_ssize_t i, n
     cdef const char *s
+    cdef char *lowered
+    cdef char c
     raw = type(name) is bytes and type(value) is bytes and raw_ok
     if not raw and (type(name) is not str or type(value) is not str):
         return 1
@@ -1138,10 +1145,12 @@ cdef int hs_take(HeaderSet *hs, name, value, bint apply_owned, bint content_owne
     h.name_off = hs.names.n
     h.name_len = n
     buf_reserve(&hs.names, n)
+    lowered = hs.names.p + hs.names.n
     for i in range(n):
-        if not TOKEN_CHARS[<uint8_t>s[i]]:
+        c = TOKEN_LOWER[<uint8_t>s[i]]
+        if c == 0:
             return 1
-        hs.names.p[hs.names.n + i] = s[i] + 32 if b'A' <= s[i] <= b'Z' else s[i]
+        lowered[i] = c
     hs.names.n += n
     if raw:
         s = PyBytes_AS_STRING(value)
@@ -1628,16 +1637,19 @@ cdef class SigningContext:
         cdef const char *k
         cdef bytes m = method_bytes(method)
         cdef bytes payload = payload_hash.encode("ascii")
+        if not keys:  # no line: nothing is parsed or checked, as in the pure twin
+            return b""
         # The prefix must end inside a path, so that each line only lengthens it.
         if (m is None or parse_url(&u, prefix) or u.authority_end == u.n
                 or u.query_start >= 0 or u.path_end != u.n):
             return self.fallback().presign_lines(method, prefix, keys, expires_in, payload_hash)
-        origin = self.origins.get(prefix, &u)
+        try:
+            origin = self.origins.get(prefix, &u)
+        except ValueError:  # the pure twin says which line shows it first
+            origin = None
         k = utf8_or_null(keys, &keys_n)
         if origin is None or k == NULL:
             return self.fallback().presign_lines(method, prefix, keys, expires_in, payload_hash)
-        if keys_n == 0:
-            return b""
         prefix_n = u.path_end - u.authority_end
         buf_init(&path, 1024)
         buf_init(&sent, 1024)
@@ -1680,25 +1692,37 @@ cdef class SigningContext:
         """The signed request (see the pure twin)."""
         cdef Url u
         cdef bytes m = method_bytes(method)
+        cdef fs_sha256_ctx ctx
+        cdef uint8_t digest[32]
+        cdef char hexed[64]
+        cdef const char *body_hash = NULL  # the hex hash of a bytes body, made no str of
         if payload_hash is None and body is not None:
-            payload_hash = sha256_hex(body)
-        if m is None or type(url) is not str or parse_url(&u, url):
-            return self.fallback().sign(method, url, headers, payload_hash)
-        origin = self.origins.get(url, &u)
-        if origin is None:
-            return self.fallback().sign(method, url, headers, payload_hash)
-        result = self.sign_c(m, url, &u, origin, headers, payload_hash)
-        if result is None:
-            return self.fallback().sign(method, url, headers, payload_hash)
-        return result
+            if type(body) is bytes:
+                fs_sha256(PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body), digest)
+                fs_hex(digest, 32, hexed)
+                body_hash = hexed
+            else:
+                payload_hash = sha256_hex(body)
+        if m is not None and type(url) is str and not parse_url(&u, url):
+            origin = self.origins.get(url, &u)
+            if origin is not None:
+                result = self.sign_c(m, url, &u, origin, headers, payload_hash, body_hash)
+                if result is not None:
+                    return result
+        if body_hash != NULL:
+            payload_hash = ascii_str(body_hash, 64)
+        return self.fallback().sign(method, url, headers, payload_hash)
 
-    cdef object sign_c(self, bytes m, str url, Url *u, tuple origin, headers, payload_hash):
-        """Header signing in C; None hands the call to the pure twin."""
+    cdef object sign_c(self, bytes m, str url, Url *u, tuple origin, headers, payload_hash,
+                       const char *body_hash):
+        """Header signing in C; None hands the call to the pure twin. ``body_hash``, when
+        not NULL, is the payload hash (64 hex digits) and ``payload_hash`` is None."""
         cdef HeaderSet hs
         cdef Buf sent, canonical, creq, sts, out
         cdef Hdr *h
-        cdef Py_ssize_t i, cq_start, cq_end, signed_start, signed_end, host_n
+        cdef Py_ssize_t i, cq_start, cq_end, signed_start, signed_end, host_n, kept, payload_n
         cdef const char *host_s
+        cdef const char *payload_s
         cdef uint8_t signature[64]
         cdef list held = []
         cdef dict send
@@ -1712,9 +1736,13 @@ cdef class SigningContext:
         try:
             if hs_collect(&hs, headers, held, True, self.content_header, self.excluded_b):
                 return None
-            if payload_hash is None:
-                payload_hash = (<object>hs.content if hs.content != NULL else None) or EMPTY_SHA256
-            payload_b = self.payload_bytes(payload_hash)
+            if body_hash != NULL:
+                payload_s, payload_n = body_hash, 64
+            else:
+                if payload_hash is None:
+                    payload_hash = (<object>hs.content if hs.content != NULL else None) or EMPTY_SHA256
+                payload_b = self.payload_bytes(payload_hash)
+                payload_s, payload_n = PyBytes_AS_STRING(payload_b), PyBytes_GET_SIZE(payload_b)
 
             # Method, canonical URI, canonical query.
             if path_into(&sent, &canonical, u.s + u.authority_end, u.path_end - u.authority_end,
@@ -1741,15 +1769,14 @@ cdef class SigningContext:
                 hs_add_ours(&hs, "x-amz-security-token", PyBytes_AS_STRING(self.token_b),
                             PyBytes_GET_SIZE(self.token_b))
             if self.content_header:
-                hs_add_ours(&hs, "x-amz-content-sha256", PyBytes_AS_STRING(payload_b),
-                            PyBytes_GET_SIZE(payload_b))
+                hs_add_ours(&hs, "x-amz-content-sha256", payload_s, payload_n)
             hs_emit(&hs, &creq, &out)
             buf_addc(&creq, b'\n')
             signed_start = creq.n
             buf_add(&creq, out.p, out.n)
             signed_end = creq.n
             buf_addc(&creq, b'\n')
-            buf_addb(&creq, payload_b)
+            buf_add(&creq, payload_s, payload_n)
 
             # String to sign and signature.
             buf_addb(&sts, self.sts_prefix_b)
@@ -1757,19 +1784,31 @@ cdef class SigningContext:
 
             # What to send: the caller's headers in their order (a repeated name once, joined),
             # then ours.
-            send = {}
+            kept = 0
             for i in range(hs.count):
-                h = &hs.e[i]
-                if h.flags & (OURS | NOT_FIRST):
-                    continue
-                send[<object>h.name_obj] = <object>(h.joined if h.flags & JOINED else h.value_obj)
+                if hs.e[i].flags & (JOINED | NOT_FIRST):
+                    kept = -1
+                    break
+                if not hs.e[i].flags & OURS:
+                    kept += 1
+            if type(headers) is dict and kept == len(<dict>headers):
+                send = PyDict_Copy(headers)  # every header sent as given: copied whole
+            else:
+                send = {}
+                for i in range(hs.count):
+                    h = &hs.e[i]
+                    if h.flags & (OURS | NOT_FIRST):
+                        continue
+                    send[<object>h.name_obj] = <object>(
+                        h.joined if h.flags & JOINED else h.value_obj)
             if not hs.has_host:
                 send["Host"] = host
             send["X-Amz-Date"] = self.amz_date
             if self.token is not None:
                 send["X-Amz-Security-Token"] = self.token
             if self.content_header:
-                send["X-Amz-Content-SHA256"] = payload_hash
+                send["X-Amz-Content-SHA256"] = (
+                    payload_hash if body_hash == NULL else ascii_str(body_hash, 64))
             out.n = 0
             buf_addb(&out, self.authorization_prefix)
             buf_add(&out, creq.p + signed_start, signed_end - signed_start)
