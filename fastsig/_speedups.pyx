@@ -1071,24 +1071,55 @@ cdef bint is_owned(Hdr *h, const char *lname, bint content_owned) noexcept:
             or (n == 10 and memcmp(lname, b"x-amz-date", 10) == 0)
             or (n == 20 and memcmp(lname, b"x-amz-security-token", 20) == 0))
 
+DEF BLOB_FILTER = 32  # bytes of the blob's quick-reject bitmap
+
+cdef inline unsigned blob_bit(const char *name, Py_ssize_t n) noexcept:
+    return <unsigned>(n * 7 + <uint8_t>name[0] * 3 + <uint8_t>name[n - 1]) & 255
+
 cdef bytes excluded_blob(names):
-    """Header names as one blob of (length byte, name) records, scanned in C per header."""
-    parts = []
+    """Header names as one blob, scanned in C per header: a 256-bit filter over (length,
+    first and last byte) that rules most names out at once, then (length byte, name)
+    records."""
+    cdef bytearray blob = bytearray(BLOB_FILTER)
+    cdef unsigned bit
     for name in names:
         raw = name.encode("utf-8", "surrogatepass")
         if 0 < len(raw) < 256:  # longer names cannot be header names we accept anyway
-            parts.append(bytes((len(raw),)) + raw)
-    return b"".join(parts)
+            bit = blob_bit(raw, len(raw))
+            blob[bit >> 3] |= 1 << (bit & 7)
+            blob += bytes((len(raw),)) + raw
+    return bytes(blob)
 
 
 cdef bint in_blob(const char *blob, Py_ssize_t blob_len, const char *name, Py_ssize_t n) noexcept:
-    cdef Py_ssize_t i = 0, length
+    cdef Py_ssize_t i = BLOB_FILTER, length
+    cdef unsigned bit = blob_bit(name, n)
+    if not (<uint8_t>blob[bit >> 3] >> (bit & 7)) & 1:
+        return False
     while i < blob_len:
         length = <uint8_t>blob[i]
         if length == n and memcmp(blob + i + 1, name, n) == 0:
             return True
         i += 1 + length
     return False
+
+
+cdef inline bint value_ok(const char *s, Py_ssize_t n) noexcept:
+    """Every byte allowed in a header value (VALUE_CHARS); eight at a time while none is a
+    control character, DEL or beyond ASCII (the exact check then decides)."""
+    cdef Py_ssize_t i = 0
+    cdef uint64_t w
+    while i + 8 <= n:
+        memcpy(&w, s + i, 8)
+        # A high bit set, or a byte below 0x20, or a byte equal to 0x7F.
+        if (w | ((w - 0x2020202020202020ULL) & ~w)
+                | ((w ^ 0x7F7F7F7F7F7F7F7FULL) - 0x0101010101010101ULL)) & 0x8080808080808080ULL:
+            break
+        i += 8
+    for i in range(i, n):
+        if not VALUE_CHARS[<uint8_t>s[i]]:
+            return False
+    return True
 
 
 cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint content_owned,
@@ -1157,9 +1188,8 @@ cdef int hs_take(HeaderSet *hs, name, value, bint apply_owned, bint content_owne
         n = PyBytes_GET_SIZE(value)
     else:
         s = PyUnicode_AsUTF8AndSize(value, &n)
-    for i in range(n):
-        if not VALUE_CHARS[<uint8_t>s[i]]:
-            return 1
+    if not value_ok(s, n):
+        return 1
     h.value = s
     h.value_len = n
     h.name_obj = <PyObject *>name
@@ -1287,7 +1317,7 @@ cdef tuple NO_ARGS = ()
 # Where SignedRequest's __slots__ live in the object: written directly, they cost a store each;
 # through setattr, five of them were a tenth of a header signature.
 cdef Py_ssize_t SIGNED_REQUEST_SLOTS[5]
-for _i, _name in enumerate(("url", "headers", "signature", "canonical_request", "string_to_sign")):
+for _i, _name in enumerate(("url", "headers", "signature", "canonical_request", "_string_to_sign")):
     _slot = SignedRequest.__dict__[_name]
     assert type(_slot).__name__ == "member_descriptor"
     SIGNED_REQUEST_SLOTS[_i] = (<PyMemberDescrObject *>_slot).d_member.offset
@@ -1351,7 +1381,7 @@ cdef class SigningContext:
     cdef bytes last_auth
     cdef str last_payload
     cdef bytes last_payload_b
-    cdef bytes sts_prefix_b
+    cdef str sts_prefix
     cdef bytes excluded_b
     cdef bytes token_b
     # set_tails' parts, and what they were made from
@@ -1390,7 +1420,7 @@ cdef class SigningContext:
             if session_token is not None and omit_session_token else b"")
         self.excluded_b = excluded_blob(sorted(excluded_headers))
         self.token_b = session_token.encode("ascii") if session_token is not None else None
-        self.sts_prefix_b = prefix
+        self.sts_prefix = prefix.decode("ascii")
         self.auth_queries = {}
         self.origins = _LastOrigin()
         self.last_expires = -1
@@ -1718,20 +1748,19 @@ cdef class SigningContext:
         """Header signing in C; None hands the call to the pure twin. ``body_hash``, when
         not NULL, is the payload hash (64 hex digits) and ``payload_hash`` is None."""
         cdef HeaderSet hs
-        cdef Buf sent, canonical, creq, sts, out
+        cdef Buf sent, canonical, creq, out
         cdef Hdr *h
         cdef Py_ssize_t i, cq_start, cq_end, signed_start, signed_end, host_n, kept, payload_n
         cdef const char *host_s
         cdef const char *payload_s
         cdef uint8_t signature[64]
-        cdef list held = []
+        cdef list held = None if type(headers) is dict else []  # a dict is read in place
         cdef dict send
         scheme, host = origin
         hs_init(&hs)
         buf_init(&sent, 256)
         buf_init(&canonical, 256)
         buf_init(&creq, INLINE_BYTES)
-        buf_init(&sts, 256)
         buf_init(&out, 512)
         try:
             if hs_collect(&hs, headers, held, True, self.content_header, self.excluded_b):
@@ -1779,8 +1808,7 @@ cdef class SigningContext:
             buf_add(&creq, payload_s, payload_n)
 
             # String to sign and signature.
-            buf_addb(&sts, self.sts_prefix_b)
-            self.sign_into(&creq, signature, &sts)
+            self.sign_into(&creq, signature, NULL)
 
             # What to send: the caller's headers in their order (a repeated name once, joined),
             # then ours.
@@ -1827,13 +1855,12 @@ cdef class SigningContext:
             out_url = ascii_str(out.p, out.n) if PyUnicode_IS_ASCII(url) else utf8_str(out.p, out.n)
             # Every part of a canonical request is %-encoded or checked ASCII.
             return signed_request(out_url, send, ascii_str(<char *>signature, 64),
-                                  ascii_str(creq.p, creq.n), ascii_str(sts.p, sts.n))
+                                  ascii_str(creq.p, creq.n), self.sts_prefix)
         finally:
             hs_free(&hs)
             buf_free(&sent)
             buf_free(&canonical)
             buf_free(&creq)
-            buf_free(&sts)
             buf_free(&out)
 
 

@@ -523,8 +523,8 @@ class SignedRequest:
     ``X-Amz-Security-Token`` and ``X-Amz-Content-SHA256``. ``canonical_request`` and
     ``string_to_sign`` are there for debugging and for people comparing signers."""
 
-    __slots__ = ("url", "headers", "signature", "canonical_request", "string_to_sign")
     # Both kernels make these: it lives here, beside the pure one, so there is one class.
+    __slots__ = ("url", "headers", "signature", "canonical_request", "_string_to_sign")
 
     def __init__(
         self,
@@ -538,7 +538,18 @@ class SignedRequest:
         self.headers = headers
         self.signature = signature
         self.canonical_request = canonical_request
-        self.string_to_sign = string_to_sign
+        # The string to sign, or only its first three lines (ending in a newline): the
+        # compiled kernel makes no str nobody may read, and the hash line follows from the
+        # canonical request.
+        self._string_to_sign = string_to_sign
+
+    @property
+    def string_to_sign(self) -> str:
+        value = self._string_to_sign
+        if value.endswith("\n"):
+            value += sha256_hex(self.canonical_request.encode("utf-8"))
+            self._string_to_sign = value
+        return value
 
     @property
     def method(self) -> str:
@@ -556,9 +567,12 @@ class SignedRequest:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not SignedRequest:
             return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+        return all(getattr(self, name) == getattr(other, name) for name in _SIGNED_FIELDS)
 
     __hash__ = None  # type: ignore[assignment]  # headers is a dict
+
+
+_SIGNED_FIELDS = ("url", "headers", "signature", "canonical_request", "string_to_sign")
 
 
 class SigningContext:
