@@ -95,7 +95,7 @@ def _keep_freed_memory() -> None:
     process's allocator is touched: it is the command line's own, or its worker's."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
+    except (OSError, AttributeError, TypeError):  # not glibc (TypeError: Windows)
         return
     mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's maximum
     mallopt(_M_TRIM_THRESHOLD, 1 << 30)
