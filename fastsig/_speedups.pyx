@@ -568,20 +568,24 @@ DEF A_SIGNED_HEADERS = 4
 DEF A_TOKEN = 5
 DEF A_SIGNATURE = 6
 
-cdef void sort_pairs(Pair *pairs, Py_ssize_t n) noexcept:
-    """qsort, but an insertion sort for the handful of parameters a query usually has."""
+ctypedef int (*compare_fn)(const void *, const void *) noexcept nogil
+
+cdef void sort_small(void *base, Py_ssize_t n, size_t size, compare_fn compare) noexcept:
+    """qsort, but an insertion sort for the handful of parameters or headers a request
+    usually has (items of at most 64 bytes)."""
+    cdef char *a = <char *>base
+    cdef char item[64]
     cdef Py_ssize_t i, j
-    cdef Pair p
-    if n > 16:
-        qsort(pairs, n, sizeof(Pair), compare_pairs)
+    if n > 16 or size > 64:
+        qsort(base, n, size, compare)
         return
     for i in range(1, n):
-        p = pairs[i]
+        memcpy(item, a + i * size, size)
         j = i
-        while j > 0 and compare_pairs(&pairs[j - 1], &p) > 0:
-            pairs[j] = pairs[j - 1]
+        while j > 0 and compare(a + (j - 1) * size, item) > 0:
+            memcpy(a + j * size, a + (j - 1) * size, size)
             j -= 1
-        pairs[j] = p
+        memcpy(a + j * size, item, size)
 
 cdef int auth_key_index(const char *k, Py_ssize_t n) noexcept:
     """The index of a presigning parameter's name, or -1."""
@@ -705,7 +709,7 @@ cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
             pairs[npairs].value_len = end - eq - 1
             npairs += 1
             start = end + 1
-        sort_pairs(pairs, npairs)
+        sort_small(pairs, npairs, sizeof(Pair), compare_pairs)
         buf_reserve(out, scratch.n + extra_n + 2 * npairs)
         for i in range(npairs):
             if i:
@@ -1215,7 +1219,6 @@ cdef int hs_emit(HeaderSet *hs, Buf *block, Buf *signed) except -1:
     (JOINED on the first in sorted order, holding the value to send; NOT_FIRST on the rest)."""
     cdef Py_ssize_t i, j, k
     cdef Hdr **order
-    cdef Hdr *h
     cdef Buf joined
     cdef bint first = True
     for i in range(hs.count):
@@ -1230,16 +1233,7 @@ cdef int hs_emit(HeaderSet *hs, Buf *block, Buf *signed) except -1:
         hs.order = order
     for i in range(hs.count):
         order[i] = &hs.e[i]
-    if hs.count > STACK_HEADERS:
-        qsort(order, hs.count, sizeof(Hdr *), compare_headers)
-    else:  # an insertion sort for the handful of headers a request usually has
-        for i in range(1, hs.count):
-            h = order[i]
-            j = i
-            while j > 0 and compare_headers(&order[j - 1], &h) > 0:
-                order[j] = order[j - 1]
-                j -= 1
-            order[j] = h
+    sort_small(order, hs.count, sizeof(Hdr *), compare_headers)
     buf_init(&joined, 256)
     try:
         i = 0
