@@ -25,7 +25,8 @@ import zlib
 from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional
 
 from . import _backend
-from ._errors import PayloadError, SignatureMismatchError, VerificationError
+from ._errors import (IncompleteBodyError, PayloadError, SignatureMismatchError,
+                      VerificationError)
 from .sigv4 import EMPTY_SHA256
 
 __all__ = ["CHECKSUMS", "ChunkChain", "ChunkedBody", "ChunkedReader", "ChunkedUpload", "MIN_CHUNK_SIZE", "STREAMING_SIGNED",
@@ -263,11 +264,6 @@ class ChunkedBody(_Readable):
 # The other side: decoding and checking a framed body as it arrives
 
 
-class _Framing(VerificationError):
-    code = "IncompleteBody"
-    status = 400
-
-
 class _BadDigest(VerificationError):
     code = "BadDigest"
     status = 400
@@ -310,7 +306,7 @@ class ChunkedReader(_Readable):
 
     def _take(self, count: int) -> bytes:
         if not self._fill(count):
-            raise _Framing("the body ended in the middle of a chunk")
+            raise IncompleteBodyError("the body ended in the middle of a chunk")
         start = self._offset
         self._offset += count
         return self._buffer[start:self._offset]
@@ -324,12 +320,12 @@ class ChunkedReader(_Readable):
                 try:
                     return line.decode("ascii")
                 except UnicodeDecodeError:
-                    raise _Framing("a chunk header is not ASCII") from None
+                    raise IncompleteBodyError("a chunk header is not ASCII") from None
             unread = len(self._buffer) - self._offset
             if unread > 4096:
-                raise _Framing("a chunk header line is too long")
+                raise IncompleteBodyError("a chunk header line is too long")
             if not self._fill(unread + 1):
-                raise _Framing("the body ended before its final chunk")
+                raise IncompleteBodyError("the body ended before its final chunk")
 
     def _check(self, expected: str, given: str) -> None:
         if not (len(given) == 64 and hmac.compare_digest(expected, given)):
@@ -346,49 +342,49 @@ class ChunkedReader(_Readable):
             if chain is not None:
                 name, _, given = signature_part.partition("=")
                 if name != "chunk-signature":
-                    raise _Framing("a chunk lacks its chunk-signature")
+                    raise IncompleteBodyError("a chunk lacks its chunk-signature")
             elif signature_part:
-                raise _Framing("an unsigned chunk carries a signature")
+                raise IncompleteBodyError("an unsigned chunk carries a signature")
             if not size_text or len(size_text) > 16 or not all(c in "0123456789abcdefABCDEF" for c in size_text):
-                raise _Framing("a chunk size is not hexadecimal")
+                raise IncompleteBodyError("a chunk size is not hexadecimal")
             size = int(size_text, 16)
             if size > self._max or received + size > self.decoded_length:
-                raise _Framing("a chunk is larger than allowed or than the declared length")
+                raise IncompleteBodyError("a chunk is larger than allowed or than the declared length")
             data = self._take(size) if size else b""
             if chain is not None:
                 self._check(chain.chunk(data), given)
             if not size:
                 break
             if self._take(2) != b"\r\n":
-                raise _Framing("a chunk's data is not followed by CRLF")
+                raise IncompleteBodyError("a chunk's data is not followed by CRLF")
             received += size
             if checksum is not None:
                 checksum.update(data)
             yield data
         if received != self.decoded_length:
-            raise _Framing(f"the chunks hold {received} bytes, not x-amz-decoded-content-length")
+            raise IncompleteBodyError(f"the chunks hold {received} bytes, not x-amz-decoded-content-length")
         self._finish(checksum)
 
     def _finish(self, checksum: Any) -> None:
         if checksum is None:
             if self._take(2) != b"\r\n":
-                raise _Framing("the final chunk is not followed by CRLF")
+                raise IncompleteBodyError("the final chunk is not followed by CRLF")
         else:
             name, _, value = self._line().partition(":")
             if name.lower() != checksum_header(self._trailer):
-                raise _Framing("the trailer is not the checksum X-Amz-Trailer announced")
+                raise IncompleteBodyError("the trailer is not the checksum X-Amz-Trailer announced")
             if self._chain is not None:
                 signature_name, _, given = self._line().partition(":")
                 if signature_name.lower() != "x-amz-trailer-signature":
-                    raise _Framing("the trailer lacks x-amz-trailer-signature")
+                    raise IncompleteBodyError("the trailer lacks x-amz-trailer-signature")
                 self._check(self._chain.trailer(f"{name.lower()}:{value.strip()}"), given.strip())
             if self._line() != "":
-                raise _Framing("the trailer is not followed by an empty line")
+                raise IncompleteBodyError("the trailer is not followed by an empty line")
             actual = base64.b64encode(checksum.digest()).decode()
             if not hmac.compare_digest(actual, value.strip()):
                 raise _BadDigest(f"The {self._trailer} you specified did not match the calculated checksum")
         if len(self._buffer) > self._offset or self._read(1):
-            raise _Framing("data follows the final chunk")
+            raise IncompleteBodyError("data follows the final chunk")
 
 
 def _byte_reader(source: Any) -> Callable[[int], bytes]:

@@ -143,6 +143,13 @@ class PayloadHashMismatchError(VerificationError):
     status = 400
 
 
+class IncompleteBodyError(VerificationError):
+    """The body cannot be taken as declared: its size, or its aws-chunked framing."""
+
+    code = "IncompleteBody"
+    status = 400
+
+
 class UnsupportedSigningError(VerificationError):
     """A valid kind of signature that this verifier does not check (yet), such as SigV4a or
     aws-chunked streaming payloads. Refused rather than waved through."""

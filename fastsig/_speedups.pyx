@@ -1577,12 +1577,9 @@ cdef class SigningContext:
                 buf_addb(out, self.token_suffix)
                 return 0
             cq_start = creq.n
-            if query_n > 0:
-                if query_into(creq, query, query_n, PyBytes_AS_STRING(auth),
-                              PyBytes_GET_SIZE(auth), True):
-                    return 1
-            else:
-                buf_addb(creq, auth)
+            if query_into(creq, query, query_n, PyBytes_AS_STRING(auth), PyBytes_GET_SIZE(auth),
+                          True):
+                return 1
             cq_end = creq.n
             buf_add(creq, b"\nhost:", 6)
             buf_add(creq, host_s, host_n)

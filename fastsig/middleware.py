@@ -20,7 +20,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from . import _backend
-from ._errors import PayloadHashMismatchError, VerificationError
+from ._errors import IncompleteBodyError, PayloadHashMismatchError, VerificationError
 from .sigv4 import UNSIGNED_PAYLOAD
 from .verifier import Verifier, VerifiedRequest
 
@@ -37,13 +37,6 @@ _STATUS_TEXT = {
     413: "Payload Too Large",
     501: "Not Implemented",
 }
-
-
-class _BodyError(VerificationError):
-    """The body cannot be taken as declared (size, framing)."""
-
-    code = "IncompleteBody"
-    status = 400
 
 
 class _TooLargeError(VerificationError):
@@ -80,7 +73,7 @@ def _content_length(value: Optional[str], max_body_size: Optional[int]) -> Optio
     if value is None:
         return None
     if not value.strip().isdigit():
-        raise _BodyError("Content-Length is not a number", "InvalidRequest")
+        raise IncompleteBodyError("Content-Length is not a number", "InvalidRequest")
     length = int(value)
     if max_body_size is not None and length > max_body_size:
         raise _TooLargeError()
@@ -166,7 +159,7 @@ class _Middleware:
         """The VerifiedRequest once the body is in ``pending.spool``."""
         spool = pending.spool
         if pending.length is not None and spool.size != pending.length:
-            raise _BodyError("The request body does not have the size of Content-Length")
+            raise IncompleteBodyError("The request body does not have the size of Content-Length")
         actual = spool.done()
         if pending.plan.verify_first and pending.plan.declared != actual:
             raise PayloadHashMismatchError(
@@ -230,7 +223,7 @@ class WSGIMiddleware(_Middleware):
                 data = stream.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
                 if not data:
                     if remaining:
-                        raise _BodyError("The request body is shorter than Content-Length")
+                        raise IncompleteBodyError("The request body is shorter than Content-Length")
                     break
                 pending.spool.add(data)
                 if remaining is not None:
@@ -262,7 +255,7 @@ def _text(latin1: str) -> str:
     try:
         return latin1.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
-        raise _BodyError("the request target is not valid UTF-8", "InvalidURI") from None
+        raise IncompleteBodyError("the request target is not valid UTF-8", "InvalidURI") from None
 
 
 def _wsgi_headers(environ: dict) -> List[Tuple[str, str]]:
@@ -375,7 +368,7 @@ class ASGIMiddleware(_Middleware):
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                raise _BodyError("the client went away before the body was complete")
+                raise IncompleteBodyError("the client went away before the body was complete")
             pending.spool.add(message.get("body", b""))
             more = message.get("more_body", False)
         return self._finish(pending), _replay(pending.spool.file, receive)
