@@ -13,6 +13,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.tuple cimport PyTuple_GET_SIZE, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
 from libc.stdint cimport int8_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
@@ -30,6 +31,7 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     void *PyUnicode_DATA(object o)
     bint PyUnicode_IS_ASCII(object o)
+    object PyType_GenericAlloc(type t, Py_ssize_t n)
 
 cdef extern from "sha256.h" nogil:
     ctypedef struct fs_sha256_ctx:
@@ -794,6 +796,44 @@ for _c in range(0x20, 0x7F):
     VALUE_CHARS[_c] = 1
 VALUE_CHARS[9] = 1
 
+
+cdef inline bint lower_is(const char *name, const char *lowercase, Py_ssize_t n) noexcept:
+    """Whether header name ``name`` (n bytes) is ``lowercase`` in any case."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if TOKEN_LOWER[<uint8_t>name[i]] != lowercase[i]:
+            return False
+    return True
+
+
+cdef uint8_t HOST_CHARS[256]
+for _c in bytearray(b"-.:[]0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):
+    HOST_CHARS[_c] = 1
+
+
+cdef bint plain_host(bytes host) noexcept:
+    """A Host header of name or address characters only, safe to splice into a URL: no
+    "/", "@", "?" or "#" that would move the authority's end."""
+    cdef const char *s = PyBytes_AS_STRING(host)
+    cdef Py_ssize_t i, n = PyBytes_GET_SIZE(host)
+    for i in range(n):
+        if not HOST_CHARS[<uint8_t>s[i]]:
+            return False
+    return n > 0
+
+
+cdef bint contains(const char *s, Py_ssize_t n, const char *part, Py_ssize_t k) noexcept:
+    cdef const char *at
+    cdef const char *end = s + n - k
+    while s <= end:
+        at = <const char *>memchr(s, part[0], end - s + 1)
+        if at == NULL:
+            return False
+        if memcmp(at, part, k) == 0:
+            return True
+        s = at + 1
+    return False
+
 DEF SLASH = 1
 DEF QUESTION = 2
 DEF HASH = 3
@@ -1132,8 +1172,9 @@ cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint co
     Returns 1 for anything the pure twin must judge (a non-str, a bad name or value, a fold).
     ``raw_ok``: (bytes, bytes) pairs too, as an ASGI server gives them (the verifier's fast
     path only: its pure twin defers everything, so no other caller may differ from it).
-    ``held`` keeps the items of other iterables alive; a dict's own entries are read in
-    place (the caller holds the dict, and no Python code runs until the caller is done)."""
+    ``held`` keeps the items of other iterables alive. A dict's own entries are read in
+    place when ``held`` is None: the caller holds the dict, and runs no Python code until it
+    is done; a caller that does (the verifier asks the lookup) gives ``held`` for its values."""
     cdef Py_ssize_t pos = 0
     cdef PyObject *name
     cdef PyObject *value
@@ -1145,8 +1186,13 @@ cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint co
                 if hs_take(hs, <object>name, <object>value, apply_owned, content_owned,
                            excluded, False):
                     return 1
+                if held is not None:
+                    held.append(<object>value)
             return 0
-        items = getattr(headers, "items", None)
+        if type(headers) is list:
+            items = None
+        else:
+            items = getattr(headers, "items", None)
         for item in (items() if items is not None else headers):
             if type(item) is not tuple or len(<tuple>item) != 2:
                 return 1
@@ -1522,7 +1568,7 @@ cdef class SigningContext:
         cdef bytes auth
         cdef HeaderSet hs
         cdef Buf block, signed
-        cdef list held = []
+        cdef list held = None if type(headers) is dict else []  # a dict is read in place
         scheme, host = origin
         sent.n = canonical.n = creq.n = 0
         if path_into(sent, canonical, path, path_n, self.double_encode, self.normalize):
@@ -1983,7 +2029,8 @@ cdef int received_query_into(Buf *cq, Url *u, str url, bint scanned, AuthSlots *
 cdef class _FastVerifier:
     """What the two fast verifiers share: settings, the credential memo, signing."""
 
-    cdef object s3_services, region, service, key_for, lookup, clock, result_type
+    cdef object s3_services, region, service, key_for, lookup, clock
+    cdef type result_type
     cdef object unsigned_payload
     cdef PathPolicy s3_paths, service_paths
     cdef double max_skew
@@ -2007,10 +2054,28 @@ cdef class _FastVerifier:
         self.clock = clock
         self.lookup = lookup
         self.key_for = key_for
+        if not (isinstance(result_type, type) and issubclass(result_type, tuple)):
+            raise TypeError("result_type must be a tuple type")
         self.result_type = result_type
         self.unsigned_payload = unsigned_payload
         self.keys = {}
         self.origins = _LastOrigin()
+
+    cdef object verified(self, tuple memo, tuple signed_headers, long long epoch, expires, token,
+                         bint presigned, str payload):
+        """The result_type (a tuple subclass) made in place: tuple.__new__ would make the
+        tuple twice, and call through Python to do it."""
+        result = PyType_GenericAlloc(self.result_type, 9)
+        put(result, 0, memo[3])
+        put(result, 1, memo[5])
+        put(result, 2, memo[6])
+        put(result, 3, signed_headers)
+        put(result, 4, epoch)
+        put(result, 5, expires)
+        put(result, 6, token)
+        put(result, 7, presigned)
+        put(result, 8, payload)
+        return result
 
     cdef tuple credential_memo(self, const char *cred, Py_ssize_t cred_n, const char *amz_date):
         """The memo of a well-formed credential <key>/<date>/<region>/<service>/aws4_request
@@ -2107,6 +2172,12 @@ cdef class _FastVerifier:
         return same_bytes(hexed, signature, 64)
 
 
+cdef inline void put(object t, Py_ssize_t i, object item) noexcept:
+    """Fills slot i of a new tuple (which steals a reference)."""
+    Py_INCREF(item)
+    PyTuple_SET_ITEM(t, i, item)
+
+
 cdef inline bint token_ok(tuple memo, const char *token, Py_ssize_t n, bint present) noexcept:
     """A session token the lookup asks for must be sent, byte for byte (constant time)."""
     expected = memo[2]
@@ -2120,6 +2191,12 @@ cdef class PresignedVerifier(_FastVerifier):
     """Accepts a bare presigned URL (see the pure twin) in one call, or returns None."""
 
     def check(self, method, url):
+        m = method_bytes(method)
+        if m is None or type(url) is not str:
+            return None
+        return self.accept(m, url)
+
+    cdef object accept(self, bytes m, str url):
         cdef double now
         cdef Url u
         cdef AuthSlots a
@@ -2130,9 +2207,8 @@ cdef class PresignedVerifier(_FastVerifier):
         cdef int expires
         cdef long long epoch
         cdef PathPolicy policy
-        m = method_bytes(method)
         # The query is checked by sorted_canonical_query, or parse_url scans it below.
-        if m is None or type(url) is not str or parse_url(&u, url, True) or u.query_start < 0:
+        if parse_url(&u, url, True) or u.query_start < 0:
             return None
         try:
             origin = self.origins.get(url, &u)
@@ -2188,7 +2264,8 @@ cdef class PresignedVerifier(_FastVerifier):
             buf_add(&creq, host_s, host_n)
             buf_add(&creq, b"\n\nhost\n", 7)
             payload = UNSIGNED_PAYLOAD if is_s3 else EMPTY_SHA256
-            buf_addb(&creq, (<str>payload).encode("ascii"))
+            host_s = PyUnicode_AsUTF8AndSize(payload, &host_n)
+            buf_add(&creq, host_s, host_n)
             if not self.signature_ok(memo, &creq, v + a.off[A_DATE], v + a.off[A_CREDENTIAL],
                                      a.len[A_CREDENTIAL], v + a.off[A_SIGNATURE]):
                 return None
@@ -2197,8 +2274,7 @@ cdef class PresignedVerifier(_FastVerifier):
                                                                    a.len[A_TOKEN])
             except UnicodeDecodeError:
                 return None
-            return tuple.__new__(self.result_type, (memo[3], memo[5], memo[6], ("host",),
-                                                    epoch, epoch + expires, token, True, payload))
+            return self.verified(memo, ("host",), epoch, epoch + expires, token, True, payload)
         finally:
             buf_free(&a.values)
             buf_free(&cq)
@@ -2260,9 +2336,111 @@ cdef inline bint is_lower_hex64(const char *s, Py_ssize_t n) noexcept:
 cdef class HeaderVerifier(_FastVerifier):
     """Accepts a header-signed request (see the pure twin) in one call, or returns None."""
 
+    cdef bytes last_list  # the SignedHeaders of the last accepted request, and its names
+    cdef tuple last_names
+
+    cdef tuple signed_names(self, const char *s, Py_ssize_t n):
+        """SignedHeaders' names: clients send one list again and again."""
+        if (self.last_list is None or PyBytes_GET_SIZE(self.last_list) != n
+                or memcmp(PyBytes_AS_STRING(self.last_list), s, n)):
+            self.last_names = tuple(ascii_str(s, n).split(";"))
+            self.last_list = PyBytes_FromStringAndSize(s, n)
+        return self.last_names
+
     def check(self, method, url, headers, payload_hash):
-        cdef double now
         cdef Url u
+        m = method_bytes(method)
+        if m is None or type(url) is not str or not url:
+            return None
+        if (<str>url)[0] == "/":
+            # Origin form: a placeholder scheme and host; the Host header is required.
+            url = "http://h" + url
+            if parse_url(&u, url):
+                return None
+            return self.accept(m, url, &u, None, headers, payload_hash)
+        if parse_url(&u, url):
+            return None
+        try:
+            origin = self.origins.get(url, &u)
+        except _py.SigningError:
+            return None
+        if origin is None:
+            return None
+        return self.accept(m, url, &u, origin, headers, payload_hash)
+
+    def check_scope(self, scope, PresignedVerifier presigned):
+        """An ASGI HTTP request without a body (see the pure twin), accepted in one call:
+        header-signed by ``self``, a presigned URL by ``presigned``; or None."""
+        cdef Buf b
+        cdef Url u
+        cdef const char *s
+        cdef Py_ssize_t n
+        cdef bint header_signed = False
+        if type(scope) is not dict or (<dict>scope).get("type") != "http":
+            return None
+        raw_path = (<dict>scope).get("raw_path")
+        query = (<dict>scope).get("query_string", b"")
+        headers = (<dict>scope).get("headers")
+        m = method_bytes((<dict>scope).get("method"))
+        if (m is None or type(raw_path) is not bytes or type(query) is not bytes
+                or type(headers) is not list or not PyBytes_GET_SIZE(raw_path)
+                or PyBytes_AS_STRING(raw_path)[0] != b'/'):
+            return None  # an odd target ("*", absolute form): the general path judges it
+        host = None
+        for item in <list>headers:
+            if type(item) is not tuple or PyTuple_GET_SIZE(item) != 2:
+                return None
+            name = (<tuple>item)[0]
+            if type(name) is not bytes:
+                return None
+            s = PyBytes_AS_STRING(name)
+            n = PyBytes_GET_SIZE(name)
+            if (n >= 6 and lower_is(s, b"x-amz-", 6)) or (n == 13 and lower_is(s, b"authorization", 13)):
+                header_signed = True
+            elif n == 4 and lower_is(s, b"host", 4):
+                if host is not None:
+                    return None  # two: the general path refuses them
+                host = (<tuple>item)[1]
+            elif n == 14 and lower_is(s, b"content-length", 14):
+                if (<tuple>item)[1] != b"0":
+                    return None  # a body to read, or a length the general path must judge
+            elif n == 17 and lower_is(s, b"transfer-encoding", 17):
+                return None
+        if not header_signed and (
+                type(host) is not bytes or not plain_host(host) or not contains(
+                    PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query), b"X-Amz-Signature=", 16)):
+            return None
+        buf_init(&b, 0)
+        try:
+            if header_signed:
+                buf_add(&b, b"http://h", 8)  # as in check: the Host header is the host
+            else:
+                scheme = (<dict>scope).get("scheme", "http")
+                if type(scheme) is not str:
+                    return None
+                s = PyUnicode_AsUTF8AndSize(scheme, &n)
+                buf_add(&b, s, n)
+                buf_add(&b, b"://", 3)
+                buf_add(&b, PyBytes_AS_STRING(host), PyBytes_GET_SIZE(host))
+            buf_add(&b, PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path))
+            if PyBytes_GET_SIZE(query):
+                buf_addc(&b, b'?')
+                buf_add(&b, PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query))
+            try:
+                url = PyUnicode_DecodeUTF8(b.p, b.n, NULL)
+            except UnicodeDecodeError:
+                return None
+        finally:
+            buf_free(&b)
+        if not header_signed:
+            return presigned.accept(m, url)
+        if parse_url(&u, url):
+            return None
+        return self.accept(m, url, &u, None, headers, None)
+
+    cdef object accept(self, bytes m, str url, Url *u, tuple origin, headers, payload_hash):
+        """``check`` of a parsed URL; ``origin`` None for the origin form."""
+        cdef double now
         cdef AuthSlots a
         cdef HeaderSet hs
         cdef Hdr *h
@@ -2282,24 +2460,6 @@ cdef class HeaderVerifier(_FastVerifier):
         cdef long long epoch
         cdef PathPolicy policy
         cdef list held = []
-        m = method_bytes(method)
-        if m is None or type(url) is not str or not url:
-            return None
-        origin = None
-        if (<str>url)[0] == "/":
-            # Origin form: a placeholder scheme and host; the Host header is required.
-            url = "http://h" + url  # kept alive by this name while u points into it
-            if parse_url(&u, url):
-                return None
-        else:
-            if parse_url(&u, url):
-                return None
-            try:
-                origin = self.origins.get(url, &u)
-            except _py.SigningError:
-                return None
-            if origin is None:
-                return None
         slots_init(&a)
         hs_init(&hs)
         buf_init(&cq, 0)
@@ -2403,7 +2563,7 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             # The query: no presigning parameters.
             if u.query_start >= 0:
-                if received_query_into(&cq, &u, url, True, &a):
+                if received_query_into(&cq, u, url, True, &a):
                     return None
                 for i in range(7):
                     if a.count[i]:
@@ -2422,12 +2582,13 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_addc(&creq, b'\n')
             buf_add(&creq, list_s, list_n)
             buf_addc(&creq, b'\n')
-            buf_addb(&creq, (<str>payload).encode("ascii"))
+            host_s = PyUnicode_AsUTF8AndSize(payload, &host_n)  # ASCII: checked above
+            buf_add(&creq, host_s, host_n)
             if not self.signature_ok(memo, &creq, date, cred, cred_n, sig):
                 return None
-            return tuple.__new__(self.result_type, (
-                memo[3], memo[5], memo[6], tuple(ascii_str(list_s, list_n).split(";")), epoch,
-                None, None if token == NULL else ascii_str(token, token_n), False, payload))
+            return self.verified(memo, self.signed_names(list_s, list_n), epoch, None,
+                                 None if token == NULL else ascii_str(token, token_n), False,
+                                 payload)
         finally:
             hs_free(&hs)
             buf_free(&a.values)

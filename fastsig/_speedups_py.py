@@ -863,6 +863,9 @@ class PresignedVerifier:
                                                  epoch + int(expires), token, True, payload))
 
 
+_PLAIN_HOST = re.compile(rb"[-.:\[\]0-9A-Za-z]+")
+
+
 class HeaderVerifier(PresignedVerifier):
     """Accepts a header-signed request in one call, or returns None: the compiled twin does
     the verifier's work in C for requests in the usual form. In pure Python the verifier's
@@ -870,3 +873,51 @@ class HeaderVerifier(PresignedVerifier):
 
     def check(self, method: str, url: str, headers: Any, payload_hash: Optional[str]) -> None:
         return None
+
+    def check_scope(self, scope: Any, presigned: PresignedVerifier) -> Optional[tuple]:
+        """An ASGI HTTP request with no body to read, accepted in one call: a header-signed
+        one by ``check`` (its target in origin form, its headers as the server gives them),
+        a presigned URL without x-amz-* headers by ``presigned``; or None."""
+        if scope.__class__ is not dict or scope.get("type") != "http":
+            return None
+        raw_path = scope.get("raw_path")
+        query = scope.get("query_string", b"")
+        headers = scope.get("headers")
+        if raw_path.__class__ is not bytes or query.__class__ is not bytes:
+            return None
+        if not raw_path.startswith(b"/"):
+            return None  # an odd target ("*", absolute form): the general path judges it
+        if headers.__class__ is not list:
+            return None
+        host = None
+        header_signed = False
+        for item in headers:
+            if item.__class__ is not tuple or len(item) != 2 or item[0].__class__ is not bytes:
+                return None
+            name = item[0].lower()
+            if name == b"authorization" or name.startswith(b"x-amz-"):
+                header_signed = True
+            elif name == b"host":
+                if host is not None:
+                    return None  # two: the general path refuses them
+                host = item[1]
+            elif name == b"content-length":
+                if item[1] != b"0":
+                    return None  # a body to read, or a length the general path must judge
+            elif name == b"transfer-encoding":
+                return None
+        target = raw_path + b"?" + query if query else raw_path
+        try:
+            if header_signed:
+                return self.check(scope.get("method"), target.decode("utf-8"), headers, None)
+            scheme = scope.get("scheme", "http")
+            if host.__class__ is not bytes or not _PLAIN_HOST.fullmatch(host):
+                return None  # a character that would move the authority's end in the URL
+            if b"X-Amz-Signature=" not in query:
+                return None
+            if scheme.__class__ is not str:
+                return None
+            url = scheme.encode("utf-8") + b"://" + host + target
+            return presigned.check(scope.get("method"), url.decode("utf-8"))
+        except UnicodeError:
+            return None

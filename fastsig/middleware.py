@@ -272,14 +272,20 @@ class ASGIMiddleware(_Middleware):
     """Verifies each HTTP request of an ASGI application; other scopes pass through."""
 
     async def __call__(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        # Most requests have no body to read and are settled by one call into the kernels;
+        # the rest, and every refusal, take the general path, which also says what is wrong.
+        verified = self.verifier._check_scope(scope)
+        if verified is not None:
+            scope[ENVIRON_KEY] = verified  # in place, as Starlette's auth middleware does
+            await self.app(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         try:
-            # Most requests are settled without a body to read: no coroutine for them.
             pending = self._start(scope)
             if pending.__class__ is not _Pending:
-                scope[ENVIRON_KEY] = pending  # in place, as Starlette's auth middleware does
+                scope[ENVIRON_KEY] = pending
             else:
                 scope[ENVIRON_KEY], receive = await self._read_body(pending, receive)
         except VerificationError as error:
@@ -293,46 +299,9 @@ class ASGIMiddleware(_Middleware):
             return
         await self.app(scope, receive, send)
 
-    def _fast(self, scope: dict) -> Optional[VerifiedRequest]:
-        """A bodiless request in the usual form, verified by one call into the compiled
-        kernels: header-signed (the headers as the server gives them), or a presigned URL
-        without x-amz-* headers. None for any other request, and for any refusal: the general
-        path then judges it and says why."""
-        raw_path = scope.get("raw_path")
-        if raw_path is None:
-            return None
-        host = None
-        header_signed = False
-        for name, value in scope["headers"]:
-            name = name.lower()  # servers send lowercase names; be sure
-            if name == b"host":
-                host = value
-            elif name == b"content-length":
-                if value.strip() != b"0":
-                    return None
-            elif name == b"transfer-encoding":
-                return None
-            elif name == b"authorization" or name.startswith(b"x-amz-"):
-                header_signed = True
-        query = scope.get("query_string", b"")
-        try:
-            if header_signed:
-                target = raw_path + b"?" + query if query else raw_path
-                return self.verifier._check_raw(scope["method"], target.decode("utf-8"),
-                                                scope["headers"])
-            if host is None or b"X-Amz-Signature=" not in query:
-                return None
-            url = b"%s://%s%s?%s" % (scope.get("scheme", "http").encode(), host, raw_path, query)
-            return self.verifier.verify(scope["method"], url.decode("utf-8"))
-        except UnicodeError:
-            return None
-
     def _start(self, scope: dict) -> Any:
         """The VerifiedRequest of a request whose body need not be read first, or the
         _Pending work of one whose body must be."""
-        verified = self._fast(scope)
-        if verified is not None:
-            return verified
         method = scope["method"]
         raw_path = scope.get("raw_path")
         if raw_path is None:

@@ -340,14 +340,14 @@ class Verifier:
         self._fast = (kernels.PresignedVerifier(*args), kernels.HeaderVerifier(*args))
         return self._fast
 
-    def _check_raw(self, method: str, target: str, raw_headers: Any) -> Optional[VerifiedRequest]:
-        """A bodiless header-signed request with its headers as an ASGI server gives them
-        ((bytes, bytes) pairs), accepted in one call into the compiled kernels; None for
-        anything else, which the caller then verifies on the general path."""
+    def _check_scope(self, scope: dict) -> Optional[VerifiedRequest]:
+        """An ASGI HTTP request that has no body to read, header-signed or presigned,
+        accepted in one call into the kernels; None for anything else (other scopes too),
+        which the caller then verifies on the general path."""
         fast = self._fast
         if fast is None or fast[0].__class__ is not _backend.kernels.PresignedVerifier:
             fast = self._fast_paths()
-        return fast[1].check(method, target, raw_headers, None)
+        return fast[1].check_scope(scope, fast[0])
 
     # -- verify -----------------------------------------------------------------------------
 
