@@ -51,6 +51,7 @@ cdef extern from "sha256.h" nogil:
     void fs_hmac_init(fs_hmac_key *key, const uint8_t *secret, size_t len)
     void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t *mac)
     void fs_hex(const uint8_t *inp, size_t n, char *out)
+    bint fs_is_hex(const char *s, size_t n)
 
 cdef extern from "crc.h" nogil:
     uint32_t fs_crc32c(uint32_t crc, const uint8_t *data, size_t len)
@@ -807,13 +808,14 @@ cdef inline bint lower_is(const char *name, const char *lowercase, Py_ssize_t n)
 
 
 cdef uint8_t HOST_CHARS[256]
-for _c in bytearray(b"-.:[]0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):
+for _c in bytearray(b"-.:[]0123456789abcdefghijklmnopqrstuvwxyz"):
     HOST_CHARS[_c] = 1
 
 
 cdef bint plain_host(bytes host) noexcept:
-    """A Host header of name or address characters only, safe to splice into a URL: no
-    "/", "@", "?" or "#" that would move the authority's end."""
+    """A Host header of lowercase name or address characters only, safe to splice into a
+    URL: no "/", "@", "?" or "#" that would move the authority's end, and no capital, which
+    the URL's host would lose but the general path, signing the header as sent, keeps."""
     cdef const char *s = PyBytes_AS_STRING(host)
     cdef Py_ssize_t i, n = PyBytes_GET_SIZE(host)
     for i in range(n):
@@ -2324,13 +2326,7 @@ cdef bint in_signed_list(const char *s, Py_ssize_t n, const char *name, Py_ssize
 
 
 cdef inline bint is_lower_hex64(const char *s, Py_ssize_t n) noexcept:
-    cdef Py_ssize_t i
-    if n != 64:
-        return False
-    for i in range(64):
-        if not (b'0' <= s[i] <= b'9' or b'a' <= s[i] <= b'f'):
-            return False
-    return True
+    return n == 64 and fs_is_hex(s, 64)
 
 
 cdef class HeaderVerifier(_FastVerifier):
@@ -2339,10 +2335,15 @@ cdef class HeaderVerifier(_FastVerifier):
     cdef bytes last_list  # the SignedHeaders of the last accepted request, and its names
     cdef tuple last_names
 
+    cdef inline bint is_last_list(self, const char *s, Py_ssize_t n) noexcept:
+        """Whether SignedHeaders is the last accepted request's (so already found well-formed):
+        clients send one list again and again."""
+        return (self.last_list is not None and PyBytes_GET_SIZE(self.last_list) == n
+                and memcmp(PyBytes_AS_STRING(self.last_list), s, n) == 0)
+
     cdef tuple signed_names(self, const char *s, Py_ssize_t n):
-        """SignedHeaders' names: clients send one list again and again."""
-        if (self.last_list is None or PyBytes_GET_SIZE(self.last_list) != n
-                or memcmp(PyBytes_AS_STRING(self.last_list), s, n)):
+        """SignedHeaders' names, made once per list."""
+        if not self.is_last_list(s, n):
             self.last_names = tuple(ascii_str(s, n).split(";"))
             self.last_list = PyBytes_FromStringAndSize(s, n)
         return self.last_names
@@ -2454,6 +2455,7 @@ cdef class HeaderVerifier(_FastVerifier):
         cdef const char *list_s
         cdef const char *sig
         cdef const char *host_s
+        cdef const char *at
         cdef Py_ssize_t auth_n = 0, date_n = 0, token_n = 0, content_n = 0, cred_n, list_n
         cdef Py_ssize_t i, n, host_n
         cdef int auths = 0, dates = 0, tokens = 0, contents = 0
@@ -2494,18 +2496,17 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             cred = auth + 28
             n = auth_n - 28
-            cred_n = 0
-            while cred_n < n and cred[cred_n] != b',':
-                cred_n += 1
+            at = <const char *>memchr(cred, b',', n)
+            cred_n = n if at == NULL else at - cred
             if n - cred_n < 16 or memcmp(cred + cred_n, b", SignedHeaders=", 16):
                 return None
             list_s = cred + cred_n + 16
-            list_n = 0
-            while list_s + list_n < auth + auth_n and list_s[list_n] != b',':
-                list_n += 1
+            at = <const char *>memchr(list_s, b',', auth + auth_n - list_s)
+            list_n = auth + auth_n - list_s if at == NULL else at - list_s
             sig = list_s + list_n + 12
             if (sig + 64 != auth + auth_n or memcmp(list_s + list_n, b", Signature=", 12)
-                    or not is_lower_hex64(sig, 64) or not signed_list_ok(list_s, list_n)):
+                    or not is_lower_hex64(sig, 64)
+                    or not (self.is_last_list(list_s, list_n) or signed_list_ok(list_s, list_n))):
                 return None
             # Every header is signed or excluded; x-amz-* ones and Authorization must be.
             for i in range(hs.count):
@@ -2559,7 +2560,8 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             else:
                 payload = body_hash
-            if type(payload) is not str or not is_lower_hex64_or_unsigned(payload):
+            if payload is not EMPTY_SHA256 and (
+                    type(payload) is not str or not is_lower_hex64_or_unsigned(payload)):
                 return None
             # The query: no presigning parameters.
             if u.query_start >= 0:

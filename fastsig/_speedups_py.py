@@ -863,7 +863,9 @@ class PresignedVerifier:
                                                  epoch + int(expires), token, True, payload))
 
 
-_PLAIN_HOST = re.compile(rb"[-.:\[\]0-9A-Za-z]+")
+# A Host header that splices into a URL unchanged: lowercase (a URL's host loses its
+# capitals, the header as signed keeps them), and nothing that would end the authority.
+_PLAIN_HOST = re.compile(rb"[-.:\[\]0-9a-z]+")
 
 
 class HeaderVerifier(PresignedVerifier):
@@ -912,7 +914,7 @@ class HeaderVerifier(PresignedVerifier):
                 return self.check(scope.get("method"), target.decode("utf-8"), headers, None)
             scheme = scope.get("scheme", "http")
             if host.__class__ is not bytes or not _PLAIN_HOST.fullmatch(host):
-                return None  # a character that would move the authority's end in the URL
+                return None
             if b"X-Amz-Signature=" not in query:
                 return None
             if scheme.__class__ is not str:

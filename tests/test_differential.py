@@ -299,7 +299,7 @@ def _scope_verdict(verifier, scope):
     return verified if isinstance(verified, tuple) else "body"
 
 
-@settings(max_examples=600, deadline=None)
+@SETTINGS
 @given(st.sampled_from(["s3", "service", "execute-api"]), _TEXT, st.booleans(), st.booleans(),
        st.sampled_from(["raw_path", "query_string", "name", "value", None]),
        st.integers(0, 10_000), _BYTE_MUTATION, _EXTRA_HEADER, st.sampled_from(["GET", "get", "PUT"]))

@@ -351,6 +351,34 @@ def test_unsigned_amz_header_is_refused():
     verifier().verify("POST", signed.url, dict(signed.headers, **{"User-Agent": "x", "Via": "y"}))
 
 
+@pytest.mark.parametrize("position", [0, 15, 16, 47, 63])
+def test_signature_must_be_lowercase_hex(position):
+    # The characters either side of 0-9 and a-f, and a capital of a digit that was there:
+    # the compiled check takes sixteen bytes at a time, so every lane is tried.
+    for kind in ("header", "presigned"):
+        if kind == "header":
+            signed = _signed()
+            signature = signed.signature
+            verifier().verify("POST", signed.url, signed.headers)
+        else:
+            url = Signer(CREDS, "us-east-1", "execute-api").presign(
+                "GET", "https://example.com/", timestamp=WHEN)
+            signature = url.rpartition("X-Amz-Signature=")[2]
+            verifier().verify("GET", url)
+        for char in "/:`gG\x7f\x80ÿ" + signature[position].upper():
+            if char == signature[position]:
+                continue
+            bad = signature[:position] + char + signature[position + 1:]
+            if kind == "header":
+                auth = signed.headers["Authorization"].replace(signature, bad)
+                call = lambda: verifier().verify(  # noqa: E731
+                    "POST", signed.url, dict(signed.headers, Authorization=auth))
+            else:
+                call = lambda: verifier().verify("GET", url.replace(signature, quote(bad)))  # noqa: E731
+            assert code_of(call) in ("SignatureDoesNotMatch", "IncompleteSignature",
+                                     "AuthorizationQueryParametersError", "AccessDenied")
+
+
 def test_host_must_be_signed():
     signed = _signed()
     auth = signed.headers["Authorization"].replace("SignedHeaders=host;", "SignedHeaders=")
