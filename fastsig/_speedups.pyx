@@ -60,6 +60,7 @@ cdef extern from "crc.h" nogil:
 cdef extern from "uri.h" nogil:
     const uint8_t fs_uri_keep_query[256]
     const uint8_t fs_uri_keep_path[256]
+    size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
     size_t fs_uri_encode(const uint8_t *inp, size_t len, char *out, const uint8_t *keep)
     Py_ssize_t fs_uri_decode(const uint8_t *inp, size_t len, uint8_t *out)
 
@@ -351,23 +352,32 @@ for _c in range(10):
 for _c in range(6):
     UPPER_HEX[65 + _c] = 10 + _c
 
-cdef inline bint is_canonical(const uint8_t *s, Py_ssize_t n, const uint8_t *keep) noexcept:
-    """Whether text is already in the canonical encoding: kept bytes as they are, every other
-    byte as %XX in uppercase. Received URLs mostly are, and need only a copy."""
-    cdef Py_ssize_t i = 0
+cdef inline Py_ssize_t canonical_run(const uint8_t *s, Py_ssize_t i, Py_ssize_t n,
+                                     const uint8_t *keep) noexcept:
+    """Where the canonically encoded text from s[i] ends (n, or the first byte that is
+    neither kept nor part of an uppercase %XX of a byte that is not kept)."""
     cdef int hi, lo
     while i < n:
+        i += fs_uri_unreserved_run(s + i, n - i)  # kept by every keep table
+        if i == n:
+            break
         if keep[s[i]]:
             i += 1
             continue
         if s[i] != b'%' or i + 2 >= n:
-            return False
+            return i
         hi = UPPER_HEX[s[i + 1]]
         lo = UPPER_HEX[s[i + 2]]
         if hi < 0 or lo < 0 or keep[hi * 16 + lo]:
-            return False
+            return i
         i += 3
-    return True
+    return n
+
+
+cdef inline bint is_canonical(const uint8_t *s, Py_ssize_t n, const uint8_t *keep) noexcept:
+    """Whether text is already in the canonical encoding: kept bytes as they are, every other
+    byte as %XX in uppercase. Received URLs mostly are, and need only a copy."""
+    return canonical_run(s, 0, n, keep) == n
 
 cdef int reencode_into(Buf *b, const uint8_t *s, Py_ssize_t n, const uint8_t *keep) except -1:
     """Canonical encoding of %-encoded text; returns 1 (nothing written) on a bad escape."""
@@ -1982,22 +1992,17 @@ cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots
     cdef int index
     cdef bint first = True
     while start < n:
-        end = start
-        eq = -1
-        while end < n and q[end] != b'&':
-            if eq < 0 and q[end] == b'=':
-                eq = end
-            end += 1
-        if eq < 0 or end == start:
+        # key=value, each canonical, so neither holds "=" or "&": one pass finds both ends.
+        eq = canonical_run(<const uint8_t *>q, start, n, fs_uri_keep_query)
+        if eq == n or q[eq] != b'=':
+            return 1
+        end = canonical_run(<const uint8_t *>q, eq + 1, n, fs_uri_keep_query)
+        if end < n and q[end] != b'&':
             return 1
         cur.key = q + start
         cur.key_len = eq - start
         cur.value = q + eq + 1
         cur.value_len = end - eq - 1
-        if (not is_canonical(<const uint8_t *>cur.key, cur.key_len, fs_uri_keep_query)
-                or not is_canonical(<const uint8_t *>cur.value, cur.value_len,
-                                    fs_uri_keep_query)):
-            return 1
         index = auth_key_index(cur.key, cur.key_len)
         if index >= 0:
             record_auth(slots, index, cur.value, cur.value_len)

@@ -13,6 +13,52 @@ const uint8_t fs_uri_keep_query[256] = {DIGITS, UPPER, LOWER, U1('-'), U1('.'), 
 const uint8_t fs_uri_keep_path[256] = {DIGITS, UPPER, LOWER, U1('-'), U1('.'), U1('_'), U1('~'),
                                        U1('/')};
 
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+
+static __m128i in_range(__m128i v, char lo, char hi)
+{
+    /* Signed compares: bytes of 0x80 and above are negative and in no range here. */
+    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((char)(lo - 1))),
+                         _mm_cmplt_epi8(v, _mm_set1_epi8((char)(hi + 1))));
+}
+
+static unsigned trailing_ones(unsigned mask)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctz(~mask);
+#else
+    unsigned i = 0;
+    while (mask & 1) {
+        mask >>= 1;
+        i++;
+    }
+    return i;
+#endif
+}
+#endif
+
+size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__) || defined(_M_X64)
+    /* Sixteen bytes at a time: received queries are long runs of them (signatures, tokens). */
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i ok = _mm_or_si128(_mm_or_si128(in_range(v, '0', '9'), in_range(v, 'A', 'Z')),
+                                  _mm_or_si128(in_range(v, 'a', 'z'), in_range(v, '-', '.')));
+        ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')),
+                                           _mm_cmpeq_epi8(v, _mm_set1_epi8('~'))));
+        unsigned mask = (unsigned)_mm_movemask_epi8(ok);
+        if (mask != 0xffff)
+            return i + trailing_ones(mask);
+    }
+#endif
+    while (i < n && fs_uri_keep_query[s[i]])
+        i++;
+    return i;
+}
+
 size_t fs_uri_encode(const uint8_t *in, size_t len, char *out, const uint8_t keep[256])
 {
     static const char hex[] = "0123456789ABCDEF";

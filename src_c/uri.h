@@ -10,6 +10,9 @@
 extern const uint8_t fs_uri_keep_query[256];
 extern const uint8_t fs_uri_keep_path[256];
 
+/* The length of the run of unreserved bytes at the start of s[0..n). */
+size_t fs_uri_unreserved_run(const uint8_t *s, size_t n);
+
 /* Encodes in[0..len) into out, which must hold 3 * len bytes; returns the bytes written. */
 size_t fs_uri_encode(const uint8_t *in, size_t len, char *out, const uint8_t keep[256]);
 
