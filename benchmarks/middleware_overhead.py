@@ -6,8 +6,9 @@ Runs uvicorn (one worker, pinned to CPU 0 where taskset exists) with the bare ap
 ``ASGIMiddleware`` in front, in alternating rounds, while wrk (pinned to CPU 1) sends the same
 header-signed GET, and then a presigned GET; prints the best requests/s of each and the
 overhead; and the server's own CPU time per request (from /proc), which a busy neighbour
-disturbs less than throughput. Best of many short alternating rounds: on a shared machine a
-slow spell can halve a single run. Needs wrk (Debian: apt-get install wrk) and uvicorn.
+disturbs less than throughput. Best of many short alternating rounds (on a shared machine a
+slow spell can halve a single run), and the median over rounds of the two apps' CPU-per-request
+ratio within each round. Needs wrk (Debian: apt-get install wrk) and uvicorn.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -110,8 +112,11 @@ def main(argv=None):
         for kind in ("header-signed", "presigned"):
             best = {app: 0.0 for app in ports}
             cost = {app: float("inf") for app in ports}
-            for _ in range(args.rounds):
-                for app, port in ports.items():
+            paired = []  # each round's CPU-per-request ratio: a slow spell hits both apps
+            for round_ in range(args.rounds):
+                cpu_of = {}
+                order = list(ports.items())
+                for app, port in order if round_ % 2 == 0 else order[::-1]:  # cancel drift
                     url = f"http://127.0.0.1:{port}/items?id=42"
                     if kind == "header-signed":
                         signed = signer.sign("GET", url)  # fresh: inside the 15-minute skew
@@ -121,12 +126,15 @@ def main(argv=None):
                     rate, cpu = _wrk(url, headers, args.seconds, servers[app])
                     best[app] = max(best[app], rate)
                     cost[app] = min(cost[app], cpu)
+                    cpu_of[app] = cpu
+                paired.append(cpu_of["verified_app"] / cpu_of["bare_app"] - 1)
             overhead = best["bare_app"] / best["verified_app"] - 1
             print(f"{kind} GET, fastsig backend {backend}: bare app {best['bare_app']:,.0f} req/s, "
                   f"with ASGIMiddleware {best['verified_app']:,.0f} req/s: "
                   f"overhead {overhead:+.1%}; server CPU per request "
                   f"{cost['bare_app']:.1f} us vs {cost['verified_app']:.1f} us: "
-                  f"{cost['verified_app'] / cost['bare_app'] - 1:+.1%}")
+                  f"{cost['verified_app'] / cost['bare_app'] - 1:+.1%}; "
+                  f"median of {len(paired)} paired rounds {statistics.median(paired):+.1%}")
     finally:
         for proc in servers.values():
             proc.terminate()

@@ -271,10 +271,15 @@ def _wsgi_headers(environ: dict) -> List[Tuple[str, str]]:
 class ASGIMiddleware(_Middleware):
     """Verifies each HTTP request of an ASGI application; other scopes pass through."""
 
+    _fast: Tuple[Any, ...] = (None,)  # the verifier's _scope_checker() for the backend in use
+
     async def __call__(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         # Most requests have no body to read and are settled by one call into the kernels;
         # the rest, and every refusal, take the general path, which also says what is wrong.
-        verified = self.verifier._check_scope(scope)
+        fast = self._fast
+        if fast[0] is not _backend.kernels:
+            fast = self._fast = self.verifier._scope_checker()
+        verified = fast[1](scope, fast[2])
         if verified is not None:
             scope[ENVIRON_KEY] = verified  # in place, as Starlette's auth middleware does
             await self.app(scope, receive, send)

@@ -340,14 +340,15 @@ class Verifier:
         self._fast = (kernels.PresignedVerifier(*args), kernels.HeaderVerifier(*args))
         return self._fast
 
-    def _check_scope(self, scope: dict) -> Optional[VerifiedRequest]:
-        """An ASGI HTTP request that has no body to read, header-signed or presigned,
-        accepted in one call into the kernels; None for anything else (other scopes too),
-        which the caller then verifies on the general path."""
+    def _scope_checker(self) -> Tuple[Any, Any, Any]:
+        """(kernels, check, presigned) for the ASGI middleware, which keeps them while the
+        backend stays: ``check(scope, presigned)`` accepts an ASGI HTTP request that has no
+        body to read, header-signed or presigned, in one call into the kernels; it returns
+        None for anything else (other scopes too), which the general path then verifies."""
         fast = self._fast
         if fast is None or fast[0].__class__ is not _backend.kernels.PresignedVerifier:
             fast = self._fast_paths()
-        return fast[1].check_scope(scope, fast[0])
+        return _backend.kernels, fast[1].check_scope, fast[0]
 
     # -- verify -----------------------------------------------------------------------------
 
