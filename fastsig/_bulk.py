@@ -85,6 +85,9 @@ def _setup(job: Job) -> None:
     _signer = Signer(job.credentials, job.region, "s3")
 
 
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+
+
 def _keep_freed_memory() -> None:
     """Have glibc keep freed memory for reuse rather than return it to the system.
 
@@ -99,9 +102,6 @@ def _keep_freed_memory() -> None:
         return
     mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's maximum
     mallopt(_M_TRIM_THRESHOLD, 1 << 30)
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
 def bucket_url(job: Job, bucket: str) -> str:

@@ -25,11 +25,12 @@ from .credentials import Credentials
 __all__ = ["ALGORITHM", "REGION_SET", "SigV4aContext", "derive_sigv4a_key", "region_set_value"]
 
 ALGORITHM = "AWS4-ECDSA-P256-SHA256"
+# A region or a pattern (us-east-1, us-*, *); X-Amz-Region-Set joins them with commas.
+_REGION_TEXT = r"[A-Za-z0-9*-]+"
+_REGION = re.compile(_REGION_TEXT)
+REGION_SET = re.compile(rf"{_REGION_TEXT}(?:,{_REGION_TEXT})*")
 # The order of P-256's base point, less 2: a candidate at most this, plus one, is a valid
 # private scalar in [1, n - 1].
-# A region or a pattern (us-east-1, us-*, *); X-Amz-Region-Set joins them with commas.
-_REGION = re.compile(r"[A-Za-z0-9*-]+")
-REGION_SET = re.compile(r"[A-Za-z0-9*-]+(?:,[A-Za-z0-9*-]+)*")
 _N_MINUS_2 = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551 - 2
 
 

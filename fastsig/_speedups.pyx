@@ -51,15 +51,16 @@ cdef extern from "sha256.h" nogil:
     void fs_hmac_init(fs_hmac_key *key, const uint8_t *secret, size_t len)
     void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t *mac)
     void fs_hex(const uint8_t *inp, size_t n, char *out)
-    bint fs_is_hex(const char *s, size_t n)
 
 cdef extern from "crc.h" nogil:
+    void fs_crc_init()
     uint32_t fs_crc32c(uint32_t crc, const uint8_t *data, size_t len)
     uint64_t fs_crc64nvme(uint64_t crc, const uint8_t *data, size_t len)
 
 cdef extern from "uri.h" nogil:
     const uint8_t fs_uri_keep_query[256]
     const uint8_t fs_uri_keep_path[256]
+    bint fs_is_hex(const char *s, size_t n)
     size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
     size_t fs_uri_encode(const uint8_t *inp, size_t len, char *out, const uint8_t *keep)
     Py_ssize_t fs_uri_decode(const uint8_t *inp, size_t len, uint8_t *out)
@@ -152,6 +153,12 @@ cdef inline int buf_addc(Buf *b, char c) except -1:
 
 cdef inline int buf_addb(Buf *b, bytes s) except -1:
     return buf_add(b, PyBytes_AS_STRING(s), PyBytes_GET_SIZE(s))
+
+cdef inline int buf_adds(Buf *b, str s) except -1:
+    """Appends the UTF-8 form of ``s``."""
+    cdef Py_ssize_t n
+    cdef const char *p = PyUnicode_AsUTF8AndSize(s, &n)
+    return buf_add(b, p, n)
 
 cdef inline void buf_free(Buf *b) noexcept:
     if b.p != b.inline:
@@ -258,8 +265,15 @@ def sha256_hex(data):
     return ascii_str(hexed, 64)
 
 
+cdef bint crc_tables_built = False
+
+
 cdef uint64_t crc_of(data, uint64_t crc, bint wide) except? 0:
+    global crc_tables_built
     cdef Py_buffer view
+    if not crc_tables_built:  # on first use, not at import; the GIL keeps other threads out
+        fs_crc_init()
+        crc_tables_built = True
     PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
     try:
         with nogil:
@@ -2271,8 +2285,7 @@ cdef class PresignedVerifier(_FastVerifier):
             buf_add(&creq, host_s, host_n)
             buf_add(&creq, b"\n\nhost\n", 7)
             payload = UNSIGNED_PAYLOAD if is_s3 else EMPTY_SHA256
-            host_s = PyUnicode_AsUTF8AndSize(payload, &host_n)
-            buf_add(&creq, host_s, host_n)
+            buf_adds(&creq, payload)
             if not self.signature_ok(memo, &creq, v + a.off[A_DATE], v + a.off[A_CREDENTIAL],
                                      a.len[A_CREDENTIAL], v + a.off[A_SIGNATURE]):
                 return None
@@ -2359,11 +2372,7 @@ cdef class HeaderVerifier(_FastVerifier):
         if m is None or type(url) is not str or not url:
             return None
         if (<str>url)[0] == "/":
-            # Origin form: a placeholder scheme and host; the Host header is required.
-            url = "http://h" + url
-            if parse_url(&u, url):
-                return None
-            return self.accept(m, url, &u, None, headers, payload_hash)
+            return self.accept_origin_form(m, "http://h" + url, headers, payload_hash)
         if parse_url(&u, url):
             return None
         try:
@@ -2378,7 +2387,6 @@ cdef class HeaderVerifier(_FastVerifier):
         """An ASGI HTTP request without a body (see the pure twin), accepted in one call:
         header-signed by ``self``, a presigned URL by ``presigned``; or None."""
         cdef Buf b
-        cdef Url u
         cdef const char *s
         cdef Py_ssize_t n
         cdef bint header_signed = False
@@ -2419,13 +2427,12 @@ cdef class HeaderVerifier(_FastVerifier):
         buf_init(&b, 0)
         try:
             if header_signed:
-                buf_add(&b, b"http://h", 8)  # as in check: the Host header is the host
+                buf_add(&b, b"http://h", 8)  # the origin form, as accept_origin_form takes it
             else:
                 scheme = (<dict>scope).get("scheme", "http")
                 if type(scheme) is not str:
                     return None
-                s = PyUnicode_AsUTF8AndSize(scheme, &n)
-                buf_add(&b, s, n)
+                buf_adds(&b, scheme)
                 buf_add(&b, b"://", 3)
                 buf_add(&b, PyBytes_AS_STRING(host), PyBytes_GET_SIZE(host))
             buf_add(&b, PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path))
@@ -2440,9 +2447,15 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_free(&b)
         if not header_signed:
             return presigned.accept(m, url)
+        return self.accept_origin_form(m, url, headers, None)
+
+    cdef object accept_origin_form(self, bytes m, str url, headers, payload_hash):
+        """``check`` of an origin-form target, given behind a placeholder scheme and host
+        ("http://h/path?query"): the Host header, which must be there, is the host."""
+        cdef Url u
         if parse_url(&u, url):
             return None
-        return self.accept(m, url, &u, None, headers, None)
+        return self.accept(m, url, &u, None, headers, payload_hash)
 
     cdef object accept(self, bytes m, str url, Url *u, tuple origin, headers, payload_hash):
         """``check`` of a parsed URL; ``origin`` None for the origin form."""
@@ -2589,8 +2602,7 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_addc(&creq, b'\n')
             buf_add(&creq, list_s, list_n)
             buf_addc(&creq, b'\n')
-            host_s = PyUnicode_AsUTF8AndSize(payload, &host_n)  # ASCII: checked above
-            buf_add(&creq, host_s, host_n)
+            buf_adds(&creq, payload)  # ASCII: checked above
             if not self.signature_ok(memo, &creq, date, cred, cred_n, sig):
                 return None
             return self.verified(memo, self.signed_names(list_s, list_n), epoch, None,

@@ -563,7 +563,6 @@ class SignedRequest:
             f"headers=[{', '.join(self.headers)}], signature={self.signature!r})"
         )
 
-
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not SignedRequest:
             return NotImplemented

@@ -2,9 +2,8 @@
 
 static uint32_t crc32c_table[8][256];
 static uint64_t crc64_table[8][256];
-static int tables_ready;
 
-static void build_tables(void)
+void fs_crc_init(void)
 {
     for (int byte = 0; byte < 256; byte++) {
         uint32_t c32 = (uint32_t)byte;
@@ -24,7 +23,6 @@ static void build_tables(void)
                 ^ crc64_table[0][crc64_table[k - 1][byte] & 0xFF];
         }
     }
-    tables_ready = 1;  /* idempotent: a race only builds the same tables twice */
 }
 
 static uint64_t load_le64(const uint8_t *p)
@@ -37,8 +35,6 @@ static uint64_t load_le64(const uint8_t *p)
 
 uint32_t fs_crc32c(uint32_t crc, const uint8_t *data, size_t len)
 {
-    if (!tables_ready)
-        build_tables();
     crc = ~crc;
     while (len >= 8) {
         uint64_t word = load_le64(data) ^ crc;
@@ -56,8 +52,6 @@ uint32_t fs_crc32c(uint32_t crc, const uint8_t *data, size_t len)
 
 uint64_t fs_crc64nvme(uint64_t crc, const uint8_t *data, size_t len)
 {
-    if (!tables_ready)
-        build_tables();
     crc = ~crc;
     while (len >= 8) {
         uint64_t word = load_le64(data) ^ crc;

@@ -220,37 +220,7 @@ static void hex16(const uint8_t *in, char *out)
     _mm_storeu_si128((__m128i *)(out + 16), _mm_unpackhi_epi8(hi, lo));
 }
 #define HEX16 hex16
-
-/* Whether sixteen bytes are all lowercase hex digits: signed compares, so bytes of 0x80 and
-   above (negative) fail both ranges. */
-static int is_hex16(const char *s)
-{
-    __m128i v = _mm_loadu_si128((const __m128i *)s);
-    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                                  _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
-    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
-                                   _mm_cmplt_epi8(v, _mm_set1_epi8('f' + 1)));
-    return _mm_movemask_epi8(_mm_or_si128(digit, letter)) == 0xffff;
-}
-#define IS_HEX16 is_hex16
 #endif
-
-int fs_is_hex(const char *s, size_t n)
-{
-    size_t i = 0;
-    unsigned char c;
-#ifdef IS_HEX16
-    for (; i + 16 <= n; i += 16)
-        if (!IS_HEX16(s + i))
-            return 0;
-#endif
-    for (; i < n; i++) {
-        c = (unsigned char)s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return 0;
-    }
-    return 1;
-}
 
 void fs_hex(const uint8_t *in, size_t n, char *out)
 {

@@ -49,7 +49,5 @@ void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t mac[32
 
 /* Lowercase hex of n bytes into out (2n characters, no terminator). */
 void fs_hex(const uint8_t *in, size_t n, char *out);
-/* Whether s[0..n) is all lowercase hex digits (what fs_hex writes). */
-int fs_is_hex(const char *s, size_t n);
 
 #endif

@@ -38,6 +38,26 @@ static unsigned trailing_ones(unsigned mask)
 }
 #endif
 
+int fs_is_hex(const char *s, size_t n)
+{
+    size_t i = 0;
+    unsigned char c;
+#if defined(__SSE2__) || defined(_M_X64)
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i ok = _mm_or_si128(in_range(v, '0', '9'), in_range(v, 'a', 'f'));
+        if (_mm_movemask_epi8(ok) != 0xffff)
+            return 0;
+    }
+#endif
+    for (; i < n; i++) {
+        c = (unsigned char)s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
 size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
 {
     size_t i = 0;

@@ -1,5 +1,5 @@
 /* RFC 3986 percent-encoding as SigV4 wants it: the unreserved characters A-Z a-z 0-9 - . _ ~
- * stay, every other byte becomes %XX with uppercase hex. */
+ * stay, every other byte becomes %XX with uppercase hex. And the scans of received text. */
 #ifndef FASTSIG_URI_H
 #define FASTSIG_URI_H
 
@@ -9,6 +9,9 @@
 /* 1 for the bytes that stay as they are (the unreserved set, plus '/' in path mode). */
 extern const uint8_t fs_uri_keep_query[256];
 extern const uint8_t fs_uri_keep_path[256];
+
+/* Whether s[0..n) is all lowercase hex digits (signatures and payload hashes as sent). */
+int fs_is_hex(const char *s, size_t n);
 
 /* The length of the run of unreserved bytes at the start of s[0..n). */
 size_t fs_uri_unreserved_run(const uint8_t *s, size_t n);
