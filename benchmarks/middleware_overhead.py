@@ -1,14 +1,19 @@
 """What the ASGI middleware adds to a minimal ASGI app, measured with wrk on 127.0.0.1.
 
-    python benchmarks/middleware_overhead.py [--seconds 3] [--rounds 7]
+    python benchmarks/middleware_overhead.py [--seconds 3] [--rounds 15] [--calibrate 2]
 
 Runs uvicorn (one worker, pinned to CPU 0 where taskset exists) with the bare app and with
 ``ASGIMiddleware`` in front, in alternating rounds, while wrk (pinned to CPU 1) sends the same
 header-signed GET, and then a presigned GET; prints the best requests/s of each and the
 overhead; and the server's own CPU time per request (from /proc), which a busy neighbour
 disturbs less than throughput. Best of many short alternating rounds (on a shared machine a
-slow spell can halve a single run), and the median over rounds of the two apps' CPU-per-request
-ratio within each round. Needs wrk (Debian: apt-get install wrk) and uvicorn.
+slow spell can halve a single run), and the median and quartiles over rounds of the two apps'
+CPU-per-request ratio within each round.
+
+First it times the middleware in-process (the app's coroutine driven by hand, caches warm),
+for scale. ``--calibrate US`` adds a third server whose middleware does nothing but burn US
+microseconds of CPU a request: what that costs under wrk shows how this machine magnifies a
+known amount of work. Needs wrk (Debian: apt-get install wrk) and uvicorn.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+import timeit
 
 APP = "middleware_overhead:{}"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,6 +51,16 @@ def _verified_app():
 
 
 verified_app = _verified_app()
+SPIN_ENV = "FASTSIG_BENCH_SPIN_US"  # how --calibrate tells the spin_app server its time
+_spin_ns = int(float(os.environ.get(SPIN_ENV, "0")) * 1000)
+
+
+async def spin_app(scope, receive, send):
+    """The calibration: a pass-through middleware that burns a fixed time a request."""
+    end = time.perf_counter_ns() + _spin_ns
+    while time.perf_counter_ns() < end:
+        pass
+    await bare_app(scope, receive, send)
 
 
 def _free_port():
@@ -58,11 +74,12 @@ def _pinned(cpu, argv):
             else []) + argv
 
 
-def _serve(app, port):
+def _serve(app, port, spin_us):
     proc = subprocess.Popen(
         _pinned(0, [sys.executable, "-m", "uvicorn", APP.format(app), "--app-dir", HERE,
                     "--port", str(port), "--host", "127.0.0.1", "--log-level", "warning",
-                    "--no-access-log"]))
+                    "--no-access-log"]),
+        env={**os.environ, SPIN_ENV: str(spin_us)})
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -100,48 +117,103 @@ def _wrk(url, headers, seconds, server):
     return rate, cpu / total * 1e6, user / total * 1e6
 
 
+def _requests(signer, port):
+    """(URL, headers) of the header-signed and the presigned GET, signed now (inside the
+    verifier's 15-minute skew)."""
+    url = f"http://127.0.0.1:{port}/items?id=42"
+    signed = signer.sign("GET", url)
+    return {
+        "header-signed": (url, {k: v for k, v in signed.headers.items() if k != "Host"}),
+        "presigned": (signer.presign("GET", url, expires_in=600), {}),
+    }
+
+
+def _in_process_us(app, url, headers, number=20000, repeat=9):
+    """Microseconds an app takes a request when its coroutine is driven by hand with the
+    scope uvicorn would give it: best of ``repeat``."""
+    target = url.split("//", 1)[1].partition("/")[2]
+    path, _, query = target.partition("?")
+    raw_headers = [(b"host", b"127.0.0.1:8000")] + [
+        (name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        pass
+
+    def one():
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "scheme": "http", "method": "GET", "root_path": "", "path": "/" + path,
+                 "raw_path": ("/" + path).encode(), "query_string": query.encode(),
+                 "headers": raw_headers}
+        try:
+            app(scope, receive, send).send(None)
+        except StopIteration:
+            pass
+
+    return min(timeit.repeat(one, number=number, repeat=repeat)) / number * 1e6
+
+
+def _spread(values):
+    """The median and quartiles of paired overheads, as text."""
+    low, mid, high = statistics.quantiles(values, n=4, method="inclusive")
+    return f"{mid:+.1%} (quartiles {low:+.1%} .. {high:+.1%})"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calibrate", type=float, metavar="US", default=0.0,
+                        help="add a middleware that only burns US microseconds a request")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
     from fastsig import Credentials, Signer, backend
 
+    global _spin_ns
+    _spin_ns = int(args.calibrate * 1000)
     signer = Signer(Credentials(*CREDS), "us-east-1", "execute-api")
-    ports = {"bare_app": _free_port(), "verified_app": _free_port()}
-    servers = {app: _serve(app, port) for app, port in ports.items()}
+    apps = ["bare_app", "verified_app"] + (["spin_app"] if args.calibrate else [])
+    extra = {app: f"a {args.calibrate:g} us spin" if app == "spin_app" else "ASGIMiddleware"
+             for app in apps[1:]}
+    for kind, (url, headers) in _requests(signer, 8000).items():
+        bare = _in_process_us(bare_app, url, headers)
+        added = ", ".join(
+            f"{extra[app]} +{_in_process_us(globals()[app], url, headers) - bare:.2f} us"
+            for app in apps[1:])
+        print(f"{kind} GET in-process: bare app {bare:.2f} us, {added}")
+    ports = {app: _free_port() for app in apps}
+    servers = {app: _serve(app, port, args.calibrate) for app, port in ports.items()}
     try:
         for kind in ("header-signed", "presigned"):
-            best = {app: 0.0 for app in ports}
-            cost = {app: float("inf") for app in ports}
-            paired = []  # each round's CPU-per-request ratio: a slow spell hits both apps
-            paired_user = []  # the same for user-space CPU (the kernel's part is the network's)
+            best = {app: 0.0 for app in apps}
+            cost = {app: float("inf") for app in apps}
+            # Each round's CPU-per-request ratio to the bare app (a slow spell hits both),
+            # and the same for user-space CPU (the kernel's part is the network's).
+            paired = {app: [] for app in apps[1:]}
+            paired_user = {app: [] for app in apps[1:]}
             for round_ in range(args.rounds):
                 cpu_of, user_of = {}, {}
-                order = list(ports.items())
-                for app, port in order if round_ % 2 == 0 else order[::-1]:  # cancel drift
-                    url = f"http://127.0.0.1:{port}/items?id=42"
-                    if kind == "header-signed":
-                        signed = signer.sign("GET", url)  # fresh: inside the 15-minute skew
-                        headers = {k: v for k, v in signed.headers.items() if k != "Host"}
-                    else:
-                        url, headers = signer.presign("GET", url, expires_in=600), {}
+                for app in apps if round_ % 2 == 0 else apps[::-1]:  # cancel drift
+                    url, headers = _requests(signer, ports[app])[kind]
                     rate, cpu, user = _wrk(url, headers, args.seconds, servers[app])
                     best[app] = max(best[app], rate)
                     cost[app] = min(cost[app], cpu)
                     cpu_of[app], user_of[app] = cpu, user
-                paired.append(cpu_of["verified_app"] / cpu_of["bare_app"] - 1)
-                paired_user.append(user_of["verified_app"] / user_of["bare_app"] - 1)
-            overhead = best["bare_app"] / best["verified_app"] - 1
-            print(f"{kind} GET, fastsig backend {backend}: bare app {best['bare_app']:,.0f} req/s, "
-                  f"with ASGIMiddleware {best['verified_app']:,.0f} req/s: "
-                  f"overhead {overhead:+.1%}; server CPU per request "
-                  f"{cost['bare_app']:.1f} us vs {cost['verified_app']:.1f} us: "
-                  f"{cost['verified_app'] / cost['bare_app'] - 1:+.1%}; "
-                  f"median of {len(paired)} paired rounds {statistics.median(paired):+.1%} "
-                  f"(user-space CPU alone {statistics.median(paired_user):+.1%})")
+                for app in apps[1:]:
+                    paired[app].append(cpu_of[app] / cpu_of["bare_app"] - 1)
+                    paired_user[app].append(user_of[app] / user_of["bare_app"] - 1)
+            print(f"{kind} GET under wrk, fastsig backend {backend}: bare app "
+                  f"{best['bare_app']:,.0f} req/s, {cost['bare_app']:.1f} us of server CPU "
+                  f"a request")
+            for app in apps[1:]:
+                print(f"  {extra[app]}: {best[app]:,.0f} req/s "
+                      f"({best['bare_app'] / best[app] - 1:+.1%}), {cost[app]:.1f} us a request "
+                      f"({cost[app] / cost['bare_app'] - 1:+.1%}); paired rounds "
+                      f"{_spread(paired[app])}; user-space CPU alone "
+                      f"{_spread(paired_user[app])}")
     finally:
         for proc in servers.values():
             proc.terminate()
