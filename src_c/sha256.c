@@ -219,15 +219,15 @@ static void hex16(const uint8_t *in, char *out)
     _mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi8(hi, lo));
     _mm_storeu_si128((__m128i *)(out + 16), _mm_unpackhi_epi8(hi, lo));
 }
-#define HEX16 hex16
+#define HAVE_HEX16 1
 #endif
 
 void fs_hex(const uint8_t *in, size_t n, char *out)
 {
     size_t i = 0;
-#ifdef HEX16
+#ifdef HAVE_HEX16
     for (; i + 16 <= n; i += 16)
-        HEX16(in + i, out + 2 * i);
+        hex16(in + i, out + 2 * i);
 #endif
     for (; i < n; i++)
         memcpy(out + 2 * i, hex_pairs + 2 * in[i], 2);
