@@ -17,6 +17,7 @@ NO_EXTENSIONS = bool(os.environ.get("FASTSIG_NO_EXTENSIONS"))
 DEBUG = bool(os.environ.get("FASTSIG_DEBUG_BUILD"))
 STRICT = os.environ.get("CIBUILDWHEEL") == "1"
 C_SOURCES = ["src_c/sha256.c", "src_c/sha256_x86.c", "src_c/sha256_arm.c", "src_c/uri.c", "src_c/crc.c"]
+C_HEADERS = ["src_c/sha256.h", "src_c/uri.h", "src_c/crc.h", "src_c/clock.h"]  # MANIFEST.in puts them in the sdist
 
 
 def compile_args():
@@ -68,6 +69,7 @@ def extensions():
         "fastsig._speedups",
         sources=["fastsig/_speedups.pyx"] + C_SOURCES,
         include_dirs=["src_c"],
+        depends=C_HEADERS,
         extra_compile_args=cflags,
         extra_link_args=ldflags,
     )
