@@ -19,6 +19,8 @@ from libc.stdint cimport int8_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr, memcmp, memcpy, strlen
 
+import time as _time
+
 from . import _speedups_py as _py
 
 cdef extern from "Python.h":
@@ -50,12 +52,17 @@ cdef extern from "sha256.h" nogil:
     void fs_sha256(const void *data, size_t len, uint8_t *digest)
     void fs_hmac_init(fs_hmac_key *key, const uint8_t *secret, size_t len)
     void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t *mac)
+    void fs_hmac_from(const fs_hmac_key *key, const fs_sha256_ctx *start, const void *msg,
+                      size_t len, uint8_t *mac)
     void fs_hex(const uint8_t *inp, size_t n, char *out)
 
 cdef extern from "crc.h" nogil:
     void fs_crc_init()
     uint32_t fs_crc32c(uint32_t crc, const uint8_t *data, size_t len)
     uint64_t fs_crc64nvme(uint64_t crc, const uint8_t *data, size_t len)
+
+cdef extern from "clock.h" nogil:
+    double fs_wall_time()
 
 cdef extern from "uri.h" nogil:
     const uint8_t fs_uri_keep_query[256]
@@ -457,6 +464,27 @@ cdef const char *utf8_or_null(str text, Py_ssize_t *n) except? NULL:
         return NULL
 
 
+cdef bint utf8_ok(const char *s, Py_ssize_t n) except -1:
+    """Whether s[0..n) is valid UTF-8, as received bytes must be before they are read as text:
+    a word at a time while ASCII, the decoder past that."""
+    cdef Py_ssize_t i = 0
+    cdef uint64_t w
+    while i + 8 <= n:
+        memcpy(&w, s + i, 8)
+        if w & 0x8080808080808080ULL:
+            break
+        i += 8
+    while i < n and <uint8_t>s[i] < 0x80:
+        i += 1
+    if i == n:
+        return True
+    try:
+        PyUnicode_DecodeUTF8(s, n, NULL)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def uri_encode(str text, bint keep_slash=False):
     """Percent-encode ``text`` as SigV4 requires: unreserved characters stay, every other byte
     of its UTF-8 form becomes ``%XX``. With ``keep_slash``, ``/`` stays too (paths)."""
@@ -493,6 +521,20 @@ def normalize_path(str path):
         buf_free(&b)
 
 
+cdef inline bint plain_path(const char *s, Py_ssize_t n) noexcept:
+    """Whether every rule leaves the path as it is: "/" and unreserved bytes, which no
+    encoding touches, and no empty, "." or ".." segment for normalization to remove (any
+    segment that starts with "." is taken for one)."""
+    cdef Py_ssize_t i
+    if n == 0 or s[0] != b'/':
+        return False
+    for i in range(n):
+        if not fs_uri_keep_path[<uint8_t>s[i]]:
+            return False
+        if s[i] == b'/' and i + 1 < n and (s[i + 1] == b'/' or s[i + 1] == b'.'):
+            return False
+    return True
+
 cdef int path_into(Buf *sent, Buf *canonical, const char *s, Py_ssize_t n,
                    bint double_encode, bint normalize) except -1:
     """The path to send and the canonical URI; returns 1 to hand the call to the pure twin."""
@@ -500,6 +542,10 @@ cdef int path_into(Buf *sent, Buf *canonical, const char *s, Py_ssize_t n,
     if n == 0:
         s = "/"
         n = 1
+    if plain_path(s, n):
+        buf_add(sent, s, n)
+        buf_add(canonical, s, n)
+        return 0
     if double_encode:
         buf_add(sent, s, n)
         if normalize:
@@ -877,13 +923,17 @@ cdef struct Url:
 cdef int parse_url(Url *u, str url, bint trust_query=False) except -1:
     """Splits a URL; returns 1 for anything the pure twin must judge. With ``trust_query``
     the query and fragment are not scanned for control characters: the caller checks them."""
-    cdef Py_ssize_t i, n
-    cdef const char *s
-    cdef const char *hash_at
-    cdef uint8_t c
-    s = utf8_or_null(url, &n)
+    cdef Py_ssize_t n
+    cdef const char *s = utf8_or_null(url, &n)
     if s == NULL:
         return 1
+    return parse_url_at(u, s, n, trust_query)
+
+cdef int parse_url_at(Url *u, const char *s, Py_ssize_t n, bint trust_query) noexcept:
+    """parse_url of the UTF-8 text s[0..n), which must outlive ``u``."""
+    cdef Py_ssize_t i
+    cdef const char *hash_at
+    cdef uint8_t c
     u.s = s
     u.n = n
     if n == 0 or not ((b'a' <= s[0] <= b'z') or (b'A' <= s[0] <= b'Z')):
@@ -933,19 +983,16 @@ cdef int parse_url(Url *u, str url, bint trust_query=False) except -1:
 
 cdef dict _origins = {}
 
-cdef tuple origin_of(str url, Url *u):
+cdef tuple origin_of(Url *u):
     """(scheme, Host header), cached per "scheme://authority"; None for the pure twin."""
     cdef Py_ssize_t i
-    if not PyUnicode_IS_ASCII(url):
-        # Byte offsets equal str offsets only while the prefix is ASCII; a non-ASCII host is
-        # the pure twin's to reject.
-        for i in range(u.authority_end):
-            if <uint8_t>u.s[i] >= 0x80:
-                return None
-    key = url[:u.authority_end]
+    for i in range(u.authority_end):
+        if <uint8_t>u.s[i] >= 0x80:
+            return None  # a non-ASCII host is the pure twin's to reject
+    key = ascii_str(u.s, u.authority_end)
     origin = _origins.get(key)
     if origin is None:
-        origin = _py._origin(url[:u.scheme_end], url[u.scheme_end + 3:u.authority_end])
+        origin = _py._origin(key[:u.scheme_end], key[u.scheme_end + 3:])
         if len(_origins) >= 1024:
             _origins.clear()
         _origins[key] = origin
@@ -957,7 +1004,7 @@ def split_url(url):
     cdef Url u
     if type(url) is not str or parse_url(&u, url):
         return _py.split_url(url)
-    origin = origin_of(url, &u)
+    origin = origin_of(&u)
     if origin is None:
         return _py.split_url(url)
     path = PyUnicode_DecodeUTF8(u.s + u.authority_end, u.path_end - u.authority_end, NULL)
@@ -1226,7 +1273,8 @@ cdef int hs_take(HeaderSet *hs, name, value, bint apply_owned, bint content_owne
     cdef const char *s
     cdef char *lowered
     cdef char c
-    raw = type(name) is bytes and type(value) is bytes and raw_ok
+    cdef bint owned
+    cdef bint raw = type(name) is bytes and type(value) is bytes and raw_ok
     if not raw and (type(name) is not str or type(value) is not str):
         return 1
     h = hs_add(hs)
@@ -1396,19 +1444,16 @@ cdef class _LastOrigin:
     """The last (scheme, Host header) parsed: bulk signing and verifying repeat one origin,
     which then costs one memcmp instead of a slice and a dict lookup."""
 
-    cdef str key
+    cdef bytes key  # "scheme://authority"
     cdef tuple origin
 
-    cdef tuple get(self, str url, Url *u):
-        cdef Py_ssize_t n
-        cdef const char *s
-        if self.key is not None:
-            s = PyUnicode_AsUTF8AndSize(self.key, &n)
-            if n == u.authority_end and memcmp(s, u.s, n) == 0:
-                return self.origin
-        origin = origin_of(url, u)
+    cdef tuple get(self, Url *u):
+        if (self.key is not None and PyBytes_GET_SIZE(self.key) == u.authority_end
+                and memcmp(PyBytes_AS_STRING(self.key), u.s, u.authority_end) == 0):
+            return self.origin
+        origin = origin_of(u)
         if origin is not None:
-            self.key = url[:u.authority_end]
+            self.key = PyBytes_FromStringAndSize(u.s, u.authority_end)
             self.origin = origin
         return origin
 
@@ -1508,12 +1553,7 @@ cdef class SigningContext:
         cdef fs_sha256_ctx ctx
         fs_sha256(creq.p, creq.n, digest)
         fs_hex(digest, 32, hexed)
-        ctx = self.sts_inner
-        fs_sha256_update(&ctx, hexed, 64)
-        fs_sha256_final(&ctx, digest)
-        ctx = self.key.outer
-        fs_sha256_update(&ctx, digest, 32)
-        fs_sha256_final(&ctx, digest)
+        fs_hmac_from(&self.key, &self.sts_inner, hexed, 64, digest)
         fs_hex(digest, 32, <char *>signature_hex)
         if sts is not NULL:
             buf_add(sts, hexed, 64)
@@ -1544,7 +1584,7 @@ cdef class SigningContext:
         cdef Url u
         if type(url) is not str or parse_url(&u, url):
             return None
-        origin = self.origins.get(url, &u)
+        origin = self.origins.get(&u)
         if origin is None:
             return None
         out.n = 0
@@ -1725,7 +1765,7 @@ cdef class SigningContext:
                 or u.query_start >= 0 or u.path_end != u.n):
             return self.fallback().presign_lines(method, prefix, keys, expires_in, payload_hash)
         try:
-            origin = self.origins.get(prefix, &u)
+            origin = self.origins.get(&u)
         except ValueError:  # the pure twin says which line shows it first
             origin = None
         k = utf8_or_null(keys, &keys_n)
@@ -1785,7 +1825,7 @@ cdef class SigningContext:
             else:
                 payload_hash = sha256_hex(body)
         if m is not None and type(url) is str and not parse_url(&u, url):
-            origin = self.origins.get(url, &u)
+            origin = self.origins.get(&u)
             if origin is not None:
                 result = self.sign_c(m, url, &u, origin, headers, payload_hash, body_hash)
                 if result is not None:
@@ -2020,7 +2060,7 @@ cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots
     return 1 if n and q[n - 1] == b'&' else 0
 
 
-cdef int received_query_into(Buf *cq, Url *u, str url, bint scanned, AuthSlots *a) except -1:
+cdef int received_query_into(Buf *cq, Url *u, bint scanned, AuthSlots *a) except -1:
     """The canonical query of a received URL, with its presigning parameters in ``a``: copied
     when it already is canonical, else rebuilt by query_into. ``scanned`` says whether
     parse_url checked the query for control characters; if not, it does so before a rebuild
@@ -2030,7 +2070,7 @@ cdef int received_query_into(Buf *cq, Url *u, str url, bint scanned, AuthSlots *
     cq.n = 0
     buf_free(&a.values)
     slots_init(a)
-    if not scanned and parse_url(u, url):
+    if not scanned and parse_url_at(u, u.s, u.n, False):
         return 1
     return query_into(cq, u.s + u.query_start, u.query_end - u.query_start, NULL, 0, False, a)
 
@@ -2043,12 +2083,18 @@ cdef class _FastVerifier:
     cdef object unsigned_payload
     cdef PathPolicy s3_paths, service_paths
     cdef double max_skew
+    cdef bint wall_clock  # clock is time.time, read here without a call through Python
     # credential ("<key>/<scope>") -> (what lookup returned, SigningKey, token bytes or None,
     # access key id, scope date, region, service): while the lookup keeps returning the same
     # object for the key, the signing key need not be asked for again.
     cdef dict keys
     cdef bytes last_credential  # the credential of the last accepted request, and its memo
     cdef tuple last_memo
+    # The HMAC state after the string to sign's prefix (algorithm, X-Amz-Date, scope) of the
+    # last signature checked, for the memo and X-Amz-Date it was made for.
+    cdef tuple sts_memo
+    cdef char sts_date[16]
+    cdef fs_sha256_ctx sts_inner
     cdef _LastOrigin origins
 
     def __init__(self, s3_services, PathPolicy s3_paths, PathPolicy service_paths, region,
@@ -2061,6 +2107,7 @@ cdef class _FastVerifier:
         self.service = service
         self.max_skew = max_skew
         self.clock = clock
+        self.wall_clock = clock is _time.time
         self.lookup = lookup
         self.key_for = key_for
         if not (isinstance(result_type, type) and issubclass(result_type, tuple)):
@@ -2069,6 +2116,9 @@ cdef class _FastVerifier:
         self.unsigned_payload = unsigned_payload
         self.keys = {}
         self.origins = _LastOrigin()
+
+    cdef inline double now(self) except? -1:
+        return fs_wall_time() if self.wall_clock else self.clock()
 
     cdef object verified(self, tuple memo, tuple signed_headers, long long epoch, expires, token,
                          bint presigned, str payload):
@@ -2156,27 +2206,33 @@ cdef class _FastVerifier:
 
     cdef bint signature_ok(self, tuple memo, Buf *creq, const char *amz_date, const char *cred,
                            Py_ssize_t cred_n, const char *signature) except -1:
-        """Whether HMAC(key, string to sign of creq) is ``signature`` (64 hex bytes)."""
-        cdef Buf sts
+        """Whether HMAC(key, string to sign of creq) is ``signature`` (64 hex bytes). The
+        string to sign's prefix is the same for a run of requests under one credential within
+        a second, so its hash state is kept for the next."""
+        cdef Buf prefix
         cdef uint8_t digest[32]
         cdef char hexed[64]
         cdef Py_ssize_t key_n = PyUnicode_GET_LENGTH(memo[3])  # ASCII: bytes == chars
+        cdef SigningKey key = <SigningKey>memo[1]
         if not PyUnicode_IS_ASCII(memo[3]):
             return False
+        if memo is not self.sts_memo or memcmp(self.sts_date, amz_date, 16):
+            buf_init(&prefix, 0)
+            try:
+                buf_add(&prefix, b"AWS4-HMAC-SHA256\n", 17)
+                buf_add(&prefix, amz_date, 16)
+                buf_addc(&prefix, b'\n')
+                buf_add(&prefix, cred + key_n + 1, cred_n - key_n - 1)
+                buf_addc(&prefix, b'\n')
+                self.sts_inner = key.key.inner
+                fs_sha256_update(&self.sts_inner, prefix.p, prefix.n)
+            finally:
+                buf_free(&prefix)
+            self.sts_memo = memo
+            memcpy(self.sts_date, amz_date, 16)
         fs_sha256(creq.p, creq.n, digest)
-        buf_init(&sts, 0)
-        try:
-            buf_add(&sts, b"AWS4-HMAC-SHA256\n", 17)
-            buf_add(&sts, amz_date, 16)
-            buf_addc(&sts, b'\n')
-            buf_add(&sts, cred + key_n + 1, cred_n - key_n - 1)
-            buf_addc(&sts, b'\n')
-            buf_reserve(&sts, 64)
-            fs_hex(digest, 32, sts.p + sts.n)
-            sts.n += 64
-            fs_hmac(&(<SigningKey>memo[1]).key, sts.p, sts.n, digest)
-        finally:
-            buf_free(&sts)
+        fs_hex(digest, 32, hexed)
+        fs_hmac_from(&key.key, &self.sts_inner, hexed, 64, digest)
         fs_hex(digest, 32, hexed)
         return same_bytes(hexed, signature, 64)
 
@@ -2200,14 +2256,15 @@ cdef class PresignedVerifier(_FastVerifier):
     """Accepts a bare presigned URL (see the pure twin) in one call, or returns None."""
 
     def check(self, method, url):
-        m = method_bytes(method)
-        if m is None or type(url) is not str:
-            return None
-        return self.accept(m, url)
-
-    cdef object accept(self, bytes m, str url):
-        cdef double now
         cdef Url u
+        m = method_bytes(method)
+        if m is None or type(url) is not str or parse_url(&u, url, True):
+            return None
+        return self.accept(m, &u)
+
+    cdef object accept(self, bytes m, Url *u):
+        """``check`` of a URL split by parse_url with ``trust_query``."""
+        cdef double now
         cdef AuthSlots a
         cdef Buf cq, sent, canonical, creq
         cdef const char *v
@@ -2217,10 +2274,10 @@ cdef class PresignedVerifier(_FastVerifier):
         cdef long long epoch
         cdef PathPolicy policy
         # The query is checked by sorted_canonical_query, or parse_url scans it below.
-        if parse_url(&u, url, True) or u.query_start < 0:
+        if u.query_start < 0:
             return None
         try:
-            origin = self.origins.get(url, &u)
+            origin = self.origins.get(u)
         except _py.SigningError:  # a bad host or port: the general path says which
             return None
         if origin is None:
@@ -2231,7 +2288,7 @@ cdef class PresignedVerifier(_FastVerifier):
         buf_init(&canonical, 0)
         buf_init(&creq, 0)
         try:
-            if received_query_into(&cq, &u, url, False, &a):
+            if received_query_into(&cq, u, False, &a):
                 return None
             for i in range(7):
                 if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
@@ -2248,7 +2305,7 @@ cdef class PresignedVerifier(_FastVerifier):
             epoch = amz_epoch(v + a.off[A_DATE], a.len[A_DATE])
             if not 1 <= expires <= 604800 or epoch < 0:
                 return None
-            now = self.clock()
+            now = self.now()
             if now > epoch + expires or epoch - now > self.max_skew:
                 return None
             memo = self.credential_memo(v + a.off[A_CREDENTIAL], a.len[A_CREDENTIAL],
@@ -2356,25 +2413,31 @@ cdef class HeaderVerifier(_FastVerifier):
 
     def check(self, method, url, headers, payload_hash):
         cdef Url u
+        cdef const char *s
+        cdef Py_ssize_t n
         m = method_bytes(method)
         if m is None or type(url) is not str or not url:
             return None
         if (<str>url)[0] == "/":
-            return self.accept_origin_form(m, "http://h" + url, headers, payload_hash)
+            s = utf8_or_null(url, &n)
+            if s == NULL:
+                return None
+            return self.accept_origin_form(m, s, n, NULL, 0, headers, payload_hash)
         if parse_url(&u, url):
             return None
         try:
-            origin = self.origins.get(url, &u)
+            origin = self.origins.get(&u)
         except _py.SigningError:
             return None
         if origin is None:
             return None
-        return self.accept(m, url, &u, origin, headers, payload_hash)
+        return self.accept(m, &u, origin, headers, payload_hash)
 
     def check_scope(self, scope, PresignedVerifier presigned):
         """An ASGI HTTP request without a body (see the pure twin), accepted in one call:
         header-signed by ``self``, a presigned URL by ``presigned``; or None."""
         cdef Buf b
+        cdef Url u
         cdef const char *s
         cdef Py_ssize_t n
         cdef bint header_signed = False
@@ -2410,40 +2473,63 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
         if not header_signed and (type(host) is not bytes or not plain_host(host)):
             return None
+        if not (utf8_ok(PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path))
+                and utf8_ok(PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query))):
+            return None  # the general path says the target is not text
+        if header_signed:
+            return self.accept_origin_form(m, PyBytes_AS_STRING(raw_path),
+                                           PyBytes_GET_SIZE(raw_path), PyBytes_AS_STRING(query),
+                                           PyBytes_GET_SIZE(query), headers, None)
+        scheme = (<dict>scope).get("scheme", "http")
+        if type(scheme) is not str:
+            return None
         buf_init(&b, 0)
         try:
-            if header_signed:
-                buf_add(&b, b"http://h", 8)  # the origin form, as accept_origin_form takes it
-            else:
-                scheme = (<dict>scope).get("scheme", "http")
-                if type(scheme) is not str:
-                    return None
-                buf_adds(&b, scheme)
-                buf_add(&b, b"://", 3)
-                buf_add(&b, PyBytes_AS_STRING(host), PyBytes_GET_SIZE(host))
+            buf_adds(&b, scheme)
+            buf_add(&b, b"://", 3)
+            buf_add(&b, PyBytes_AS_STRING(host), PyBytes_GET_SIZE(host))
             buf_add(&b, PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path))
             if PyBytes_GET_SIZE(query):
                 buf_addc(&b, b'?')
                 buf_add(&b, PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query))
-            try:
-                url = PyUnicode_DecodeUTF8(b.p, b.n, NULL)
-            except UnicodeDecodeError:
+            if parse_url_at(&u, b.p, b.n, True):
                 return None
+            # The URL's host is the Host header as sent only when the signers' rules leave it
+            # so (no default, empty or zero-padded port): the general path signs it as sent.
+            try:
+                origin = presigned.origins.get(&u)
+            except _py.SigningError:
+                return None
+            if origin is None:
+                return None
+            s = PyUnicode_AsUTF8AndSize(origin[1], &n)
+            if n != PyBytes_GET_SIZE(host) or memcmp(s, PyBytes_AS_STRING(host), n):
+                return None
+            return presigned.accept(m, &u)
         finally:
             buf_free(&b)
-        if not header_signed:
-            return presigned.accept(m, url)
-        return self.accept_origin_form(m, url, headers, None)
 
-    cdef object accept_origin_form(self, bytes m, str url, headers, payload_hash):
-        """``check`` of an origin-form target, given behind a placeholder scheme and host
-        ("http://h/path?query"): the Host header, which must be there, is the host."""
+    cdef object accept_origin_form(self, bytes m, const char *path, Py_ssize_t path_n,
+                                   const char *query, Py_ssize_t query_n, headers, payload_hash):
+        """``check`` of an origin-form target, UTF-8: the path (which may hold the query too),
+        then the query, if any, after a "?". The Host header, which must be there, is the
+        host."""
         cdef Url u
-        if parse_url(&u, url):
-            return None
-        return self.accept(m, url, &u, None, headers, payload_hash)
+        cdef Buf b
+        buf_init(&b, 9 + path_n + query_n)
+        try:
+            buf_add(&b, b"http://h", 8)  # a placeholder scheme and host, for parse_url
+            buf_add(&b, path, path_n)
+            if query_n:
+                buf_addc(&b, b'?')
+                buf_add(&b, query, query_n)
+            if parse_url_at(&u, b.p, b.n, False):
+                return None
+            return self.accept(m, &u, None, headers, payload_hash)
+        finally:
+            buf_free(&b)
 
-    cdef object accept(self, bytes m, str url, Url *u, tuple origin, headers, payload_hash):
+    cdef object accept(self, bytes m, Url *u, tuple origin, headers, payload_hash):
         """``check`` of a parsed URL; ``origin`` None for the origin form."""
         cdef double now
         cdef AuthSlots a
@@ -2540,7 +2626,7 @@ cdef class HeaderVerifier(_FastVerifier):
             epoch = amz_epoch(date, date_n)
             if epoch < 0:
                 return None
-            now = self.clock()
+            now = self.now()
             if now - epoch > self.max_skew or epoch - now > self.max_skew:
                 return None
             memo = self.credential_memo(cred, cred_n, date)
@@ -2569,7 +2655,7 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             # The query: no presigning parameters.
             if u.query_start >= 0:
-                if received_query_into(&cq, u, url, True, &a):
+                if received_query_into(&cq, u, True, &a):
                     return None
                 for i in range(7):
                     if a.count[i]:

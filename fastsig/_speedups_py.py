@@ -916,7 +916,11 @@ class HeaderVerifier(PresignedVerifier):
                 return None
             if scheme.__class__ is not str:
                 return None
+            # The URL's host is the Host header as sent only when the signers' rules leave it
+            # so (no default, empty or zero-padded port): the general path signs it as sent.
+            if _origin(scheme, host.decode("ascii"))[1] != host.decode("ascii"):
+                return None
             url = scheme.encode("utf-8") + b"://" + host + target
             return presigned.check(scope.get("method"), url.decode("utf-8"))
-        except UnicodeError:
+        except (UnicodeError, InvalidURLError):
             return None

@@ -182,7 +182,13 @@ void fs_hmac_init(fs_hmac_key *key, const uint8_t *secret, size_t len)
 
 void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t mac[32])
 {
-    fs_sha256_ctx ctx = key->inner;
+    fs_hmac_from(key, &key->inner, msg, len, mac);
+}
+
+void fs_hmac_from(const fs_hmac_key *key, const fs_sha256_ctx *start, const void *msg,
+                  size_t len, uint8_t mac[32])
+{
+    fs_sha256_ctx ctx = *start;
     uint8_t inner[32];
     fs_sha256_update(&ctx, msg, len);
     fs_sha256_final(&ctx, inner);

@@ -46,6 +46,10 @@ void fs_sha256(const void *data, size_t len, uint8_t digest[32]);
 
 void fs_hmac_init(fs_hmac_key *key, const uint8_t *secret, size_t len);
 void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t mac[32]);
+/* The HMAC of a message whose start is already hashed into `start` (a copy of key->inner,
+ * updated): the rest is `msg`. Messages that share a prefix hash it once. */
+void fs_hmac_from(const fs_hmac_key *key, const fs_sha256_ctx *start, const void *msg,
+                  size_t len, uint8_t mac[32]);
 
 /* Lowercase hex of n bytes into out (2n characters, no terminator). */
 void fs_hex(const uint8_t *in, size_t n, char *out);

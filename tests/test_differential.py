@@ -391,6 +391,28 @@ def test_scope_fast_path_accepts_only_what_the_general_path_accepts(
     assert verdicts[0] == verdicts[1]
 
 
+@pytest.mark.parametrize("signed_host, sent_host", [
+    ("example.com", b"example.com:"), ("example.com", b"example.com:80"),
+    ("example.com:8080", b"example.com:08080"), ("[::1]", b"[::1]:"),
+])
+def test_scope_fast_path_keeps_the_host_header_as_sent(signed_host, sent_host):
+    """A presigned URL's Host header with a port the signers would drop or rewrite: the
+    general path signs the header as sent and refuses it, so the fast path must not accept it
+    by way of the URL's normalized host."""
+    from fastsig import Signer, Verifier
+
+    url = Signer(_lookup("AKIDEXAMPLE"), "us-east-1", "s3").presign(
+        "GET", f"http://{signed_host}/k", expires_in=600, timestamp=_WHEN)
+    raw_path, _, query = url.split(signed_host, 1)[1].encode().partition(b"?")
+    scope = {"type": "http", "method": "GET", "scheme": "http", "raw_path": raw_path,
+             "query_string": query, "headers": [(b"host", sent_host)]}
+    for backend in _backend.available:
+        with _backend.using(backend):
+            verifier = Verifier(_lookup, clock=lambda: _WHEN + 5)
+            assert _check_scope(verifier, scope) is None
+            assert _scope_verdict(verifier, scope) is None
+
+
 def test_scope_fast_path_leaves_other_scopes_alone():
     from fastsig import Verifier
 

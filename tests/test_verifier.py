@@ -336,6 +336,34 @@ def test_clock_skew():
     assert Verifier(KEYS.get, clock=lambda: NOW + 900).verify("POST", signed.url, signed.headers)
 
 
+def test_default_clock_is_the_wall_clock():
+    checker = Verifier(KEYS.get)  # time.time, which the compiled path reads without a call
+    now = datetime.datetime.now(datetime.timezone.utc)
+    signer = Signer(CREDS, "us-east-1", "service")
+    url = "https://example.amazonaws.com/p?q=1"
+    assert checker.verify("GET", url, signer.sign("GET", url, timestamp=now).headers)
+    for offset in (-16, 16):
+        late = signer.sign("GET", url, timestamp=now + datetime.timedelta(minutes=offset))
+        assert code_of(lambda: checker.verify("GET", url, late.headers)) == \
+            "RequestTimeTooSkewed"
+
+
+def test_one_verifier_keeps_credentials_and_dates_apart():
+    """The verifier reuses the string to sign's hash state for a run of requests with one
+    credential and X-Amz-Date: interleaved credentials and dates must each get their own."""
+    checker = verifier()
+    url = "https://example.amazonaws.com/p?q=1"
+    signed = [Signer(creds, "us-east-1", "service").sign(
+                  "GET", url, timestamp=WHEN + datetime.timedelta(seconds=delta))
+              for delta in (0, -1, 1) for creds in (CREDS, TEMP)]
+    for request in signed + signed[::-1] + signed:
+        assert checker.verify("GET", url, request.headers)
+        moved = dict(request.headers)  # the same credential, another second: not signed
+        moved["X-Amz-Date"] = next(other.headers["X-Amz-Date"] for other in signed
+                                   if other.headers["X-Amz-Date"] != request.headers["X-Amz-Date"])
+        assert code_of(lambda: checker.verify("GET", url, moved)) == "SignatureDoesNotMatch"
+
+
 def test_presigned_url_from_the_future():
     url = Signer(CREDS, "us-east-1", "s3").presign("GET", "https://b.s3.amazonaws.com/k",
                                                    timestamp=WHEN)
