@@ -525,15 +525,13 @@ cdef inline bint plain_path(const char *s, Py_ssize_t n) noexcept:
     """Whether every rule leaves the path as it is: "/" and unreserved bytes, which no
     encoding touches, and no empty, "." or ".." segment for normalization to remove (any
     segment that starts with "." is taken for one)."""
-    cdef Py_ssize_t i
-    if n == 0 or s[0] != b'/':
-        return False
-    for i in range(n):
-        if not fs_uri_keep_path[<uint8_t>s[i]]:
+    cdef Py_ssize_t i = 0
+    while i < n:
+        if s[i] != b'/' or (i + 1 < n and (s[i + 1] == b'/' or s[i + 1] == b'.')):
             return False
-        if s[i] == b'/' and i + 1 < n and (s[i + 1] == b'/' or s[i + 1] == b'.'):
-            return False
-    return True
+        i += 1
+        i += fs_uri_unreserved_run(<const uint8_t *>s + i, n - i)
+    return n > 0
 
 cdef int path_into(Buf *sent, Buf *canonical, const char *s, Py_ssize_t n,
                    bint double_encode, bint normalize) except -1:
@@ -1457,6 +1455,14 @@ cdef class _LastOrigin:
             self.origin = origin
         return origin
 
+    cdef tuple find(self, Url *u):
+        """``get`` for the verifiers: None for a host or port the signers refuse too (the
+        general path then says which)."""
+        try:
+            return self.get(u)
+        except _py.SigningError:
+            return None
+
 
 cdef class SigningContext:
     """Signs requests for one set of credentials, scope and X-Amz-Date (see the pure twin)."""
@@ -2260,10 +2266,13 @@ cdef class PresignedVerifier(_FastVerifier):
         m = method_bytes(method)
         if m is None or type(url) is not str or parse_url(&u, url, True):
             return None
-        return self.accept(m, &u)
+        origin = self.origins.find(&u)
+        if origin is None:
+            return None
+        return self.accept(m, &u, origin)
 
-    cdef object accept(self, bytes m, Url *u):
-        """``check`` of a URL split by parse_url with ``trust_query``."""
+    cdef object accept(self, bytes m, Url *u, tuple origin):
+        """``check`` of a URL split by parse_url with ``trust_query``, from ``origin``."""
         cdef double now
         cdef AuthSlots a
         cdef Buf cq, sent, canonical, creq
@@ -2275,12 +2284,6 @@ cdef class PresignedVerifier(_FastVerifier):
         cdef PathPolicy policy
         # The query is checked by sorted_canonical_query, or parse_url scans it below.
         if u.query_start < 0:
-            return None
-        try:
-            origin = self.origins.get(u)
-        except _py.SigningError:  # a bad host or port: the general path says which
-            return None
-        if origin is None:
             return None
         slots_init(&a)
         buf_init(&cq, u.query_end - u.query_start + 2)  # query_into reserves more if need be
@@ -2425,10 +2428,7 @@ cdef class HeaderVerifier(_FastVerifier):
             return self.accept_origin_form(m, s, n, NULL, 0, headers, payload_hash)
         if parse_url(&u, url):
             return None
-        try:
-            origin = self.origins.get(&u)
-        except _py.SigningError:
-            return None
+        origin = self.origins.find(&u)
         if origin is None:
             return None
         return self.accept(m, &u, origin, headers, payload_hash)
@@ -2496,16 +2496,13 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             # The URL's host is the Host header as sent only when the signers' rules leave it
             # so (no default, empty or zero-padded port): the general path signs it as sent.
-            try:
-                origin = presigned.origins.get(&u)
-            except _py.SigningError:
-                return None
+            origin = presigned.origins.find(&u)
             if origin is None:
                 return None
             s = PyUnicode_AsUTF8AndSize(origin[1], &n)
             if n != PyBytes_GET_SIZE(host) or memcmp(s, PyBytes_AS_STRING(host), n):
                 return None
-            return presigned.accept(m, &u)
+            return presigned.accept(m, &u, origin)
         finally:
             buf_free(&b)
 

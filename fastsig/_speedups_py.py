@@ -918,7 +918,8 @@ class HeaderVerifier(PresignedVerifier):
                 return None
             # The URL's host is the Host header as sent only when the signers' rules leave it
             # so (no default, empty or zero-padded port): the general path signs it as sent.
-            if _origin(scheme, host.decode("ascii"))[1] != host.decode("ascii"):
+            host_header = host.decode("ascii")
+            if _origin(scheme, host_header)[1] != host_header:
                 return None
             url = scheme.encode("utf-8") + b"://" + host + target
             return presigned.check(scope.get("method"), url.decode("utf-8"))
