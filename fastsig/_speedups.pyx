@@ -69,6 +69,7 @@ cdef extern from "uri.h" nogil:
     const uint8_t fs_uri_keep_path[256]
     bint fs_is_hex(const char *s, size_t n)
     size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
+    bint fs_header_value_ok(const char *s, size_t n)
     size_t fs_uri_encode(const uint8_t *inp, size_t len, char *out, const uint8_t *keep)
     Py_ssize_t fs_uri_decode(const uint8_t *inp, size_t len, uint8_t *out)
 
@@ -851,7 +852,6 @@ def split_auth_query(str query):
 # Requests
 
 cdef uint8_t TOKEN_CHARS[256]
-cdef uint8_t VALUE_CHARS[256]
 cdef uint8_t SCHEME_CHARS[256]
 for _c in bytearray(b"+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"):
     SCHEME_CHARS[_c] = 1
@@ -861,9 +861,6 @@ for _c in bytearray(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg
 cdef char TOKEN_LOWER[256]
 for _c in range(256):
     TOKEN_LOWER[_c] = (_c + 32 if 65 <= _c <= 90 else _c) if TOKEN_CHARS[_c] else 0
-for _c in range(0x20, 0x7F):
-    VALUE_CHARS[_c] = 1
-VALUE_CHARS[9] = 1
 
 
 cdef inline bint lower_is(const char *name, const char *lowercase, Py_ssize_t n) noexcept:
@@ -978,6 +975,14 @@ cdef int parse_url_at(Url *u, const char *s, Py_ssize_t n, bint trust_query) noe
     if u.query_start < 0:
         u.query_end = u.path_end
     return 0
+
+cdef inline bint url_part_ok(const char *s, Py_ssize_t n, uint8_t highest) noexcept:
+    """Whether no byte of s[0..n) has a URL_CLASS above ``highest``."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if URL_CLASS[<uint8_t>s[i]] > highest:
+            return False
+    return True
 
 cdef dict _origins = {}
 
@@ -1196,7 +1201,10 @@ cdef bytes excluded_blob(names):
 
 cdef bint in_blob(const char *blob, Py_ssize_t blob_len, const char *name, Py_ssize_t n) noexcept:
     cdef Py_ssize_t i = BLOB_FILTER, length
-    cdef unsigned bit = blob_bit(name, n)
+    cdef unsigned bit
+    if blob_len <= BLOB_FILTER:
+        return False  # no names (the verifier excludes none)
+    bit = blob_bit(name, n)
     if not (<uint8_t>blob[bit >> 3] >> (bit & 7)) & 1:
         return False
     while i < blob_len:
@@ -1205,24 +1213,6 @@ cdef bint in_blob(const char *blob, Py_ssize_t blob_len, const char *name, Py_ss
             return True
         i += 1 + length
     return False
-
-
-cdef inline bint value_ok(const char *s, Py_ssize_t n) noexcept:
-    """Every byte allowed in a header value (VALUE_CHARS); eight at a time while none is a
-    control character, DEL or beyond ASCII (the exact check then decides)."""
-    cdef Py_ssize_t i = 0
-    cdef uint64_t w
-    while i + 8 <= n:
-        memcpy(&w, s + i, 8)
-        # A high bit set, or a byte below 0x20, or a byte equal to 0x7F.
-        if (w | ((w - 0x2020202020202020ULL) & ~w)
-                | ((w ^ 0x7F7F7F7F7F7F7F7FULL) - 0x0101010101010101ULL)) & 0x8080808080808080ULL:
-            break
-        i += 8
-    for i in range(i, n):
-        if not VALUE_CHARS[<uint8_t>s[i]]:
-            return False
-    return True
 
 
 cdef int hs_collect(HeaderSet *hs, headers, list held, bint apply_owned, bint content_owned,
@@ -1298,7 +1288,7 @@ cdef int hs_take(HeaderSet *hs, name, value, bint apply_owned, bint content_owne
         n = PyBytes_GET_SIZE(value)
     else:
         s = PyUnicode_AsUTF8AndSize(value, &n)
-    if not value_ok(s, n):
+    if not fs_header_value_ok(s, n):
         return 1
     h.value = s
     h.value_len = n
@@ -2066,19 +2056,21 @@ cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots
     return 1 if n and q[n - 1] == b'&' else 0
 
 
-cdef int received_query_into(Buf *cq, Url *u, bint scanned, AuthSlots *a) except -1:
-    """The canonical query of a received URL, with its presigning parameters in ``a``: copied
-    when it already is canonical, else rebuilt by query_into. ``scanned`` says whether
-    parse_url checked the query for control characters; if not, it does so before a rebuild
-    (which would encode them). Returns 1 for the general path."""
-    if not sorted_canonical_query(cq, u.s + u.query_start, u.query_end - u.query_start, a):
+cdef int received_query_into(Buf *cq, const char *q, Py_ssize_t n, Url *unscanned,
+                             AuthSlots *a) except -1:
+    """The canonical query of a received query q[0..n), with its presigning parameters in
+    ``a``: copied when it already is canonical, else rebuilt by query_into. ``unscanned``: the
+    URL of q when parse_url left q unchecked for control characters (trust_query), which is
+    then checked before a rebuild (which would encode them); else NULL. Returns 1 for the
+    general path."""
+    if not sorted_canonical_query(cq, q, n, a):
         return 0
     cq.n = 0
     buf_free(&a.values)
     slots_init(a)
-    if not scanned and parse_url_at(u, u.s, u.n, False):
+    if unscanned != NULL and parse_url_at(unscanned, unscanned.s, unscanned.n, False):
         return 1
-    return query_into(cq, u.s + u.query_start, u.query_end - u.query_start, NULL, 0, False, a)
+    return query_into(cq, q, n, NULL, 0, False, a)
 
 
 cdef class _FastVerifier:
@@ -2101,6 +2093,8 @@ cdef class _FastVerifier:
     cdef tuple sts_memo
     cdef char sts_date[16]
     cdef fs_sha256_ctx sts_inner
+    cdef char last_date[16]  # the last X-Amz-Date read, and its epoch seconds
+    cdef long long last_epoch
     cdef _LastOrigin origins
 
     def __init__(self, s3_services, PathPolicy s3_paths, PathPolicy service_paths, region,
@@ -2125,6 +2119,17 @@ cdef class _FastVerifier:
 
     cdef inline double now(self) except? -1:
         return fs_wall_time() if self.wall_clock else self.clock()
+
+    cdef inline long long epoch(self, const char *date, Py_ssize_t n) noexcept:
+        """amz_epoch, kept for the last date: requests come in runs signed the same second."""
+        cdef long long epoch
+        if n == 16 and self.last_epoch > 0 and memcmp(self.last_date, date, 16) == 0:
+            return self.last_epoch
+        epoch = amz_epoch(date, n)
+        if epoch > 0:
+            memcpy(self.last_date, date, 16)
+            self.last_epoch = epoch
+        return epoch
 
     cdef object verified(self, tuple memo, tuple signed_headers, long long epoch, expires, token,
                          bint presigned, str payload):
@@ -2291,7 +2296,8 @@ cdef class PresignedVerifier(_FastVerifier):
         buf_init(&canonical, 0)
         buf_init(&creq, 0)
         try:
-            if received_query_into(&cq, u, False, &a):
+            if received_query_into(&cq, u.s + u.query_start, u.query_end - u.query_start, u,
+                                   &a):
                 return None
             for i in range(7):
                 if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
@@ -2305,7 +2311,7 @@ cdef class PresignedVerifier(_FastVerifier):
                     or not 1 <= a.len[A_EXPIRES] <= 6):
                 return None
             expires = digits(v + a.off[A_EXPIRES], a.len[A_EXPIRES])
-            epoch = amz_epoch(v + a.off[A_DATE], a.len[A_DATE])
+            epoch = self.epoch(v + a.off[A_DATE], a.len[A_DATE])
             if not 1 <= expires <= 604800 or epoch < 0:
                 return None
             now = self.now()
@@ -2425,13 +2431,13 @@ cdef class HeaderVerifier(_FastVerifier):
             s = utf8_or_null(url, &n)
             if s == NULL:
                 return None
-            return self.accept_origin_form(m, s, n, NULL, 0, headers, payload_hash)
+            return self.accept_origin_form(m, s, n, headers, payload_hash)
         if parse_url(&u, url):
             return None
         origin = self.origins.find(&u)
         if origin is None:
             return None
-        return self.accept(m, &u, origin, headers, payload_hash)
+        return self.accept_url(m, &u, origin, headers, payload_hash)
 
     def check_scope(self, scope, PresignedVerifier presigned):
         """An ASGI HTTP request without a body (see the pure twin), accepted in one call:
@@ -2477,9 +2483,14 @@ cdef class HeaderVerifier(_FastVerifier):
                 and utf8_ok(PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query))):
             return None  # the general path says the target is not text
         if header_signed:
-            return self.accept_origin_form(m, PyBytes_AS_STRING(raw_path),
-                                           PyBytes_GET_SIZE(raw_path), PyBytes_AS_STRING(query),
-                                           PyBytes_GET_SIZE(query), headers, None)
+            # Taken as they are unless parse_url would split them elsewhere (at a "#", or a
+            # "?" in the path) or refuse them (a control character): the general path then.
+            if not (url_part_ok(PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path), SLASH)
+                    and url_part_ok(PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query), QUESTION)):
+                return None
+            return self.accept(m, PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path),
+                               PyBytes_AS_STRING(query) if PyBytes_GET_SIZE(query) else NULL,
+                               PyBytes_GET_SIZE(query), None, headers, None)
         scheme = (<dict>scope).get("scheme", "http")
         if type(scheme) is not str:
             return None
@@ -2506,28 +2517,31 @@ cdef class HeaderVerifier(_FastVerifier):
         finally:
             buf_free(&b)
 
-    cdef object accept_origin_form(self, bytes m, const char *path, Py_ssize_t path_n,
-                                   const char *query, Py_ssize_t query_n, headers, payload_hash):
-        """``check`` of an origin-form target, UTF-8: the path (which may hold the query too),
-        then the query, if any, after a "?". The Host header, which must be there, is the
-        host."""
+    cdef object accept_origin_form(self, bytes m, const char *target, Py_ssize_t n, headers,
+                                   payload_hash):
+        """``check`` of an origin-form target, UTF-8. The Host header, which must be there,
+        is the host."""
         cdef Url u
         cdef Buf b
-        buf_init(&b, 9 + path_n + query_n)
+        buf_init(&b, 8 + n)
         try:
             buf_add(&b, b"http://h", 8)  # a placeholder scheme and host, for parse_url
-            buf_add(&b, path, path_n)
-            if query_n:
-                buf_addc(&b, b'?')
-                buf_add(&b, query, query_n)
+            buf_add(&b, target, n)
             if parse_url_at(&u, b.p, b.n, False):
                 return None
-            return self.accept(m, &u, None, headers, payload_hash)
+            return self.accept_url(m, &u, None, headers, payload_hash)
         finally:
             buf_free(&b)
 
-    cdef object accept(self, bytes m, Url *u, tuple origin, headers, payload_hash):
-        """``check`` of a parsed URL; ``origin`` None for the origin form."""
+    cdef inline object accept_url(self, bytes m, Url *u, tuple origin, headers, payload_hash):
+        return self.accept(m, u.s + u.authority_end, u.path_end - u.authority_end,
+                           u.s + u.query_start if u.query_start >= 0 else NULL,
+                           u.query_end - u.query_start, origin, headers, payload_hash)
+
+    cdef object accept(self, bytes m, const char *path, Py_ssize_t path_n, const char *query,
+                       Py_ssize_t query_n, tuple origin, headers, payload_hash):
+        """``check`` of a target's path and query (NULL: none), as parse_url splits them and
+        with no control character; ``origin`` None for the origin form."""
         cdef double now
         cdef AuthSlots a
         cdef HeaderSet hs
@@ -2620,7 +2634,7 @@ cdef class HeaderVerifier(_FastVerifier):
             while date_n and (date[0] == b' ' or date[0] == b'\t'):
                 date += 1
                 date_n -= 1
-            epoch = amz_epoch(date, date_n)
+            epoch = self.epoch(date, date_n)
             if epoch < 0:
                 return None
             now = self.now()
@@ -2651,14 +2665,14 @@ cdef class HeaderVerifier(_FastVerifier):
                     type(payload) is not str or not is_lower_hex64_or_unsigned(payload)):
                 return None
             # The query: no presigning parameters.
-            if u.query_start >= 0:
-                if received_query_into(&cq, u, True, &a):
+            if query != NULL:
+                if received_query_into(&cq, query, query_n, NULL, &a):
                     return None
                 for i in range(7):
                     if a.count[i]:
                         return None
             policy = self.s3_paths if is_s3 else self.service_paths
-            if path_into(&sent, &canonical, u.s + u.authority_end, u.path_end - u.authority_end,
+            if path_into(&sent, &canonical, path, path_n,
                          policy.double_encode, policy.normalize):
                 return None
             buf_addb(&creq, m)

@@ -79,6 +79,37 @@ size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
     return i;
 }
 
+#if defined(__SSE2__) || defined(_M_X64)
+static int value16_ok(const char *s)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)s);
+    __m128i ok = _mm_or_si128(in_range(v, 0x20, 0x7e), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+    return _mm_movemask_epi8(ok) == 0xffff;
+}
+#endif
+
+int fs_header_value_ok(const char *s, size_t n)
+{
+    size_t i = 0;
+    unsigned char c;
+#if defined(__SSE2__) || defined(_M_X64)
+    /* Sixteen bytes at a time (Authorization values run to hundreds), the last sixteen
+     * overlapping the rest. */
+    if (n >= 16) {
+        for (; i + 16 <= n; i += 16)
+            if (!value16_ok(s + i))
+                return 0;
+        return i == n || value16_ok(s + n - 16);
+    }
+#endif
+    for (; i < n; i++) {
+        c = (unsigned char)s[i];
+        if (!((c >= 0x20 && c < 0x7f) || c == '\t'))
+            return 0;
+    }
+    return 1;
+}
+
 size_t fs_uri_encode(const uint8_t *in, size_t len, char *out, const uint8_t keep[256])
 {
     static const char hex[] = "0123456789ABCDEF";

@@ -16,6 +16,10 @@ int fs_is_hex(const char *s, size_t n);
 /* The length of the run of unreserved bytes at the start of s[0..n). */
 size_t fs_uri_unreserved_run(const uint8_t *s, size_t n);
 
+/* Whether every byte of s[0..n) may be in a header value as received: visible ASCII, space
+ * and tab. */
+int fs_header_value_ok(const char *s, size_t n);
+
 /* Encodes in[0..len) into out, which must hold 3 * len bytes; returns the bytes written. */
 size_t fs_uri_encode(const uint8_t *in, size_t len, char *out, const uint8_t keep[256]);
 
