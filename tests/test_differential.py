@@ -128,6 +128,18 @@ def test_escaped_text_scanned_alike_in_every_lane(edge):
                         == _verify_outcome("cython", "GET", received))
 
 
+def test_header_values_checked_alike_in_every_lane():
+    # The compiled check takes sixteen bytes at a time (two overlapping halves from eight,
+    # the last sixteen overlapping): each byte is tried in each lane of each length.
+    for length in (1, 7, 8, 9, 15, 16, 17, 31, 32, 33):
+        for position in range(length):
+            for code in range(256):
+                value = "a" * position + chr(code) + "b" * (length - position - 1)
+                headers = {"X-Value": value}
+                assert outcome(lambda: c.canonical_headers(headers)) == outcome(
+                    lambda: py.canonical_headers(headers)), (length, position, code)
+
+
 @SETTINGS
 @given(_METHOD, _URL, _HEADERS, st.integers(1, 604800), *_SETTINGS_ARGS)
 def test_presign_identical(method, url, headers, expires, token, double, normalize, omit,
