@@ -2095,6 +2095,11 @@ cdef class _FastVerifier:
     cdef fs_sha256_ctx sts_inner
     cdef char last_date[16]  # the last X-Amz-Date read, and its epoch seconds
     cdef long long last_epoch
+    # The last result, and what it was made of that it does not hold as the same objects.
+    cdef tuple last_result
+    cdef tuple last_result_memo
+    cdef long long last_result_epoch, last_result_expires
+    cdef bytes last_result_token
     cdef _LastOrigin origins
 
     def __init__(self, s3_services, PathPolicy s3_paths, PathPolicy service_paths, region,
@@ -2131,20 +2136,44 @@ cdef class _FastVerifier:
             self.last_epoch = epoch
         return epoch
 
-    cdef object verified(self, tuple memo, tuple signed_headers, long long epoch, expires, token,
+    cdef object verified(self, tuple memo, tuple signed_headers, long long epoch,
+                         long long expires, const char *token, Py_ssize_t token_n,
                          bint presigned, str payload):
-        """The result_type (a tuple subclass) made in place: tuple.__new__ would make the
-        tuple twice, and call through Python to do it."""
+        """The result_type (a tuple subclass) of a good request; ``expires`` -1 and ``token``
+        NULL for none; None if the token is not UTF-8. Results are immutable, so a run of
+        requests that prove the same (one credential, one second) shares one; a new one is
+        made in place: tuple.__new__ would make the tuple twice, and call through Python."""
+        last = self.last_result
+        if (last is not None and self.last_result_memo is memo
+                and (<tuple>last)[3] is signed_headers and (<tuple>last)[8] is payload
+                and self.last_result_epoch == epoch and self.last_result_expires == expires
+                and (<tuple>last)[7] is (True if presigned else False)):
+            if token == NULL:
+                if self.last_result_token is None:
+                    return last
+            elif (self.last_result_token is not None
+                    and PyBytes_GET_SIZE(self.last_result_token) == token_n
+                    and memcmp(PyBytes_AS_STRING(self.last_result_token), token, token_n) == 0):
+                return last
+        try:
+            token_s = None if token == NULL else utf8_str(token, token_n)
+        except UnicodeDecodeError:
+            return None
         result = PyType_GenericAlloc(self.result_type, 9)
         put(result, 0, memo[3])
         put(result, 1, memo[5])
         put(result, 2, memo[6])
         put(result, 3, signed_headers)
         put(result, 4, epoch)
-        put(result, 5, expires)
-        put(result, 6, token)
+        put(result, 5, None if expires < 0 else expires)
+        put(result, 6, token_s)
         put(result, 7, presigned)
         put(result, 8, payload)
+        self.last_result = <tuple>result
+        self.last_result_memo = memo
+        self.last_result_epoch = epoch
+        self.last_result_expires = expires
+        self.last_result_token = None if token == NULL else PyBytes_FromStringAndSize(token, token_n)
         return result
 
     cdef tuple credential_memo(self, const char *cred, Py_ssize_t cred_n, const char *amz_date):
@@ -2343,12 +2372,9 @@ cdef class PresignedVerifier(_FastVerifier):
             if not self.signature_ok(memo, &creq, v + a.off[A_DATE], v + a.off[A_CREDENTIAL],
                                      a.len[A_CREDENTIAL], v + a.off[A_SIGNATURE]):
                 return None
-            try:
-                token = None if not a.count[A_TOKEN] else utf8_str(v + a.off[A_TOKEN],
-                                                                   a.len[A_TOKEN])
-            except UnicodeDecodeError:
-                return None
-            return self.verified(memo, ("host",), epoch, epoch + expires, token, True, payload)
+            return self.verified(memo, ("host",), epoch, epoch + expires,
+                                 v + a.off[A_TOKEN] if a.count[A_TOKEN] else NULL,
+                                 a.len[A_TOKEN], True, payload)
         finally:
             buf_free(&a.values)
             buf_free(&cq)
@@ -2652,9 +2678,11 @@ cdef class HeaderVerifier(_FastVerifier):
                         return None
                     payload = UNSIGNED_PAYLOAD
                 elif is_lower_hex64(content, content_n):
-                    payload = ascii_str(content, 64)
-                    if payload != body_hash:
+                    if not (type(body_hash) is str and PyUnicode_IS_ASCII(body_hash)
+                            and PyUnicode_GET_LENGTH(body_hash) == 64
+                            and memcmp(PyUnicode_DATA(body_hash), content, 64) == 0):
                         return None
+                    payload = body_hash
                 else:
                     return None
             elif is_s3:
@@ -2688,9 +2716,8 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_adds(&creq, payload)  # ASCII: checked above
             if not self.signature_ok(memo, &creq, date, cred, cred_n, sig):
                 return None
-            return self.verified(memo, self.signed_names(list_s, list_n), epoch, None,
-                                 None if token == NULL else ascii_str(token, token_n), False,
-                                 payload)
+            return self.verified(memo, self.signed_names(list_s, list_n), epoch, -1, token,
+                                 token_n, False, payload)
         finally:
             hs_free(&hs)
             buf_free(&a.values)

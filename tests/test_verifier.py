@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import fastsig
 from fastsig import Credentials, Signer, Verifier, VerificationError
 from fastsig._timestamp import to_epoch_seconds
+from fastsig.sigv4 import EMPTY_SHA256
 
 from . import suite
 
@@ -362,6 +363,38 @@ def test_one_verifier_keeps_credentials_and_dates_apart():
         moved["X-Amz-Date"] = next(other.headers["X-Amz-Date"] for other in signed
                                    if other.headers["X-Amz-Date"] != request.headers["X-Amz-Date"])
         assert code_of(lambda: checker.verify("GET", url, moved)) == "SignatureDoesNotMatch"
+
+
+def test_one_verifier_reports_what_each_request_proved():
+    """Requests that prove the same share one result: interleaved requests that differ only
+    in token, signed headers, expiry, form or payload must each get their own."""
+    checker = verifier()
+    requests = []
+    for service, url in (("service", "https://example.amazonaws.com/p?q=1"),
+                         ("s3", "https://b.s3.amazonaws.com/k")):
+        for headers in (None, {"X-Amz-Meta-A": "1"}, "presigned 60", "presigned 61"):
+            for payload in (None, "UNSIGNED-PAYLOAD") if service == "s3" else (None,):
+                for token in (None, "token-1", "token-2", None):  # innermost: all else alike
+                    # A token the lookup does not ask for, so any verifies.
+                    signer = Signer(Credentials(ACCESS_KEY, SECRET_KEY, token), "us-east-1",
+                                    service)
+                    if isinstance(headers, str):
+                        expires = int(headers.split()[1])
+                        presigned = signer.presign("GET", url, expires_in=expires, timestamp=WHEN)
+                        requests.append((("GET", presigned, None), (
+                            token, True, int(NOW) + expires, ("host",),
+                            "UNSIGNED-PAYLOAD" if service == "s3" else EMPTY_SHA256)))
+                        continue
+                    signed = signer.sign("GET", url, headers, timestamp=WHEN, payload_hash=payload)
+                    names = tuple(sorted(name.lower() for name in signed.headers
+                                         if name != "Authorization"))
+                    requests.append((("GET", url, signed.headers), (
+                        token, False, None, names, payload or EMPTY_SHA256)))
+    for args, want in requests + requests[::-1] + requests:
+        got = checker.verify(*args)
+        assert (got.session_token, got.presigned, got.expires, got.signed_headers,
+                got.payload_hash) == want
+        assert (got.access_key_id, got.timestamp) == (ACCESS_KEY, int(NOW))
 
 
 def test_presigned_url_from_the_future():
