@@ -70,6 +70,7 @@ cdef extern from "uri.h" nogil:
     bint fs_is_hex(const char *s, size_t n)
     size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
     bint fs_header_value_ok(const char *s, size_t n)
+    size_t fs_ascii_run(const char *s, size_t n)
     size_t fs_uri_encode(const uint8_t *inp, size_t len, char *out, const uint8_t *keep)
     Py_ssize_t fs_uri_decode(const uint8_t *inp, size_t len, uint8_t *out)
 
@@ -467,17 +468,8 @@ cdef const char *utf8_or_null(str text, Py_ssize_t *n) except? NULL:
 
 cdef bint utf8_ok(const char *s, Py_ssize_t n) except -1:
     """Whether s[0..n) is valid UTF-8, as received bytes must be before they are read as text:
-    a word at a time while ASCII, the decoder past that."""
-    cdef Py_ssize_t i = 0
-    cdef uint64_t w
-    while i + 8 <= n:
-        memcpy(&w, s + i, 8)
-        if w & 0x8080808080808080ULL:
-            break
-        i += 8
-    while i < n and <uint8_t>s[i] < 0x80:
-        i += 1
-    if i == n:
+    the decoder only past an ASCII start."""
+    if fs_ascii_run(s, n) == <size_t>n:
         return True
     try:
         PyUnicode_DecodeUTF8(s, n, NULL)

@@ -1,5 +1,7 @@
 #include "uri.h"
 
+#include <string.h>
+
 #define U1(c) [c] = 1
 #define DIGITS U1('0'), U1('1'), U1('2'), U1('3'), U1('4'), U1('5'), U1('6'), U1('7'), U1('8'), U1('9')
 #define UPPER U1('A'), U1('B'), U1('C'), U1('D'), U1('E'), U1('F'), U1('G'), U1('H'), U1('I'), \
@@ -90,6 +92,27 @@ static __m128i value_lanes(__m128i v)
 }
 #endif
 
+size_t fs_ascii_run(const char *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__) || defined(_M_X64)
+    unsigned high;
+    if (n >= 16) {
+        for (; i + 16 <= n; i += 16) {
+            high = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(s + i)));
+            if (high)
+                return i + trailing_ones(~high);
+        }
+        /* The last sixteen, overlapping bytes known to be ASCII. */
+        high = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(s + n - 16)));
+        return high ? n - 16 + trailing_ones(~high) : n;
+    }
+#endif
+    while (i < n && (unsigned char)s[i] < 0x80)
+        i++;
+    return i;
+}
+
 int fs_header_value_ok(const char *s, size_t n)
 {
     size_t i = 0;
@@ -150,21 +173,25 @@ static int hexval(uint8_t c)
 ptrdiff_t fs_uri_decode(const uint8_t *in, size_t len, uint8_t *out)
 {
     uint8_t *start = out;
-    size_t i = 0;
-    while (i < len) {
-        if (in[i] == '%') {
-            int hi, lo;
-            if (len - i < 3)
-                return -1;
-            hi = hexval(in[i + 1]);
-            lo = hexval(in[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            *out++ = (uint8_t)(hi << 4 | lo);
-            i += 3;
-        } else {
-            *out++ = in[i++];
-        }
+    const uint8_t *end = in + len;
+    while (in < end) {
+        /* Runs between escapes are copied whole: escapes are few (a credential's slashes). */
+        const uint8_t *pct = memchr(in, '%', (size_t)(end - in));
+        size_t run = (size_t)((pct ? pct : end) - in);
+        int hi, lo;
+        memcpy(out, in, run);
+        out += run;
+        in += run;
+        if (in == end)
+            break;
+        if (end - in < 3)
+            return -1;
+        hi = hexval(in[1]);
+        lo = hexval(in[2]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        *out++ = (uint8_t)(hi << 4 | lo);
+        in += 3;
     }
     return out - start;
 }

@@ -16,6 +16,9 @@ int fs_is_hex(const char *s, size_t n);
 /* The length of the run of unreserved bytes at the start of s[0..n). */
 size_t fs_uri_unreserved_run(const uint8_t *s, size_t n);
 
+/* The length of the run of ASCII bytes at the start of s[0..n). */
+size_t fs_ascii_run(const char *s, size_t n);
+
 /* Whether every byte of s[0..n) may be in a header value as received: visible ASCII, space
  * and tab. */
 int fs_header_value_ok(const char *s, size_t n);

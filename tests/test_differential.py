@@ -403,6 +403,36 @@ def test_scope_fast_path_accepts_only_what_the_general_path_accepts(
     assert verdicts[0] == verdicts[1]
 
 
+@pytest.mark.parametrize("text", [b"\xff", b"\x80", b"\xc3\xa9", b"#", b"?", b"\x00", b"\x7f"])
+def test_scope_targets_scanned_alike_in_every_lane(text):
+    """A byte put at each place of a target's path and query: the compiled checks take
+    sixteen bytes at a time, so each lane and the overlapping tail are tried."""
+    from fastsig import Signer, Verifier
+
+    signer = Signer(_lookup("AKIDEXAMPLE"), "us-east-1", "service")
+    url = "http://example.com/" + "p" * 37 + "?k=" + "v" * 37
+    signed = signer.sign("GET", url, timestamp=_WHEN)
+    headers = [(b"host", b"example.com")] + [
+        (n.lower().encode(), v.encode()) for n, v in signed.headers.items() if n != "Host"]
+    for query, headers in ((None, headers), (signer.presign("GET", url, expires_in=600,
+                                                             timestamp=_WHEN), headers[:1])):
+        raw_path, _, query = (query or url).split("example.com", 1)[1].encode().partition(b"?")
+        for part, value in (("raw_path", raw_path), ("query_string", query)):
+            for index in range(len(value) + 1):
+                scope = {"type": "http", "method": "GET", "scheme": "http", "raw_path": raw_path,
+                         "query_string": query, "headers": headers,
+                         part: value[:index] + text + value[index:]}
+                verdicts = []
+                for backend in _backend.available:
+                    with _backend.using(backend):
+                        verifier = Verifier(_lookup, clock=lambda: _WHEN + 5)
+                        fast = _check_scope(verifier, scope)
+                        general = _scope_verdict(verifier, scope)
+                        assert fast is None or fast == general, (part, index)
+                        verdicts.append(general)
+                assert verdicts[0] == verdicts[-1], (part, index)
+
+
 @pytest.mark.parametrize("signed_host, sent_host", [
     ("example.com", b"example.com:"), ("example.com", b"example.com:80"),
     ("example.com:8080", b"example.com:08080"), ("[::1]", b"[::1]:"),
