@@ -60,37 +60,41 @@ int fs_is_hex(const char *s, size_t n)
     return 1;
 }
 
+#if defined(__SSE2__) || defined(_M_X64)
+/* A bit for each of the sixteen bytes at s that is unreserved. */
+static unsigned unreserved16(const uint8_t *s)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)s);
+    /* ORing in 0x20 folds A-Z onto a-z and nothing else onto them. */
+    __m128i ok = _mm_or_si128(in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z'),
+                              _mm_or_si128(in_range(v, '0', '9'), in_range(v, '-', '.')));
+    ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')),
+                                       _mm_cmpeq_epi8(v, _mm_set1_epi8('~'))));
+    return (unsigned)_mm_movemask_epi8(ok);
+}
+#endif
+
 size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
 {
     size_t i = 0;
 #if defined(__SSE2__) || defined(_M_X64)
-    /* Sixteen bytes at a time: received queries are long runs of them (signatures, tokens). */
+    /* Sixteen bytes at a time: received queries are long runs of them (signatures, tokens);
+     * the last fewer than sixteen from a window over the end, when there is one. */
     for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-        __m128i ok = _mm_or_si128(_mm_or_si128(in_range(v, '0', '9'), in_range(v, 'A', 'Z')),
-                                  _mm_or_si128(in_range(v, 'a', 'z'), in_range(v, '-', '.')));
-        ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')),
-                                           _mm_cmpeq_epi8(v, _mm_set1_epi8('~'))));
-        unsigned mask = (unsigned)_mm_movemask_epi8(ok);
+        unsigned mask = unreserved16(s + i);
         if (mask != 0xffff)
             return i + trailing_ones(mask);
+    }
+    if (i < n && n >= 16) {
+        unsigned left = (unsigned)(n - i);
+        unsigned stops = ~(unreserved16(s + n - 16) >> (16 - left)) & ((1u << left) - 1);
+        return stops ? i + trailing_ones(~stops) : n;
     }
 #endif
     while (i < n && fs_uri_keep_query[s[i]])
         i++;
     return i;
 }
-
-#if defined(__SSE2__) || defined(_M_X64)
-/* 0xff in each byte lane of v that may be in a header value. Signed compares: bytes of 0x80
- * and above are negative, so below 0x20. */
-static __m128i value_lanes(__m128i v)
-{
-    __m128i visible = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)),
-                                       _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)));
-    return _mm_or_si128(visible, _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
-}
-#endif
 
 size_t fs_ascii_run(const char *s, size_t n)
 {
@@ -112,6 +116,17 @@ size_t fs_ascii_run(const char *s, size_t n)
         i++;
     return i;
 }
+
+#if defined(__SSE2__) || defined(_M_X64)
+/* 0xff in each byte lane of v that may be in a header value. Signed compares: bytes of 0x80
+ * and above are negative, so below 0x20. */
+static __m128i value_lanes(__m128i v)
+{
+    __m128i visible = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)),
+                                       _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)));
+    return _mm_or_si128(visible, _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+}
+#endif
 
 int fs_header_value_ok(const char *s, size_t n)
 {
