@@ -29,6 +29,7 @@ cdef extern from "Python.h":
     ctypedef struct PyMemberDescrObject:
         PyMemberDef *d_member
     bint PyDict_Next(object d, Py_ssize_t *pos, PyObject **key, PyObject **value)
+    PyObject *PyDict_GetItemWithError(object d, object key) except? NULL
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     void *PyUnicode_DATA(object o)
@@ -2419,6 +2420,19 @@ cdef inline bint is_lower_hex64(const char *s, Py_ssize_t n) noexcept:
     return n == 64 and fs_is_hex(s, 64)
 
 
+cdef dict _backend_ns = None  # fastsig._backend's namespace, and these kernels in it
+cdef object _these_kernels = None
+
+cdef bint in_use() except -1:
+    """Whether these kernels are the backend in use: tests switch backends in one process."""
+    global _backend_ns, _these_kernels
+    if _backend_ns is None:
+        from . import _backend  # which imports this module: not at import time
+        _backend_ns = vars(_backend)
+        _these_kernels = _backend.available.get("cython")
+    return PyDict_GetItemWithError(_backend_ns, "kernels") == <PyObject *>_these_kernels
+
+
 cdef class HeaderVerifier(_FastVerifier):
     """Accepts a header-signed request (see the pure twin) in one call, or returns None."""
 
@@ -2465,7 +2479,8 @@ cdef class HeaderVerifier(_FastVerifier):
         cdef const char *s
         cdef Py_ssize_t n
         cdef bint header_signed = False
-        if type(scope) is not dict or (<dict>scope).get("type") != "http":
+        if (type(scope) is not dict or (<dict>scope).get("type") != "http"
+                or not in_use()):
             return None
         raw_path = (<dict>scope).get("raw_path")
         query = (<dict>scope).get("query_string", b"")

@@ -271,19 +271,39 @@ def _wsgi_headers(environ: dict) -> List[Tuple[str, str]]:
 class ASGIMiddleware(_Middleware):
     """Verifies each HTTP request of an ASGI application; other scopes pass through."""
 
-    _fast: Tuple[Any, ...] = (None,)  # the verifier's _scope_checker() for the backend in use
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        verifier: Verifier,
+        *,
+        error_format: str = "xml",
+        memory_limit: int = 1 << 20,
+        max_body_size: Optional[int] = 5 << 30,
+    ) -> None:
+        super().__init__(app, verifier, error_format=error_format, memory_limit=memory_limit,
+                         max_body_size=max_body_size)
+        self._bind_fast_path()
+
+    def _bind_fast_path(self) -> None:
+        # The verifier's one-call check for the backend in use. After a switch of backend it
+        # refuses every request, and the general path binds the new backend's.
+        self._kernels, self._check_scope, self._presigned = self.verifier._scope_checker()
 
     async def __call__(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         # Most requests have no body to read and are settled by one call into the kernels;
         # the rest, and every refusal, take the general path, which also says what is wrong.
-        fast = self._fast
-        if fast[0] is not _backend.kernels:
-            fast = self._fast = self.verifier._scope_checker()
-        verified = fast[1](scope, fast[2])
-        if verified is not None:
-            scope[ENVIRON_KEY] = verified  # in place, as Starlette's auth middleware does
-            await self.app(scope, receive, send)
+        # Each step here is paid by every request (a bytecode costs about as much as thirty
+        # machine instructions), so the general path is a coroutine of its own.
+        verified = self._check_scope(scope, self._presigned)
+        if verified is None:
+            await self._general(scope, receive, send)
             return
+        scope[ENVIRON_KEY] = verified  # in place, as Starlette's auth middleware does
+        await self.app(scope, receive, send)
+
+    async def _general(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if self._kernels is not _backend.kernels:
+            self._bind_fast_path()
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -341,10 +341,11 @@ class Verifier:
         return self._fast
 
     def _scope_checker(self) -> Tuple[Any, Any, Any]:
-        """(kernels, check, presigned) for the ASGI middleware, which keeps them while the
-        backend stays: ``check(scope, presigned)`` accepts an ASGI HTTP request that has no
-        body to read, header-signed or presigned, in one call into the kernels; it returns
-        None for anything else (other scopes too), which the general path then verifies."""
+        """(kernels, check, presigned) for the ASGI middleware: ``check(scope, presigned)``
+        accepts an ASGI HTTP request that has no body to read, header-signed or presigned, in
+        one call into the kernels; it returns None for anything else (other scopes too, and
+        every request once its kernels are no longer the backend in use), which the general
+        path then verifies."""
         fast = self._fast
         if fast is None or fast[0].__class__ is not _backend.kernels.PresignedVerifier:
             fast = self._fast_paths()

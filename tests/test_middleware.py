@@ -273,3 +273,38 @@ def test_asgi_json_errors_and_passthrough():
     assert json.loads(sent[1]["body"])["__type"] == "MissingAuthenticationToken"
     asyncio.run(app({"type": "websocket"}, receive, send))
     assert calls == ["websocket"]
+
+
+def test_asgi_fast_path_follows_the_backend():
+    """A middleware made under one backend and called under another verifies with the one in
+    use: the old fast path refuses every request, and the general path takes up the new."""
+    from fastsig import _backend
+
+    seen = []
+
+    async def inner(scope, receive, send):
+        seen.append(scope["fastsig.verified"])
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        raise AssertionError(message)
+
+    signed = Signer(CREDS, "us-east-1", "execute-api").sign("GET", "http://example.com/p?q=1")
+    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/p", "raw_path": b"/p",
+             "query_string": b"q=1", "headers": [(b"host", b"example.com")] + [
+                 (n.lower().encode(), v.encode()) for n, v in signed.headers.items()
+                 if n != "Host"]}
+    names = sorted(_backend.available)
+    for made_under in names:
+        with _backend.using(made_under):
+            app = ASGIMiddleware(inner, Verifier(KEYS.get))
+        for used in names + names[::-1]:
+            with _backend.using(used):
+                for _ in range(2):
+                    asyncio.run(app(dict(scope), receive, send))
+                assert app._kernels is _backend.kernels
+    assert len(seen) == 2 * 2 * len(names) ** 2
+    assert {(v.access_key_id, v.service, v.presigned) for v in seen} == {
+        ("AKIDMIDDLEWARE", "execute-api", False)}
