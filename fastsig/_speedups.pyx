@@ -2049,19 +2049,19 @@ cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots
     return 1 if n and q[n - 1] == b'&' else 0
 
 
-cdef int received_query_into(Buf *cq, const char *q, Py_ssize_t n, Url *unscanned,
+cdef int received_query_into(Buf *cq, const char *q, Py_ssize_t n, bint scanned,
                              AuthSlots *a) except -1:
-    """The canonical query of a received query q[0..n), with its presigning parameters in
-    ``a``: copied when it already is canonical, else rebuilt by query_into. ``unscanned``: the
-    URL of q when parse_url left q unchecked for control characters (trust_query), which is
-    then checked before a rebuild (which would encode them); else NULL. Returns 1 for the
+    """The canonical query of a received query q[0..n) (no "#" in it), with its presigning
+    parameters in ``a``: copied when it already is canonical, else rebuilt by query_into.
+    ``scanned`` says whether q is known to hold no control character; if not (parse_url's
+    trust_query), it is checked before a rebuild, which would encode them. Returns 1 for the
     general path."""
     if not sorted_canonical_query(cq, q, n, a):
         return 0
     cq.n = 0
     buf_free(&a.values)
     slots_init(a)
-    if unscanned != NULL and parse_url_at(unscanned, unscanned.s, unscanned.n, False):
+    if not scanned and not url_part_ok(q, n, HASH):
         return 1
     return query_into(cq, q, n, NULL, 0, False, a)
 
@@ -2296,10 +2296,15 @@ cdef class PresignedVerifier(_FastVerifier):
         origin = self.origins.find(&u)
         if origin is None:
             return None
-        return self.accept(m, &u, origin)
+        return self.accept(m, u.s + u.authority_end, u.path_end - u.authority_end,
+                           u.s + u.query_start if u.query_start >= 0 else NULL,
+                           u.query_end - u.query_start, origin)
 
-    cdef object accept(self, bytes m, Url *u, tuple origin):
-        """``check`` of a URL split by parse_url with ``trust_query``, from ``origin``."""
+    cdef object accept(self, bytes m, const char *path, Py_ssize_t path_n, const char *query,
+                       Py_ssize_t query_n, tuple origin):
+        """``check`` of a target's path and query (NULL: none), as parse_url with
+        ``trust_query`` splits them (the path free of control characters, the query unchecked
+        but for "#"), from ``origin``."""
         cdef double now
         cdef AuthSlots a
         cdef Buf cq, sent, canonical, creq
@@ -2309,17 +2314,16 @@ cdef class PresignedVerifier(_FastVerifier):
         cdef int expires
         cdef long long epoch
         cdef PathPolicy policy
-        # The query is checked by sorted_canonical_query, or parse_url scans it below.
-        if u.query_start < 0:
+        # The query is checked by sorted_canonical_query, or received_query_into scans it.
+        if query == NULL:
             return None
         slots_init(&a)
-        buf_init(&cq, u.query_end - u.query_start + 2)  # query_into reserves more if need be
+        buf_init(&cq, query_n + 2)  # query_into reserves more if need be
         buf_init(&sent, 0)
         buf_init(&canonical, 0)
         buf_init(&creq, 0)
         try:
-            if received_query_into(&cq, u.s + u.query_start, u.query_end - u.query_start, u,
-                                   &a):
+            if received_query_into(&cq, query, query_n, False, &a):
                 return None
             for i in range(7):
                 if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
@@ -2348,7 +2352,7 @@ cdef class PresignedVerifier(_FastVerifier):
             if self.unsigned_payload is False and is_s3:
                 return None
             policy = self.s3_paths if is_s3 else self.service_paths
-            if path_into(&sent, &canonical, u.s + u.authority_end, u.path_end - u.authority_end,
+            if path_into(&sent, &canonical, path, path_n,
                          policy.double_encode, policy.normalize):
                 return None
             host_s = PyUnicode_AsUTF8AndSize(origin[1], &host_n)
@@ -2515,28 +2519,27 @@ cdef class HeaderVerifier(_FastVerifier):
         if not (utf8_ok(PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path))
                 and utf8_ok(PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query))):
             return None  # the general path says the target is not text
+        # The path and query are taken as they are unless parse_url would split the target
+        # elsewhere (at a "#", or a "?" in the path) or refuse it (a control character; the
+        # presigned verifier checks the query itself): the general path then.
+        if not url_part_ok(PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path), SLASH):
+            return None
         if header_signed:
-            # Taken as they are unless parse_url would split them elsewhere (at a "#", or a
-            # "?" in the path) or refuse them (a control character): the general path then.
-            if not (url_part_ok(PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path), SLASH)
-                    and url_part_ok(PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query), QUESTION)):
+            if not url_part_ok(PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query), QUESTION):
                 return None
             return self.accept(m, PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path),
                                PyBytes_AS_STRING(query) if PyBytes_GET_SIZE(query) else NULL,
                                PyBytes_GET_SIZE(query), None, headers, None)
         scheme = (<dict>scope).get("scheme", "http")
-        if type(scheme) is not str:
+        if (type(scheme) is not str
+                or memchr(PyBytes_AS_STRING(query), b'#', PyBytes_GET_SIZE(query)) != NULL):
             return None
         buf_init(&b, 0)
         try:
             buf_adds(&b, scheme)
             buf_add(&b, b"://", 3)
             buf_add(&b, PyBytes_AS_STRING(host), PyBytes_GET_SIZE(host))
-            buf_add(&b, PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path))
-            if PyBytes_GET_SIZE(query):
-                buf_addc(&b, b'?')
-                buf_add(&b, PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query))
-            if parse_url_at(&u, b.p, b.n, True):
+            if parse_url_at(&u, b.p, b.n, True) or u.authority_end != b.n:
                 return None
             # The URL's host is the Host header as sent only when the signers' rules leave it
             # so (no default, empty or zero-padded port): the general path signs it as sent.
@@ -2546,7 +2549,10 @@ cdef class HeaderVerifier(_FastVerifier):
             s = PyUnicode_AsUTF8AndSize(origin[1], &n)
             if n != PyBytes_GET_SIZE(host) or memcmp(s, PyBytes_AS_STRING(host), n):
                 return None
-            return presigned.accept(m, &u, origin)
+            return presigned.accept(
+                m, PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path),
+                PyBytes_AS_STRING(query) if PyBytes_GET_SIZE(query) else NULL,
+                PyBytes_GET_SIZE(query), origin)
         finally:
             buf_free(&b)
 
@@ -2701,7 +2707,7 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             # The query: no presigning parameters.
             if query != NULL:
-                if received_query_into(&cq, query, query_n, NULL, &a):
+                if received_query_into(&cq, query, query_n, True, &a):
                     return None
                 for i in range(7):
                     if a.count[i]:
