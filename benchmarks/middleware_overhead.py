@@ -1,19 +1,23 @@
 """What the ASGI middleware adds to a minimal ASGI app, measured with wrk on 127.0.0.1.
 
     python benchmarks/middleware_overhead.py [--seconds 3] [--rounds 15] [--calibrate 2]
+    python benchmarks/middleware_overhead.py --instructions [--seconds 8]
 
 Runs uvicorn (one worker, pinned to CPU 0 where taskset exists) with the bare app and with
 ``ASGIMiddleware`` in front, in alternating rounds, while wrk (pinned to CPU 1) sends the same
 header-signed GET, and then a presigned GET; prints the best requests/s of each and the
-overhead; and the server's own CPU time per request (from /proc), which a busy neighbour
-disturbs less than throughput. Best of many short alternating rounds (on a shared machine a
-slow spell can halve a single run), and the median and quartiles over rounds of the two apps'
-CPU-per-request ratio within each round.
+overhead; and the server's own CPU time per request (the scheduler's count, from /proc),
+which a busy neighbour disturbs less than throughput. Best of many short alternating rounds
+(on a shared machine a slow spell can halve a single run), and the median and quartiles over
+rounds of the two apps' CPU-per-request ratio within each round.
 
 First it times the middleware in-process (the app's coroutine driven by hand, caches warm),
 for scale. ``--calibrate US`` adds a third server whose middleware does nothing but burn US
 microseconds of CPU a request: what that costs under wrk shows how this machine magnifies a
-known amount of work. Needs wrk (Debian: apt-get install wrk) and uvicorn.
+known amount of work. ``--instructions`` counts instead of timing: both servers run under
+callgrind while wrk loads them, and the difference of instructions a request is what the
+middleware adds (repeatable to a fraction of a percent; needs valgrind). Needs wrk (Debian:
+apt-get install wrk) and uvicorn.
 """
 
 from __future__ import annotations
@@ -74,13 +78,14 @@ def _pinned(cpu, argv):
             else []) + argv
 
 
-def _serve(app, port, spin_us):
+def _serve(app, port, spin_us, under=()):
+    """uvicorn serving ``app``, pinned to CPU 0, or run by the command ``under``."""
+    argv = [sys.executable, "-m", "uvicorn", APP.format(app), "--app-dir", HERE, "--port",
+            str(port), "--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
     proc = subprocess.Popen(
-        _pinned(0, [sys.executable, "-m", "uvicorn", APP.format(app), "--app-dir", HERE,
-                    "--port", str(port), "--host", "127.0.0.1", "--log-level", "warning",
-                    "--no-access-log"]),
-        env={**os.environ, SPIN_ENV: str(spin_us)})
-    deadline = time.monotonic() + 20
+        [*under, *argv] if under else _pinned(0, argv),
+        env={**os.environ, SPIN_ENV: str(spin_us), "PYTHONHASHSEED": "0"})
+    deadline = time.monotonic() + (300 if under else 20)
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -92,11 +97,21 @@ def _serve(app, port, spin_us):
 
 
 def _cpu_seconds(pid):
-    """(user, system) CPU time the process has used (from /proc, in clock ticks)."""
+    """(user-space, total) CPU seconds the process has used. The total is the scheduler's own
+    count, in nanoseconds (/proc/PID/task/*/schedstat): /proc/PID/stat counts in 10 ms ticks,
+    a sampling error of several percent over a round of a few seconds. The user-space part
+    exists only in ticks."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rpartition(")")[2].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
+    user = int(fields[11]) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as schedstat:
+                total += int(schedstat.read().split()[0])
+        except FileNotFoundError:  # a thread that has just ended
+            pass
+    return user, total / 1e9
 
 
 def _wrk(url, headers, seconds, server):
@@ -108,7 +123,7 @@ def _wrk(url, headers, seconds, server):
     before = _cpu_seconds(server.pid)
     out = subprocess.run(_pinned(1, argv), capture_output=True, text=True, check=True).stdout
     after = _cpu_seconds(server.pid)
-    user, cpu = after[0] - before[0], sum(after) - sum(before)
+    user, cpu = after[0] - before[0], after[1] - before[1]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
         raise RuntimeError(f"the verifier refused requests: {out}")
@@ -155,6 +170,78 @@ def _in_process_us(app, url, headers, number=20000, repeat=9):
     return min(timeit.repeat(one, number=number, repeat=repeat)) / number * 1e6
 
 
+def _instructions(app, kind, seconds, signer, out_dir):
+    """(requests served, instructions executed, those in SHA-256) by a uvicorn server with
+    ``app`` under callgrind for ``seconds`` of wrk's load, or only started and stopped for
+    0 seconds."""
+    out = os.path.join(out_dir, f"{app}-{kind}-{seconds}.out")
+    port = _free_port()
+    server = _serve(app, port, 0, _callgrind(out))
+    served = 0
+    try:
+        if seconds:
+            url, headers = _requests(signer, port)[kind]
+            argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", url]
+            for name, value in headers.items():
+                argv[1:1] = ["-H", f"{name}: {value}"]
+            text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+            served = int(re.search(r"(\d+) requests in", text).group(1))
+    finally:
+        server.terminate()
+        server.wait(300)
+    return (served, *_profile(out))
+
+
+def _callgrind(out):
+    return ["valgrind", "-q", "--tool=callgrind", "--callgrind-out-file=" + out]
+
+
+def _profile(out):
+    """(instructions, those in SHA-256's compression) of a callgrind profile."""
+    profile = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100", out],
+                             capture_output=True, text=True, check=True).stdout
+    total = int(re.search(r"^([\d,]+) .*PROGRAM TOTALS", profile, re.M).group(1).replace(",", ""))
+    sha = sum(int(m.group(1).replace(",", "")) for m in
+              re.finditer(r"^\s*([\d,]+) .*fs_sha256_blocks", profile, re.M))
+    return total, sha
+
+
+def _compression_instructions(out_dir):
+    """Instructions of one SHA-256 compression as callgrind runs it (portable code)."""
+    out = os.path.join(out_dir, "sha256.out")
+    blocks = 4096
+    subprocess.run([*_callgrind(out), sys.executable, "-c",
+                    f"from fastsig import _speedups; _speedups.Sha256(bytes({64 * blocks}))"],
+                   check=True)
+    return _profile(out)[1] / blocks
+
+
+def count_instructions(seconds):
+    """What the middleware adds to the instructions of a request, from whole servers under
+    wrk's load: repeatable where timings on a shared machine are not. valgrind hides SHA-NI,
+    so SHA-256 runs its portable code here; it is counted apart."""
+    import tempfile
+
+    from fastsig import Credentials, Signer
+
+    if not shutil.which("valgrind"):
+        sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
+    signer = Signer(Credentials(*CREDS), "us-east-1", "execute-api")
+    with tempfile.TemporaryDirectory() as out_dir:
+        compression = _compression_instructions(out_dir)
+        for kind in ("header-signed", "presigned"):
+            per_request = {}
+            for app in ("bare_app", "verified_app"):
+                _, idle, idle_sha = _instructions(app, kind, 0, signer, out_dir)
+                served, busy, busy_sha = _instructions(app, kind, seconds, signer, out_dir)
+                per_request[app] = ((busy - idle) / served, (busy_sha - idle_sha) / served)
+            bare = per_request["bare_app"][0]
+            added, sha = per_request["verified_app"][0] - bare, per_request["verified_app"][1]
+            print(f"{kind} GET under wrk, instructions a request: bare app {bare:,.0f}; "
+                  f"ASGIMiddleware adds {added - sha:,.0f} ({(added - sha) / bare:+.1%}) and "
+                  f"{sha / compression:.1f} SHA-256 compressions (SHA-NI's, natively)")
+
+
 def _spread(values):
     """The median and quartiles of paired overheads, as text."""
     low, mid, high = statistics.quantiles(values, n=4, method="inclusive")
@@ -167,9 +254,14 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calibrate", type=float, metavar="US", default=0.0,
                         help="add a middleware that only burns US microseconds a request")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions a request under callgrind instead of timing")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    if args.instructions:
+        count_instructions(args.seconds)
+        return
     from fastsig import Credentials, Signer, backend
 
     global _spin_ns
