@@ -1,7 +1,7 @@
 """What the ASGI middleware adds to a minimal ASGI app, measured with wrk on 127.0.0.1.
 
     python benchmarks/middleware_overhead.py [--seconds 3] [--rounds 15] [--calibrate 2]
-    python benchmarks/middleware_overhead.py --instructions [--seconds 8]
+    python benchmarks/middleware_overhead.py --instructions [--seconds 4]
 
 Runs uvicorn (one worker, pinned to CPU 0 where taskset exists) with the bare app and with
 ``ASGIMiddleware`` in front, in alternating rounds, while wrk (pinned to CPU 1) sends the same
@@ -172,20 +172,17 @@ def _in_process_us(app, url, headers, number=20000, repeat=9):
 
 def _instructions(app, kind, seconds, signer, out_dir):
     """(requests served, instructions executed, those in SHA-256) by a uvicorn server with
-    ``app`` under callgrind for ``seconds`` of wrk's load, or only started and stopped for
-    0 seconds."""
+    ``app`` under callgrind, from its start to its end, with ``seconds`` of wrk's load."""
     out = os.path.join(out_dir, f"{app}-{kind}-{seconds}.out")
     port = _free_port()
     server = _serve(app, port, 0, _callgrind(out))
-    served = 0
     try:
-        if seconds:
-            url, headers = _requests(signer, port)[kind]
-            argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", url]
-            for name, value in headers.items():
-                argv[1:1] = ["-H", f"{name}: {value}"]
-            text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-            served = int(re.search(r"(\d+) requests in", text).group(1))
+        url, headers = _requests(signer, port)[kind]
+        argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", url]
+        for name, value in headers.items():
+            argv[1:1] = ["-H", f"{name}: {value}"]
+        text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        served = int(re.search(r"(\d+) requests in", text).group(1))
     finally:
         server.terminate()
         server.wait(300)
@@ -218,8 +215,10 @@ def _compression_instructions(out_dir):
 
 def count_instructions(seconds):
     """What the middleware adds to the instructions of a request, from whole servers under
-    wrk's load: repeatable where timings on a shared machine are not. valgrind hides SHA-NI,
-    so SHA-256 runs its portable code here; it is counted apart."""
+    wrk's load: repeatable where timings on a shared machine are not. Each server runs twice,
+    under ``seconds`` and three times as many of load: the difference leaves out starting,
+    stopping and wrk's connecting. valgrind hides SHA-NI, so SHA-256 runs its portable code
+    here; it is counted apart, in compressions."""
     import tempfile
 
     from fastsig import Credentials, Signer
@@ -232,9 +231,10 @@ def count_instructions(seconds):
         for kind in ("header-signed", "presigned"):
             per_request = {}
             for app in ("bare_app", "verified_app"):
-                _, idle, idle_sha = _instructions(app, kind, 0, signer, out_dir)
-                served, busy, busy_sha = _instructions(app, kind, seconds, signer, out_dir)
-                per_request[app] = ((busy - idle) / served, (busy_sha - idle_sha) / served)
+                short = _instructions(app, kind, seconds, signer, out_dir)
+                long = _instructions(app, kind, 3 * seconds, signer, out_dir)
+                served = long[0] - short[0]
+                per_request[app] = ((long[1] - short[1]) / served, (long[2] - short[2]) / served)
             bare = per_request["bare_app"][0]
             added, sha = per_request["verified_app"][0] - bare, per_request["verified_app"][1]
             print(f"{kind} GET under wrk, instructions a request: bare app {bare:,.0f}; "
