@@ -138,6 +138,10 @@ class _Middleware:
         self.error_format = error_format
         self.memory_limit = memory_limit
         self.max_body_size = max_body_size
+        self._bind_fast_path()
+
+    def _bind_fast_path(self) -> None:
+        """Where the ASGI middleware takes the verifier's one-call check."""
 
     def _begin(self, method: str, target: str, headers: List[Tuple[str, str]],
                length: Optional[int], declared: Optional[str], has_body: bool) -> Any:
@@ -270,19 +274,6 @@ def _wsgi_headers(environ: dict) -> List[Tuple[str, str]]:
 
 class ASGIMiddleware(_Middleware):
     """Verifies each HTTP request of an ASGI application; other scopes pass through."""
-
-    def __init__(
-        self,
-        app: Callable[..., Any],
-        verifier: Verifier,
-        *,
-        error_format: str = "xml",
-        memory_limit: int = 1 << 20,
-        max_body_size: Optional[int] = 5 << 30,
-    ) -> None:
-        super().__init__(app, verifier, error_format=error_format, memory_limit=memory_limit,
-                         max_body_size=max_body_size)
-        self._bind_fast_path()
 
     def _bind_fast_path(self) -> None:
         # The verifier's one-call check for the backend in use. After a switch of backend it
