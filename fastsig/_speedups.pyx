@@ -969,6 +969,20 @@ cdef int parse_url_at(Url *u, const char *s, Py_ssize_t n, bint trust_query) noe
         u.query_end = u.path_end
     return 0
 
+cdef struct Target:  # a request target's path and query (NULL: none), as the verifiers take it
+    const char *path
+    Py_ssize_t path_n
+    const char *query
+    Py_ssize_t query_n
+
+cdef inline Target target_of(Url *u) noexcept:
+    cdef Target t
+    t.path = u.s + u.authority_end
+    t.path_n = u.path_end - u.authority_end
+    t.query = u.s + u.query_start if u.query_start >= 0 else NULL
+    t.query_n = u.query_end - u.query_start if u.query_start >= 0 else 0
+    return t
+
 cdef inline bint url_part_ok(const char *s, Py_ssize_t n, uint8_t highest) noexcept:
     """Whether no byte of s[0..n) has a URL_CLASS above ``highest``."""
     cdef Py_ssize_t i
@@ -2296,15 +2310,11 @@ cdef class PresignedVerifier(_FastVerifier):
         origin = self.origins.find(&u)
         if origin is None:
             return None
-        return self.accept(m, u.s + u.authority_end, u.path_end - u.authority_end,
-                           u.s + u.query_start if u.query_start >= 0 else NULL,
-                           u.query_end - u.query_start, origin)
+        return self.accept(m, target_of(&u), origin)
 
-    cdef object accept(self, bytes m, const char *path, Py_ssize_t path_n, const char *query,
-                       Py_ssize_t query_n, tuple origin):
-        """``check`` of a target's path and query (NULL: none), as parse_url with
-        ``trust_query`` splits them (the path free of control characters, the query unchecked
-        but for "#"), from ``origin``."""
+    cdef object accept(self, bytes m, Target t, tuple origin):
+        """``check`` of a target as parse_url with ``trust_query`` splits it (the path free of
+        control characters, the query unchecked but for "#"), from ``origin``."""
         cdef double now
         cdef AuthSlots a
         cdef Buf cq, sent, canonical, creq
@@ -2315,15 +2325,15 @@ cdef class PresignedVerifier(_FastVerifier):
         cdef long long epoch
         cdef PathPolicy policy
         # The query is checked by sorted_canonical_query, or received_query_into scans it.
-        if query == NULL:
+        if t.query == NULL:
             return None
         slots_init(&a)
-        buf_init(&cq, query_n + 2)  # query_into reserves more if need be
+        buf_init(&cq, t.query_n + 2)  # query_into reserves more if need be
         buf_init(&sent, 0)
         buf_init(&canonical, 0)
         buf_init(&creq, 0)
         try:
-            if received_query_into(&cq, query, query_n, False, &a):
+            if received_query_into(&cq, t.query, t.query_n, False, &a):
                 return None
             for i in range(7):
                 if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
@@ -2352,8 +2362,8 @@ cdef class PresignedVerifier(_FastVerifier):
             if self.unsigned_payload is False and is_s3:
                 return None
             policy = self.s3_paths if is_s3 else self.service_paths
-            if path_into(&sent, &canonical, path, path_n,
-                         policy.double_encode, policy.normalize):
+            if path_into(&sent, &canonical, t.path, t.path_n, policy.double_encode,
+                         policy.normalize):
                 return None
             host_s = PyUnicode_AsUTF8AndSize(origin[1], &host_n)
             buf_addb(&creq, m)
@@ -2473,13 +2483,14 @@ cdef class HeaderVerifier(_FastVerifier):
         origin = self.origins.find(&u)
         if origin is None:
             return None
-        return self.accept_url(m, &u, origin, headers, payload_hash)
+        return self.accept(m, target_of(&u), origin, headers, payload_hash)
 
     def check_scope(self, scope, PresignedVerifier presigned):
         """An ASGI HTTP request without a body (see the pure twin), accepted in one call:
         header-signed by ``self``, a presigned URL by ``presigned``; or None."""
         cdef Buf b
         cdef Url u
+        cdef Target t
         cdef const char *s
         cdef Py_ssize_t n
         cdef bint header_signed = False
@@ -2522,17 +2533,17 @@ cdef class HeaderVerifier(_FastVerifier):
         # The path and query are taken as they are unless parse_url would split the target
         # elsewhere (at a "#", or a "?" in the path) or refuse it (a control character; the
         # presigned verifier checks the query itself): the general path then.
-        if not url_part_ok(PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path), SLASH):
+        t.path, t.path_n = PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path)
+        t.query_n = PyBytes_GET_SIZE(query)
+        t.query = PyBytes_AS_STRING(query) if t.query_n else NULL
+        if not url_part_ok(t.path, t.path_n, SLASH):
             return None
         if header_signed:
-            if not url_part_ok(PyBytes_AS_STRING(query), PyBytes_GET_SIZE(query), QUESTION):
+            if not url_part_ok(t.query, t.query_n, QUESTION):
                 return None
-            return self.accept(m, PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path),
-                               PyBytes_AS_STRING(query) if PyBytes_GET_SIZE(query) else NULL,
-                               PyBytes_GET_SIZE(query), None, headers, None)
+            return self.accept(m, t, None, headers, None)
         scheme = (<dict>scope).get("scheme", "http")
-        if (type(scheme) is not str
-                or memchr(PyBytes_AS_STRING(query), b'#', PyBytes_GET_SIZE(query)) != NULL):
+        if type(scheme) is not str or memchr(t.query, b'#', t.query_n) != NULL:
             return None
         buf_init(&b, 0)
         try:
@@ -2549,10 +2560,7 @@ cdef class HeaderVerifier(_FastVerifier):
             s = PyUnicode_AsUTF8AndSize(origin[1], &n)
             if n != PyBytes_GET_SIZE(host) or memcmp(s, PyBytes_AS_STRING(host), n):
                 return None
-            return presigned.accept(
-                m, PyBytes_AS_STRING(raw_path), PyBytes_GET_SIZE(raw_path),
-                PyBytes_AS_STRING(query) if PyBytes_GET_SIZE(query) else NULL,
-                PyBytes_GET_SIZE(query), origin)
+            return presigned.accept(m, t, origin)
         finally:
             buf_free(&b)
 
@@ -2568,19 +2576,13 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_add(&b, target, n)
             if parse_url_at(&u, b.p, b.n, False):
                 return None
-            return self.accept_url(m, &u, None, headers, payload_hash)
+            return self.accept(m, target_of(&u), None, headers, payload_hash)
         finally:
             buf_free(&b)
 
-    cdef inline object accept_url(self, bytes m, Url *u, tuple origin, headers, payload_hash):
-        return self.accept(m, u.s + u.authority_end, u.path_end - u.authority_end,
-                           u.s + u.query_start if u.query_start >= 0 else NULL,
-                           u.query_end - u.query_start, origin, headers, payload_hash)
-
-    cdef object accept(self, bytes m, const char *path, Py_ssize_t path_n, const char *query,
-                       Py_ssize_t query_n, tuple origin, headers, payload_hash):
-        """``check`` of a target's path and query (NULL: none), as parse_url splits them and
-        with no control character; ``origin`` None for the origin form."""
+    cdef object accept(self, bytes m, Target t, tuple origin, headers, payload_hash):
+        """``check`` of a target as parse_url splits it, with no control character;
+        ``origin`` None for the origin form."""
         cdef double now
         cdef AuthSlots a
         cdef HeaderSet hs
@@ -2706,15 +2708,15 @@ cdef class HeaderVerifier(_FastVerifier):
                     type(payload) is not str or not is_lower_hex64_or_unsigned(payload)):
                 return None
             # The query: no presigning parameters.
-            if query != NULL:
-                if received_query_into(&cq, query, query_n, True, &a):
+            if t.query != NULL:
+                if received_query_into(&cq, t.query, t.query_n, True, &a):
                     return None
                 for i in range(7):
                     if a.count[i]:
                         return None
             policy = self.s3_paths if is_s3 else self.service_paths
-            if path_into(&sent, &canonical, path, path_n,
-                         policy.double_encode, policy.normalize):
+            if path_into(&sent, &canonical, t.path, t.path_n, policy.double_encode,
+                         policy.normalize):
                 return None
             buf_addb(&creq, m)
             buf_addc(&creq, b'\n')
