@@ -1,6 +1,6 @@
 # Stub for the compiled kernels. The pure-Python twin, _speedups_py.py, defines the same names
 # with the same signatures; fastsig._backend picks one of the two.
-from typing import Any, Awaitable, Callable, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ._speedups_py import SignedRequest as SignedRequest
 
@@ -108,14 +108,3 @@ class HeaderVerifier(PresignedVerifier):
         self, method: str, url: str, headers: _Headers, payload_hash: Optional[str]
     ) -> Optional[tuple]: ...
     def check_scope(self, scope: Any, presigned: PresignedVerifier) -> Optional[tuple]: ...
-
-class ScopeGate:
-    def __init__(
-        self,
-        headers: HeaderVerifier,
-        presigned: PresignedVerifier,
-        app: Callable[[Any, Any, Any], Awaitable[None]],
-        general: Callable[[Any, Any, Any], Awaitable[None]],
-        key: str,
-    ) -> None: ...
-    def admit(self, scope: Any, receive: Any, send: Any) -> Awaitable[None]: ...

@@ -2502,9 +2502,6 @@ cdef class HeaderVerifier(_FastVerifier):
     def check_scope(self, scope, PresignedVerifier presigned):
         """An ASGI HTTP request without a body (see the pure twin), accepted in one call:
         header-signed by ``self``, a presigned URL by ``presigned``; or None."""
-        return self.scope_verdict(scope, presigned)
-
-    cdef object scope_verdict(self, scope, PresignedVerifier presigned):
         cdef Buf b
         cdef Url u
         cdef Target t
@@ -2771,26 +2768,3 @@ cdef bint is_lower_hex64_or_unsigned(str value) except -1:
     s = PyUnicode_AsUTF8AndSize(value, &n)
     return is_lower_hex64(s, n) or (n == 16 and memcmp(s, b"UNSIGNED-PAYLOAD", 16) == 0)
 
-
-cdef class ScopeGate:
-    """The ASGI middleware's step for each request (see the pure twin), in C: a store into
-    the scope and a call cost a fraction of the bytecodes that would do them."""
-
-    cdef HeaderVerifier headers
-    cdef PresignedVerifier presigned
-    cdef object app, general, key
-
-    def __init__(self, HeaderVerifier headers, PresignedVerifier presigned, app, general,
-                 str key):
-        self.headers = headers
-        self.presigned = presigned
-        self.app = app
-        self.general = general
-        self.key = key
-
-    def admit(self, scope, receive, send):
-        verified = self.headers.scope_verdict(scope, self.presigned)
-        if verified is None:
-            return self.general(scope, receive, send)
-        (<dict>scope)[self.key] = verified  # scope_verdict accepts dicts alone
-        return self.app(scope, receive, send)

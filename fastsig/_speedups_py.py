@@ -932,28 +932,3 @@ class HeaderVerifier(PresignedVerifier):
             return presigned.check(scope.get("method"), url.decode("utf-8"))
         except (UnicodeError, InvalidURLError):
             return None
-
-
-class ScopeGate:
-    """The ASGI middleware's step for each request, in one call: ``admit(scope, receive,
-    send)`` returns the awaitable that handles the request. For one that ``headers.check_scope``
-    accepts, that is ``app``'s, with the ``VerifiedRequest`` stored in the scope under
-    ``key``; for anything else (other scopes too), ``general``'s, which verifies the rest and
-    says what is wrong. The compiled twin keeps the middleware's Python to one line."""
-
-    __slots__ = ("_headers", "_presigned", "_app", "_general", "_key")
-
-    def __init__(self, headers: HeaderVerifier, presigned: PresignedVerifier, app: Any,
-                 general: Any, key: str) -> None:
-        self._headers = headers
-        self._presigned = presigned
-        self._app = app
-        self._general = general
-        self._key = key
-
-    def admit(self, scope: Any, receive: Any, send: Any) -> Any:
-        verified = self._headers.check_scope(scope, self._presigned)
-        if verified is None:
-            return self._general(scope, receive, send)
-        scope[self._key] = verified
-        return self._app(scope, receive, send)

@@ -276,17 +276,21 @@ class ASGIMiddleware(_Middleware):
     """Verifies each HTTP request of an ASGI application; other scopes pass through."""
 
     def _bind_fast_path(self) -> None:
-        # The verifier's one-call step for the backend in use. After a switch of backend it
-        # hands every request to the general path, which binds the new backend's.
-        self._kernels, self._admit = self.verifier._scope_gate(self.app, self._general, ENVIRON_KEY)
+        # The verifier's one-call check for the backend in use. After a switch of backend it
+        # refuses every request, and the general path binds the new backend's.
+        self._kernels, self._check_scope, self._presigned = self.verifier._scope_checker()
 
     async def __call__(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        # Most requests have no body to read and are settled by one call into the kernels,
-        # which stores the VerifiedRequest in the scope, in place as Starlette's auth
-        # middleware does, and returns the app's awaitable; the rest, and every refusal, get
-        # the general path's. Each bytecode here is paid by every request (one costs about
-        # as much as thirty machine instructions), so this is one line.
-        await self._admit(scope, receive, send)
+        # Most requests have no body to read and are settled by one call into the kernels;
+        # the rest, and every refusal, take the general path, which also says what is wrong.
+        # Each step here is paid by every request (a bytecode costs about as much as thirty
+        # machine instructions), so the general path is a coroutine of its own.
+        verified = self._check_scope(scope, self._presigned)
+        if verified is None:
+            await self._general(scope, receive, send)
+            return
+        scope[ENVIRON_KEY] = verified  # in place, as Starlette's auth middleware does
+        await self.app(scope, receive, send)
 
     async def _general(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if self._kernels is not _backend.kernels:

@@ -340,18 +340,16 @@ class Verifier:
         self._fast = (kernels.PresignedVerifier(*args), kernels.HeaderVerifier(*args))
         return self._fast
 
-    def _scope_gate(self, app: Any, general: Any, key: str) -> Tuple[Any, Any]:
-        """(kernels, admit) for the ASGI middleware: ``admit(scope, receive, send)`` returns
-        ``app``'s awaitable, with the VerifiedRequest stored in the scope under ``key``, for
-        an ASGI HTTP request that has no body to read, header-signed or presigned, accepted
-        in one call into the kernels; and ``general``'s for anything else (other scopes too,
-        and every request once its kernels are no longer the backend in use), which then
-        verifies it."""
+    def _scope_checker(self) -> Tuple[Any, Any, Any]:
+        """(kernels, check, presigned) for the ASGI middleware: ``check(scope, presigned)``
+        accepts an ASGI HTTP request that has no body to read, header-signed or presigned, in
+        one call into the kernels; it returns None for anything else (other scopes too, and
+        every request once its kernels are no longer the backend in use), which the general
+        path then verifies."""
         fast = self._fast
         if fast is None or fast[0].__class__ is not _backend.kernels.PresignedVerifier:
             fast = self._fast_paths()
-        gate = _backend.kernels.ScopeGate(fast[1], fast[0], app, general, key)
-        return _backend.kernels, gate.admit
+        return _backend.kernels, fast[1].check_scope, fast[0]
 
     # -- verify -----------------------------------------------------------------------------
 

@@ -328,8 +328,8 @@ _EXTRA_HEADER = st.sampled_from([None, (b"content-length", b"0"), (b"content-len
 
 def _check_scope(verifier, scope):
     """The ASGI middleware's one call into the kernels."""
-    presigned, headers = verifier._fast_paths()
-    return headers.check_scope(scope, presigned)
+    _, check, presigned = verifier._scope_checker()
+    return check(scope, presigned)
 
 
 def _scope_verdict(verifier, scope):
