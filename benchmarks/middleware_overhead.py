@@ -9,7 +9,9 @@ header-signed GET, and then a presigned GET; prints the best requests/s of each 
 overhead; and the server's own CPU time per request (the scheduler's count, from /proc),
 which a busy neighbour disturbs less than throughput. Best of many short alternating rounds
 (on a shared machine a slow spell can halve a single run), and the median and quartiles over
-rounds of the two apps' CPU-per-request ratio within each round.
+rounds of the two apps' CPU-per-request ratio within each round, with the interval that holds
+the true median with 95% confidence (order statistics: no assumption about the noise's
+distribution, which here is anything but normal). ``--kind`` picks one kind of request.
 
 First it times the middleware in-process (the app's coroutine driven by hand, caches warm),
 for scale. ``--calibrate US`` adds a third server whose middleware does nothing but burn US
@@ -23,6 +25,7 @@ apt-get install wrk) and uvicorn.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -34,6 +37,7 @@ import time
 import timeit
 
 APP = "middleware_overhead:{}"
+KINDS = ("header-signed", "presigned")
 HERE = os.path.dirname(os.path.abspath(__file__))
 CREDS = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 
@@ -213,7 +217,7 @@ def _compression_instructions(out_dir):
     return _profile(out)[1] / blocks
 
 
-def count_instructions(seconds):
+def count_instructions(seconds, kinds=KINDS):
     """What the middleware adds to the instructions of a request, from whole servers under
     wrk's load: repeatable where timings on a shared machine are not. Each server runs twice,
     under ``seconds`` and three times as many of load: the difference leaves out starting,
@@ -228,7 +232,7 @@ def count_instructions(seconds):
     signer = Signer(Credentials(*CREDS), "us-east-1", "execute-api")
     with tempfile.TemporaryDirectory() as out_dir:
         compression = _compression_instructions(out_dir)
-        for kind in ("header-signed", "presigned"):
+        for kind in kinds:
             per_request = {}
             for app in ("bare_app", "verified_app"):
                 short = _instructions(app, kind, seconds, signer, out_dir)
@@ -242,10 +246,30 @@ def count_instructions(seconds):
                   f"{sha / compression:.1f} SHA-256 compressions (SHA-NI's, natively)")
 
 
+def _median_interval(values, confidence=0.95):
+    """The order statistics that bracket the median of the distribution ``values`` come from
+    with at least ``confidence``: it lies below each value with probability one half, so the
+    count below it is binomial (n, 1/2), whatever the distribution."""
+    ordered = sorted(values)
+    n = len(ordered)
+    tail, below = 0.0, 0
+    while below < n // 2:
+        step = math.comb(n, below) / 2 ** n
+        if tail + step > (1 - confidence) / 2:
+            break
+        tail += step
+        below += 1
+    if below == 0:
+        return None  # too few rounds for that confidence
+    return ordered[below - 1], ordered[n - below]
+
+
 def _spread(values):
-    """The median and quartiles of paired overheads, as text."""
+    """The median and quartiles of paired overheads, and the median's 95% interval, as text."""
     low, mid, high = statistics.quantiles(values, n=4, method="inclusive")
-    return f"{mid:+.1%} (quartiles {low:+.1%} .. {high:+.1%})"
+    interval = _median_interval(values)
+    sure = "" if interval is None else f", 95% interval {interval[0]:+.1%} .. {interval[1]:+.1%}"
+    return f"{mid:+.1%} (quartiles {low:+.1%} .. {high:+.1%}{sure})"
 
 
 def main(argv=None):
@@ -254,13 +278,15 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calibrate", type=float, metavar="US", default=0.0,
                         help="add a middleware that only burns US microseconds a request")
+    parser.add_argument("--kind", choices=KINDS, action="append",
+                        help="only this kind of request (repeatable; default: both)")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions a request under callgrind instead of timing")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
     if args.instructions:
-        count_instructions(args.seconds)
+        count_instructions(args.seconds, args.kind or KINDS)
         return
     from fastsig import Credentials, Signer, backend
 
@@ -270,7 +296,9 @@ def main(argv=None):
     apps = ["bare_app", "verified_app"] + (["spin_app"] if args.calibrate else [])
     extra = {app: f"a {args.calibrate:g} us spin" if app == "spin_app" else "ASGIMiddleware"
              for app in apps[1:]}
-    for kind, (url, headers) in _requests(signer, 8000).items():
+    kinds = args.kind or KINDS
+    for kind in kinds:
+        url, headers = _requests(signer, 8000)[kind]
         bare = _in_process_us(bare_app, url, headers)
         added = ", ".join(
             f"{extra[app]} +{_in_process_us(globals()[app], url, headers) - bare:.2f} us"
@@ -279,7 +307,7 @@ def main(argv=None):
     ports = {app: _free_port() for app in apps}
     servers = {app: _serve(app, port, args.calibrate) for app, port in ports.items()}
     try:
-        for kind in ("header-signed", "presigned"):
+        for kind in kinds:
             best = {app: 0.0 for app in apps}
             cost = {app: float("inf") for app in apps}
             # Each round's CPU-per-request ratio to the bare app (a slow spell hits both),
