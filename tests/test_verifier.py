@@ -584,3 +584,25 @@ def test_signature_comparison_is_constant_time(monkeypatch):
     signed = _signed(body=b"x")
     verifier().verify("POST", signed.url, signed.headers, io.BytesIO(b"x"))
     assert calls
+
+
+@pytest.mark.parametrize("container", [list, dict])
+def test_a_lookup_that_empties_the_headers_changes_nothing(container):
+    """The compiled verifier reads a list's or dict's headers in place and keeps alive only
+    the values it needs once the lookup has run: a lookup that empties the container, dropping
+    the last reference to every value, must leave the verdict as it was."""
+    token = "".join(["session-", "token"])  # fresh strings, freed with the container
+    signer = Signer(Credentials(ACCESS_KEY, SECRET_KEY, token), "us-east-1", "service")
+    url = "https://example.amazonaws.com/p?q=1"
+    sent = signer.sign("GET", url, {"X-Amz-Meta-A": "1"}, timestamp=WHEN).headers
+    pairs = [("".join([name]), "".join([value[:-1], value[-1]])) for name, value in sent.items()]
+    headers = dict(pairs) if container is dict else pairs
+    del pairs
+
+    def lookup(key):
+        headers.clear()
+        return KEYS.get(key)
+
+    got = Verifier(lookup, clock=lambda: NOW).verify("GET", url, headers)
+    assert (got.access_key_id, got.session_token, got.signed_headers) == (
+        ACCESS_KEY, token, ("host", "x-amz-date", "x-amz-meta-a", "x-amz-security-token"))
