@@ -1472,6 +1472,17 @@ cdef class _LastOrigin:
             return None
 
 
+cdef void signature_of(const fs_hmac_key *key, const fs_sha256_ctx *sts_inner, Buf *creq,
+                       char *creq_hex, char *signature_hex) noexcept:
+    """The hex SHA-256 of the canonical request, the last line of the string to sign, and the
+    hex signature, with the HMAC state after the string to sign's first three lines."""
+    cdef uint8_t digest[32]
+    fs_sha256(creq.p, creq.n, digest)
+    fs_hex(digest, 32, creq_hex)
+    fs_hmac_from(key, sts_inner, creq_hex, 64, digest)
+    fs_hex(digest, 32, signature_hex)
+
+
 cdef class SigningContext:
     """Signs requests for one set of credentials, scope and X-Amz-Date (see the pure twin)."""
 
@@ -1562,13 +1573,8 @@ cdef class SigningContext:
     cdef int sign_into(self, Buf *creq, uint8_t *signature_hex, Buf *sts) except -1:
         """Hashes the canonical request, builds the string to sign (into ``sts`` when given)
         and writes the hex signature."""
-        cdef uint8_t digest[32]
         cdef char hexed[64]
-        cdef fs_sha256_ctx ctx
-        fs_sha256(creq.p, creq.n, digest)
-        fs_hex(digest, 32, hexed)
-        fs_hmac_from(&self.key, &self.sts_inner, hexed, 64, digest)
-        fs_hex(digest, 32, <char *>signature_hex)
+        signature_of(&self.key, &self.sts_inner, creq, hexed, <char *>signature_hex)
         if sts is not NULL:
             buf_add(sts, hexed, 64)
         return 0
@@ -2269,31 +2275,24 @@ cdef class _FastVerifier:
         """Whether HMAC(key, string to sign of creq) is ``signature`` (64 hex bytes). The
         string to sign's prefix is the same for a run of requests under one credential within
         a second, so its hash state is kept for the next."""
-        cdef Buf prefix
-        cdef uint8_t digest[32]
+        cdef char creq_hex[64]
         cdef char hexed[64]
         cdef Py_ssize_t key_n = PyUnicode_GET_LENGTH(memo[3])  # ASCII: bytes == chars
         cdef SigningKey key = <SigningKey>memo[1]
         if not PyUnicode_IS_ASCII(memo[3]):
             return False
         if memo is not self.sts_memo or memcmp(self.sts_date, amz_date, 16):
-            buf_init(&prefix, 0)
-            try:
-                buf_add(&prefix, b"AWS4-HMAC-SHA256\n", 17)
-                buf_add(&prefix, amz_date, 16)
-                buf_addc(&prefix, b'\n')
-                buf_add(&prefix, cred + key_n + 1, cred_n - key_n - 1)
-                buf_addc(&prefix, b'\n')
-                self.sts_inner = key.key.inner
-                fs_sha256_update(&self.sts_inner, prefix.p, prefix.n)
-            finally:
-                buf_free(&prefix)
+            # "AWS4-HMAC-SHA256\n<X-Amz-Date>\n<scope>\n", the scope being the credential's
+            # part after the key.
+            self.sts_inner = key.key.inner
+            fs_sha256_update(&self.sts_inner, b"AWS4-HMAC-SHA256\n", 17)
+            fs_sha256_update(&self.sts_inner, amz_date, 16)
+            fs_sha256_update(&self.sts_inner, b"\n", 1)
+            fs_sha256_update(&self.sts_inner, cred + key_n + 1, cred_n - key_n - 1)
+            fs_sha256_update(&self.sts_inner, b"\n", 1)
             self.sts_memo = memo
             memcpy(self.sts_date, amz_date, 16)
-        fs_sha256(creq.p, creq.n, digest)
-        fs_hex(digest, 32, hexed)
-        fs_hmac_from(&key.key, &self.sts_inner, hexed, 64, digest)
-        fs_hex(digest, 32, hexed)
+        signature_of(&key.key, &self.sts_inner, creq, creq_hex, hexed)
         return same_bytes(hexed, signature, 64)
 
 
@@ -2767,4 +2766,3 @@ cdef bint is_lower_hex64_or_unsigned(str value) except -1:
         return False
     s = PyUnicode_AsUTF8AndSize(value, &n)
     return is_lower_hex64(s, n) or (n == 16 and memcmp(s, b"UNSIGNED-PAYLOAD", 16) == 0)
-
