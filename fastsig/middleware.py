@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from types import MethodType
 from typing import Any, Callable, Iterable, List, Optional, Tuple
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -272,25 +273,38 @@ def _wsgi_headers(environ: dict) -> List[Tuple[str, str]]:
     return headers
 
 
-class ASGIMiddleware(_Middleware):
+class _CoroutineEntry:
+    """Where each request enters ASGIMiddleware, as a coroutine function: its base class when
+    the compiled core is not built (with it, ``_speedups._ASGIEntry`` does the same in C)."""
+
+    async def __call__(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        # Most requests have no body to read and are settled by one call into the kernels;
+        # the rest, and every refusal, take the general path, a coroutine of its own.
+        verified = self._check_scope(scope, self._presigned)  # type: ignore[attr-defined]
+        if verified is None:
+            await self._general(scope, receive, send)  # type: ignore[attr-defined]
+            return
+        scope[ENVIRON_KEY] = verified  # in place, as Starlette's auth middleware does
+        await self.app(scope, receive, send)  # type: ignore[attr-defined]
+
+
+_compiled = _backend.available.get("cython")
+_Entry: Any = _CoroutineEntry if _compiled is None else _compiled._ASGIEntry
+
+
+class ASGIMiddleware(_Entry, _Middleware):
     """Verifies each HTTP request of an ASGI application; other scopes pass through."""
 
     def _bind_fast_path(self) -> None:
         # The verifier's one-call check for the backend in use. After a switch of backend it
         # refuses every request, and the general path binds the new backend's.
         self._kernels, self._check_scope, self._presigned = self.verifier._scope_checker()
-
-    async def __call__(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        # Most requests have no body to read and are settled by one call into the kernels;
-        # the rest, and every refusal, take the general path, which also says what is wrong.
-        # Each step here is paid by every request (a bytecode costs about as much as thirty
-        # machine instructions), so the general path is a coroutine of its own.
-        verified = self._check_scope(scope, self._presigned)
-        if verified is None:
-            await self._general(scope, receive, send)
-            return
-        scope[ENVIRON_KEY] = verified  # in place, as Starlette's auth middleware does
-        await self.app(scope, receive, send)
+        if _Entry is not _CoroutineEntry:
+            # Servers tell ASGI 3 from ASGI 2 by whether ``app.__call__`` is a coroutine
+            # function, and the compiled entry's is not: the instance's own attribute, which
+            # getattr finds first, is the coroutine version. A call, ``app(...)``, never
+            # looks there; it takes the type's.
+            self.__call__ = MethodType(_CoroutineEntry.__call__, self)
 
     async def _general(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if self._kernels is not _backend.kernels:

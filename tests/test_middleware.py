@@ -308,3 +308,48 @@ def test_asgi_fast_path_follows_the_backend():
     assert len(seen) == 2 * 2 * len(names) ** 2
     assert {(v.access_key_id, v.service, v.presigned) for v in seen} == {
         ("AKIDMIDDLEWARE", "execute-api", False)}
+
+
+def test_asgi_entry_reads_as_a_coroutine_function_and_acts_as_a_call():
+    """Servers tell ASGI 3 by ``app.__call__`` being a coroutine function. With the compiled
+    core, a call takes its C entry instead; both must treat every request alike."""
+    import inspect
+    import sys
+
+    seen = []
+
+    async def inner(scope, receive, send):
+        verified = scope.get("fastsig.verified")
+        seen.append(scope["type"] if verified is None else (verified.access_key_id, verified.presigned))
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        seen.append((message["type"], message.get("status"), message.get("body")))
+
+    app = ASGIMiddleware(inner, Verifier(KEYS.get))
+    assert inspect.iscoroutinefunction(app.__call__)
+    if sys.version_info < (3, 14):  # what servers of those Pythons ask
+        assert asyncio.iscoroutinefunction(app.__call__)
+
+    signer = Signer(CREDS, "us-east-1", "execute-api")
+    signed = signer.sign("GET", "http://example.com/p?q=1")
+    header_signed = {
+        "type": "http", "method": "GET", "scheme": "http", "path": "/p", "raw_path": b"/p",
+        "query_string": b"q=1", "headers": [(b"host", b"example.com")] + [
+            (n.lower().encode(), v.encode()) for n, v in signed.headers.items() if n != "Host"]}
+    presigned_query = signer.presign("GET", "http://example.com/p?q=1").split("?", 1)[1]
+    presigned = {**header_signed, "headers": [(b"host", b"example.com")],
+                 "query_string": presigned_query.encode()}
+    tampered = {**header_signed, "query_string": b"q=2"}
+    scopes = [header_signed, presigned, tampered, {"type": "lifespan"}]
+    results = []
+    for call in (app, app.__call__):
+        seen.clear()
+        for scope in scopes:
+            asyncio.run(call(dict(scope), receive, send))
+        results.append(list(seen))
+    assert results[0] == results[1]
+    assert results[0][:2] == [("AKIDMIDDLEWARE", False), ("AKIDMIDDLEWARE", True)]
+    assert results[0][2][1] == 403 and results[0][-1] == "lifespan"
