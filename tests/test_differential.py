@@ -465,3 +465,40 @@ def test_scope_fast_path_leaves_other_scopes_alone():
                           {"type": "lifespan"}, {"type": "http"}, {},
                           {"type": "http", "method": "GET", "raw_path": b"/", "headers": [[b"a"]]}):
                 assert _check_scope(verifier, scope) is None
+
+
+def test_scope_fast_path_reads_keys_by_value():
+    """A scope's keys are read by value: keys that are equal strings but other objects than
+    a server's interned literals, and absent optional ones, are read all the same; a key whose
+    comparison empties the scope mid-read does not crash the check."""
+    from fastsig import Signer, Verifier
+
+    signed = Signer(_lookup("AKIDEXAMPLE"), "us-east-1", "service").sign(
+        "GET", "http://example.com/p?q=1", timestamp=_WHEN)
+    headers = [(b"host", b"example.com")] + [
+        (n.lower().encode(), v.encode()) for n, v in signed.headers.items() if n != "Host"]
+    usual = {"type": "http", "method": "GET", "scheme": "http", "raw_path": b"/p",
+             "query_string": b"q=1", "headers": headers}
+    fresh = {"".join(list(key)): value for key, value in usual.items()}
+    assert all(a is not b for a, b in zip(usual, fresh))
+    bare = {key: value for key, value in usual.items() if key != "scheme"}
+
+    class Emptying(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other):
+            emptied.clear()
+            return str.__eq__(self, other)
+
+    for backend in _backend.available:
+        with _backend.using(backend):
+            verifier = Verifier(_lookup, clock=lambda: _WHEN + 5)
+            expected = _scope_verdict(verifier, dict(usual))
+            assert expected is not None
+            for scope in (usual, fresh, bare):
+                verdict = _check_scope(verifier, dict(scope))
+                assert verdict == expected or (verdict is None and backend == "python")
+            for key in usual:
+                emptied = {Emptying(k) if k == key else k: v for k, v in usual.items()}
+                verdict = _check_scope(verifier, emptied)
+                assert verdict is None or verdict == expected
