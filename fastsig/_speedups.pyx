@@ -1464,6 +1464,19 @@ cdef class _LastOrigin:
             self.origin = origin
         return origin
 
+    cdef tuple find_origin_of(self, const char *scheme, Py_ssize_t scheme_n, bytes host):
+        """The origin of ``scheme://host`` when that is the last one: checking that needs no
+        parse, since an authority that parsed once parses alike again."""
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(host)
+        cdef const char *key
+        if self.key is None or PyBytes_GET_SIZE(self.key) != scheme_n + 3 + n:
+            return None
+        key = PyBytes_AS_STRING(self.key)
+        if (memcmp(key, scheme, scheme_n) or memcmp(key + scheme_n, b"://", 3)
+                or memcmp(key + scheme_n + 3, PyBytes_AS_STRING(host), n)):
+            return None
+        return self.origin
+
     cdef tuple find(self, Url *u):
         """``get`` for the verifiers: None for a host or port the signers refuse too (the
         general path then says which)."""
@@ -2557,26 +2570,30 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             return self.accept(m, t, None, headers, None)
         scheme = (<dict>scope).get("scheme", "http")
-        if type(scheme) is not str or memchr(t.query, b'#', t.query_n) != NULL:
+        if (type(scheme) is not str or not PyUnicode_IS_ASCII(scheme)
+                or memchr(t.query, b'#', t.query_n) != NULL):
             return None
-        buf_init(&b, 0)
-        try:
-            buf_adds(&b, scheme)
-            buf_add(&b, b"://", 3)
-            buf_add(&b, PyBytes_AS_STRING(host), PyBytes_GET_SIZE(host))
-            if parse_url_at(&u, b.p, b.n, True) or u.authority_end != b.n:
-                return None
-            # The URL's host is the Host header as sent only when the signers' rules leave it
-            # so (no default, empty or zero-padded port): the general path signs it as sent.
-            origin = presigned.origins.find(&u)
-            if origin is None:
-                return None
-            s = PyUnicode_AsUTF8AndSize(origin[1], &n)
-            if n != PyBytes_GET_SIZE(host) or memcmp(s, PyBytes_AS_STRING(host), n):
-                return None
-            return presigned.accept(m, t, origin)
-        finally:
-            buf_free(&b)
+        s = PyUnicode_AsUTF8AndSize(scheme, &n)
+        origin = presigned.origins.find_origin_of(s, n, host)
+        if origin is None:
+            buf_init(&b, 0)
+            try:
+                buf_add(&b, s, n)
+                buf_add(&b, b"://", 3)
+                buf_add(&b, PyBytes_AS_STRING(host), PyBytes_GET_SIZE(host))
+                if parse_url_at(&u, b.p, b.n, True) or u.authority_end != b.n:
+                    return None
+                origin = presigned.origins.find(&u)
+                if origin is None:
+                    return None
+            finally:
+                buf_free(&b)
+        # The URL's host is the Host header as sent only when the signers' rules leave it so
+        # (no default, empty or zero-padded port): the general path signs it as sent.
+        s = PyUnicode_AsUTF8AndSize(origin[1], &n)
+        if n != PyBytes_GET_SIZE(host) or memcmp(s, PyBytes_AS_STRING(host), n):
+            return None
+        return presigned.accept(m, t, origin)
 
     cdef object accept_origin_form(self, bytes m, const char *target, Py_ssize_t n, headers,
                                    payload_hash):

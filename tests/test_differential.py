@@ -463,7 +463,10 @@ def test_scope_fast_path_leaves_other_scopes_alone():
             verifier = Verifier(_lookup)
             for scope in ({"type": "websocket", "raw_path": b"/", "headers": []},
                           {"type": "lifespan"}, {"type": "http"}, {},
-                          {"type": "http", "method": "GET", "raw_path": b"/", "headers": [[b"a"]]}):
+                          {"type": "http", "method": "GET", "raw_path": b"/", "headers": [[b"a"]]},
+                          {"type": "http", "method": "GET", "scheme": "ht\udc80tp",
+                           "raw_path": b"/", "query_string": b"X-Amz-Signature=0",
+                           "headers": [(b"host", b"example.com")]}):
                 assert _check_scope(verifier, scope) is None
 
 
