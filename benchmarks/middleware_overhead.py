@@ -308,6 +308,9 @@ def main(argv=None):
     servers = {app: _serve(app, port, args.calibrate) for app, port in ports.items()}
     try:
         for kind in kinds:
+            for app in apps:  # warm up: a server's first requests import and specialize code
+                url, headers = _requests(signer, ports[app])[kind]
+                _wrk(url, headers, 1, servers[app])
             best = {app: 0.0 for app in apps}
             cost = {app: float("inf") for app in apps}
             # Each round's CPU-per-request ratio to the bare app (a slow spell hits both),
