@@ -299,11 +299,11 @@ class ASGIMiddleware(_Entry, _Middleware):
         # The verifier's one-call check for the backend in use. After a switch of backend it
         # refuses every request, and the general path binds the new backend's.
         self._kernels, self._check_scope, self._presigned = self.verifier._scope_checker()
-        if _Entry is not _CoroutineEntry:
+        if type(self).__call__ is _Entry.__call__ and _Entry is not _CoroutineEntry:
             # Servers tell ASGI 3 from ASGI 2 by whether ``app.__call__`` is a coroutine
             # function, and the compiled entry's is not: the instance's own attribute, which
             # getattr finds first, is the coroutine version. A call, ``app(...)``, never
-            # looks there; it takes the type's.
+            # looks there; it takes the type's. (A subclass's own __call__ is left alone.)
             self.__call__ = MethodType(_CoroutineEntry.__call__, self)
 
     async def _general(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:

@@ -353,3 +353,33 @@ def test_asgi_entry_reads_as_a_coroutine_function_and_acts_as_a_call():
     assert results[0] == results[1]
     assert results[0][:2] == [("AKIDMIDDLEWARE", False), ("AKIDMIDDLEWARE", True)]
     assert results[0][2][1] == 403 and results[0][-1] == "lifespan"
+
+
+def test_asgi_subclass_with_its_own_call():
+    """A subclass's own ``__call__`` is what getattr and calls find, and its super() call
+    verifies as the middleware does."""
+    seen = []
+
+    class Counting(ASGIMiddleware):
+        async def __call__(self, scope, receive, send):
+            seen.append("counted")
+            await super().__call__(scope, receive, send)
+
+    async def inner(scope, receive, send):
+        seen.append(scope["fastsig.verified"].access_key_id)
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        raise AssertionError(message)
+
+    app = Counting(inner, Verifier(KEYS.get))
+    assert app.__call__.__func__ is Counting.__call__
+    signed = Signer(CREDS, "us-east-1", "execute-api").sign("GET", "http://example.com/p")
+    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/p", "raw_path": b"/p",
+             "query_string": b"", "headers": [(b"host", b"example.com")] + [
+                 (n.lower().encode(), v.encode()) for n, v in signed.headers.items()
+                 if n != "Host"]}
+    asyncio.run(app(scope, receive, send))
+    assert seen == ["counted", "AKIDMIDDLEWARE"]
