@@ -251,6 +251,20 @@ def test_body_limit_is_enforced():
     assert statuses == ["413 Payload Too Large"] and b"EntityTooLarge" in body
 
 
+async def _no_body():
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _signed_scope(query: bytes) -> dict:
+    """The ASGI scope uvicorn gives a GET of /p with ``query``, header-signed by CREDS."""
+    url = "http://example.com/p" + ("?" + query.decode() if query else "")
+    signed = Signer(CREDS, "us-east-1", "execute-api").sign("GET", url)
+    return {"type": "http", "method": "GET", "scheme": "http", "path": "/p", "raw_path": b"/p",
+            "query_string": query, "headers": [(b"host", b"example.com")] + [
+                (n.lower().encode(), v.encode()) for n, v in signed.headers.items()
+                if n != "Host"]}
+
+
 def test_asgi_json_errors_and_passthrough():
     calls = []
 
@@ -260,18 +274,15 @@ def test_asgi_json_errors_and_passthrough():
     app = ASGIMiddleware(inner, Verifier(KEYS.get), error_format="json")
     sent = []
 
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     async def send(message):
         sent.append(message)
 
     scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"",
              "headers": [(b"host", b"example.com")]}
-    asyncio.run(app(scope, receive, send))
+    asyncio.run(app(scope, _no_body, send))
     assert sent[0]["status"] == 403
     assert json.loads(sent[1]["body"])["__type"] == "MissingAuthenticationToken"
-    asyncio.run(app({"type": "websocket"}, receive, send))
+    asyncio.run(app({"type": "websocket"}, _no_body, send))
     assert calls == ["websocket"]
 
 
@@ -285,17 +296,10 @@ def test_asgi_fast_path_follows_the_backend():
     async def inner(scope, receive, send):
         seen.append(scope["fastsig.verified"])
 
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     async def send(message):
         raise AssertionError(message)
 
-    signed = Signer(CREDS, "us-east-1", "execute-api").sign("GET", "http://example.com/p?q=1")
-    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/p", "raw_path": b"/p",
-             "query_string": b"q=1", "headers": [(b"host", b"example.com")] + [
-                 (n.lower().encode(), v.encode()) for n, v in signed.headers.items()
-                 if n != "Host"]}
+    scope = _signed_scope(b"q=1")
     names = sorted(_backend.available)
     for made_under in names:
         with _backend.using(made_under):
@@ -303,7 +307,7 @@ def test_asgi_fast_path_follows_the_backend():
         for used in names + names[::-1]:
             with _backend.using(used):
                 for _ in range(2):
-                    asyncio.run(app(dict(scope), receive, send))
+                    asyncio.run(app(dict(scope), _no_body, send))
                 assert app._kernels is _backend.kernels
     assert len(seen) == 2 * 2 * len(names) ** 2
     assert {(v.access_key_id, v.service, v.presigned) for v in seen} == {
@@ -322,9 +326,6 @@ def test_asgi_entry_reads_as_a_coroutine_function_and_acts_as_a_call():
         verified = scope.get("fastsig.verified")
         seen.append(scope["type"] if verified is None else (verified.access_key_id, verified.presigned))
 
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     async def send(message):
         seen.append((message["type"], message.get("status"), message.get("body")))
 
@@ -334,11 +335,7 @@ def test_asgi_entry_reads_as_a_coroutine_function_and_acts_as_a_call():
         assert asyncio.iscoroutinefunction(app.__call__)
 
     signer = Signer(CREDS, "us-east-1", "execute-api")
-    signed = signer.sign("GET", "http://example.com/p?q=1")
-    header_signed = {
-        "type": "http", "method": "GET", "scheme": "http", "path": "/p", "raw_path": b"/p",
-        "query_string": b"q=1", "headers": [(b"host", b"example.com")] + [
-            (n.lower().encode(), v.encode()) for n, v in signed.headers.items() if n != "Host"]}
+    header_signed = _signed_scope(b"q=1")
     presigned_query = signer.presign("GET", "http://example.com/p?q=1").split("?", 1)[1]
     presigned = {**header_signed, "headers": [(b"host", b"example.com")],
                  "query_string": presigned_query.encode()}
@@ -348,7 +345,7 @@ def test_asgi_entry_reads_as_a_coroutine_function_and_acts_as_a_call():
     for call in (app, app.__call__):
         seen.clear()
         for scope in scopes:
-            asyncio.run(call(dict(scope), receive, send))
+            asyncio.run(call(dict(scope), _no_body, send))
         results.append(list(seen))
     assert results[0] == results[1]
     assert results[0][:2] == [("AKIDMIDDLEWARE", False), ("AKIDMIDDLEWARE", True)]
@@ -368,18 +365,11 @@ def test_asgi_subclass_with_its_own_call():
     async def inner(scope, receive, send):
         seen.append(scope["fastsig.verified"].access_key_id)
 
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     async def send(message):
         raise AssertionError(message)
 
     app = Counting(inner, Verifier(KEYS.get))
     assert app.__call__.__func__ is Counting.__call__
-    signed = Signer(CREDS, "us-east-1", "execute-api").sign("GET", "http://example.com/p")
-    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/p", "raw_path": b"/p",
-             "query_string": b"", "headers": [(b"host", b"example.com")] + [
-                 (n.lower().encode(), v.encode()) for n, v in signed.headers.items()
-                 if n != "Host"]}
-    asyncio.run(app(scope, receive, send))
+    scope = _signed_scope(b"")
+    asyncio.run(app(scope, _no_body, send))
     assert seen == ["counted", "AKIDMIDDLEWARE"]
