@@ -71,6 +71,8 @@ cdef extern from "uri.h" nogil:
     const uint8_t fs_uri_keep_path[256]
     bint fs_is_hex(const char *s, size_t n)
     size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
+    uint64_t fs_uri_stops64(const uint8_t *s, size_t n, size_t base)
+    unsigned fs_lowest_bit(uint64_t x)
     bint fs_header_value_ok(const char *s, size_t n)
     size_t fs_ascii_run(const char *s, size_t n)
     size_t fs_uri_encode(const uint8_t *inp, size_t len, char *out, const uint8_t *keep)
@@ -676,32 +678,50 @@ cdef int auth_key_index(const char *k, Py_ssize_t n) noexcept:
     return -1
 
 cdef struct AuthSlots:
-    # Where each presigning parameter's decoded value sits in ``values``, and how often the
-    # parameter appeared.
-    Py_ssize_t off[7]
+    # Each presigning parameter's value as received, canonically encoded (pointing into the
+    # query, or into ``values`` when query_into rebuilt it), and how often the parameter
+    # appeared. Values are decoded only where needed (slots_decode): the checks of a presigned
+    # URL compare most of them with unreserved text, which a canonical value matches as it is.
+    const char *at[7]
     Py_ssize_t len[7]
     int count[7]
-    Buf values
+    Buf values  # query_into's copy of the query, when it rebuilt one
+    Buf decoded
 
 cdef inline int slots_init(AuthSlots *a) except -1:
     cdef int i
     for i in range(7):
         a.count[i] = 0
-        a.off[i] = a.len[i] = 0
-    return buf_init(&a.values, 0)
+        a.at[i] = NULL
+        a.len[i] = 0
+    buf_init(&a.values, 0)
+    return buf_init(&a.decoded, 0)
 
-cdef int record_auth(AuthSlots *a, int index, const char *v, Py_ssize_t vn) except -1:
+cdef inline void slots_free(AuthSlots *a) noexcept:
+    buf_free(&a.values)
+    buf_free(&a.decoded)
+
+cdef inline void record_auth(AuthSlots *a, int index, const char *v, Py_ssize_t vn) noexcept:
     a.count[index] += 1
     if a.count[index] == 1:
-        buf_reserve(&a.values, vn)
-        a.off[index] = a.values.n
-        if memchr(v, b'%', vn) == NULL:
-            memcpy(a.values.p + a.values.n, v, vn)
-            a.len[index] = vn
-        else:  # canonical input (unreserved bytes and %XX): decoding cannot fail
-            a.len[index] = fs_uri_decode(<const uint8_t *>v, vn,
-                                         <uint8_t *>a.values.p + a.values.n)
-        a.values.n += a.len[index]
+        a.at[index] = v
+        a.len[index] = vn
+
+cdef int slots_decode(AuthSlots *a, unsigned which) except -1:
+    """Decodes the values of the parameters whose bits are set in ``which`` (1 << index)."""
+    cdef int i
+    cdef Py_ssize_t total = 0
+    for i in range(7):
+        if which >> i & 1:
+            total += a.len[i]
+    buf_reserve(&a.decoded, total)  # once: the decoded values must not move
+    for i in range(7):
+        if which >> i & 1 and a.count[i] and memchr(a.at[i], b'%', a.len[i]) != NULL:
+            # Canonical input (unreserved bytes and %XX): decoding cannot fail.
+            a.len[i] = fs_uri_decode(<const uint8_t *>a.at[i], a.len[i],
+                                     <uint8_t *>a.decoded.p + a.decoded.n)
+            a.at[i] = a.decoded.p + a.decoded.n
+            a.decoded.n += a.len[i]
     return 0
 
 cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
@@ -712,7 +732,8 @@ cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
     cdef int index
     cdef Py_ssize_t count = 2, i, start, eq, end, k_off, v_off
     cdef Pair *pairs
-    cdef Buf scratch
+    cdef Buf own
+    cdef Buf *scratch = &own if slots == NULL else &slots.values  # the slots point into it
     cdef Py_ssize_t npairs = 0
     for i in range(n):
         if q[i] == b'&':
@@ -723,9 +744,9 @@ cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
     pairs = <Pair *>malloc(count * sizeof(Pair))
     if pairs == NULL:
         raise MemoryError()
-    # Reserved up front so that the pointers into it stay valid.
-    buf_init(&scratch, 3 * n + 2)
+    buf_init(&own, 0)
     try:
+        buf_reserve(scratch, 3 * n + 2)  # up front, so that pointers into it stay valid
         start = 0
         while start <= n:
             end = start
@@ -738,10 +759,10 @@ cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
                 if eq < 0:
                     eq = end
                 k_off = scratch.n
-                if reencode_into(&scratch, <const uint8_t *>q + start, eq - start, fs_uri_keep_query):
+                if reencode_into(scratch, <const uint8_t *>q + start, eq - start, fs_uri_keep_query):
                     return 1
                 v_off = scratch.n
-                if eq < end and reencode_into(&scratch, <const uint8_t *>q + eq + 1, end - eq - 1,
+                if eq < end and reencode_into(scratch, <const uint8_t *>q + eq + 1, end - eq - 1,
                                               fs_uri_keep_query):
                     return 1
                 index = auth_key_index(scratch.p + k_off, v_off - k_off) \
@@ -784,7 +805,7 @@ cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
             buf_addc(out, b'=')
             buf_add(out, pairs[i].value, pairs[i].value_len)
     finally:
-        buf_free(&scratch)
+        buf_free(&own)
         free(pairs)
     return 0
 
@@ -816,30 +837,39 @@ def split_auth_query(str query):
     cdef const char *s
     cdef Buf b
     cdef AuthSlots slots
-    cdef dict auth = {}
-    cdef int i
     s = utf8_or_null(query, &n)
     if s == NULL:
         return _py.split_auth_query(query)
     if n == 0:
-        return "", auth
+        return "", {}
     buf_init(&b, 3 * n + 2)
     slots_init(&slots)
     try:
         if query_into(&b, s, n, NULL, 0, False, &slots):
             return _py.split_auth_query(query)
-        for i in range(7):
-            if slots.count[i] > 1:
-                auth[_AUTH_KEYS[i]] = None
-            elif slots.count[i]:
-                try:
-                    auth[_AUTH_KEYS[i]] = utf8_str(slots.values.p + slots.off[i], slots.len[i])
-                except UnicodeDecodeError:
-                    return _py.split_auth_query(query)
+        auth = auth_dict(&slots)
+        if auth is None:
+            return _py.split_auth_query(query)
         return ascii_str(b.p, b.n), auth
     finally:
         buf_free(&b)
-        buf_free(&slots.values)
+        slots_free(&slots)
+
+
+cdef dict auth_dict(AuthSlots *slots):
+    """split_auth_query's parameters, or None if one is not UTF-8."""
+    cdef dict auth = {}
+    cdef int i
+    slots_decode(slots, 0x7f)
+    for i in range(7):
+        if slots.count[i] > 1:
+            auth[_AUTH_KEYS[i]] = None
+        elif slots.count[i]:
+            try:
+                auth[_AUTH_KEYS[i]] = utf8_str(slots.at[i], slots.len[i])
+            except UnicodeDecodeError:
+                return None
+    return auth
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2058,22 +2088,67 @@ cdef inline bint same_bytes(const char *a, const char *b, Py_ssize_t n) noexcept
     return diff == 0
 
 
+cdef struct Stops:
+    # The bytes of s[0..n) that are not unreserved, in order: fs_uri_stops64's bits for the 64
+    # bytes from ``base`` not yet taken.
+    const uint8_t *s
+    Py_ssize_t n, base
+    uint64_t bits
+
+cdef inline void stops_init(Stops *t, const char *s, Py_ssize_t n) noexcept:
+    t.s = <const uint8_t *>s
+    t.n = n
+    t.base = 0
+    t.bits = fs_uri_stops64(t.s, n, 0)
+
+cdef inline Py_ssize_t next_stop(Stops *t) noexcept:
+    """The position of the next byte that is not unreserved, or n."""
+    cdef Py_ssize_t i
+    while t.bits == 0:
+        if t.base + 64 >= t.n:
+            return t.n
+        t.base += 64
+        t.bits = fs_uri_stops64(t.s, t.n, t.base)
+    i = t.base + fs_lowest_bit(t.bits)
+    t.bits &= t.bits - 1
+    return i
+
+
 cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots *slots) except -1:
     """The canonical query of a query that already is one (every parameter canonically
     encoded, in order), as presigners write them, plus its presigning parameters; in one pass
-    and without copying but for the signature's removal. Returns 1, having written nothing
-    useful, for any other query: query_into then does the full work."""
+    over the bytes that are not unreserved, and without copying but for the signature's
+    removal. Returns 1, having written nothing useful, for any other query: query_into then
+    does the full work."""
     cdef Py_ssize_t start = 0, end, eq
     cdef Pair prev, cur
-    cdef int index
+    cdef Stops stops
+    cdef int index, hi, lo
     cdef bint first = True
+    stops_init(&stops, q, n)
     while start < n:
-        # key=value, each canonical, so neither holds "=" or "&": one pass finds both ends.
-        eq = canonical_run(<const uint8_t *>q, start, n, fs_uri_keep_query)
-        if eq == n or q[eq] != b'=':
-            return 1
-        end = canonical_run(<const uint8_t *>q, eq + 1, n, fs_uri_keep_query)
-        if end < n and q[end] != b'&':
+        # key=value, each unreserved bytes and %XX of reserved ones: the first stop that is not
+        # an escape must be "=", the next "&" or the end.
+        eq = -1
+        while True:
+            end = next_stop(&stops)
+            if end == n:
+                break
+            if q[end] == b'%':
+                if end + 2 >= n:
+                    return 1
+                hi = UPPER_HEX[<uint8_t>q[end + 1]]
+                lo = UPPER_HEX[<uint8_t>q[end + 2]]
+                if hi < 0 or lo < 0 or fs_uri_keep_query[hi * 16 + lo]:
+                    return 1
+                # The two digits are unreserved: no stops among them.
+            elif q[end] == b'=' and eq < 0:
+                eq = end
+            elif q[end] == b'&':
+                break
+            else:
+                return 1
+        if eq < 0:
             return 1
         cur.key = q + start
         cur.key_len = eq - start
@@ -2094,17 +2169,39 @@ cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots
     return 1 if n and q[n - 1] == b'&' else 0
 
 
+def _split_sorted_query(str query):
+    """split_auth_query of a query as the verifiers' one-pass scan takes it (already
+    canonical, in order), or None where that scan hands the query on to the full rebuild: for
+    tests of the scan, whose every refusal the rebuild would otherwise hide."""
+    cdef Py_ssize_t n
+    cdef const char *s = utf8_or_null(query, &n)
+    cdef Buf b
+    cdef AuthSlots slots
+    if s == NULL:
+        return None
+    buf_init(&b, n + 2)
+    slots_init(&slots)
+    try:
+        if sorted_canonical_query(&b, s, n, &slots):
+            return None
+        auth = auth_dict(&slots)
+        return None if auth is None else (ascii_str(b.p, b.n), auth)
+    finally:
+        buf_free(&b)
+        slots_free(&slots)
+
+
 cdef int received_query_into(Buf *cq, const char *q, Py_ssize_t n, bint scanned,
                              AuthSlots *a) except -1:
     """The canonical query of a received query q[0..n) (no "#" in it), with its presigning
-    parameters in ``a``: copied when it already is canonical, else rebuilt by query_into.
-    ``scanned`` says whether q is known to hold no control character; if not (parse_url's
-    trust_query), it is checked before a rebuild, which would encode them. Returns 1 for the
-    general path."""
+    parameters in ``a`` (which must be fresh): as it is when it already is canonical, else
+    rebuilt by query_into. ``scanned`` says whether q is known to hold no control character;
+    if not (parse_url's trust_query), it is checked before a rebuild, which would encode them.
+    Returns 1 for the general path."""
     if not sorted_canonical_query(cq, q, n, a):
         return 0
     cq.n = 0
-    buf_free(&a.values)
+    slots_free(a)
     slots_init(a)
     if not scanned and not url_part_ok(q, n, HASH):
         return 1
@@ -2344,9 +2441,10 @@ cdef class PresignedVerifier(_FastVerifier):
         cdef double now
         cdef AuthSlots a
         cdef Buf cq, sent, canonical, creq
-        cdef const char *v
+        cdef const char *date
+        cdef const char *cred
         cdef const char *host_s
-        cdef Py_ssize_t host_n, i
+        cdef Py_ssize_t host_n, cred_n, i
         cdef int expires
         cdef long long epoch
         cdef bint is_s3
@@ -2365,24 +2463,27 @@ cdef class PresignedVerifier(_FastVerifier):
             for i in range(7):
                 if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
                     return None
-            v = a.values.p
+            # The values are still encoded, which changes none made of unreserved bytes, as
+            # all but the credential and the token must be to pass; a "%" fails them alike.
             if (a.len[A_ALGORITHM] != 16
-                    or memcmp(v + a.off[A_ALGORITHM], b"AWS4-HMAC-SHA256", 16)
+                    or memcmp(a.at[A_ALGORITHM], b"AWS4-HMAC-SHA256", 16)
                     or a.len[A_SIGNED_HEADERS] != 4
-                    or memcmp(v + a.off[A_SIGNED_HEADERS], b"host", 4)
+                    or memcmp(a.at[A_SIGNED_HEADERS], b"host", 4)
                     or a.len[A_SIGNATURE] != 64
                     or not 1 <= a.len[A_EXPIRES] <= 6):
                 return None
-            expires = digits(v + a.off[A_EXPIRES], a.len[A_EXPIRES])
-            epoch = self.epoch(v + a.off[A_DATE], a.len[A_DATE])
+            expires = digits(a.at[A_EXPIRES], a.len[A_EXPIRES])
+            date = a.at[A_DATE]
+            epoch = self.epoch(date, a.len[A_DATE])
             if not 1 <= expires <= 604800 or epoch < 0:
                 return None
             now = self.now()
             if now > epoch + expires or epoch - now > self.max_skew:
                 return None
-            memo = self.credential_memo(v + a.off[A_CREDENTIAL], a.len[A_CREDENTIAL],
-                                        v + a.off[A_DATE])
-            if memo is None or not token_ok(memo, v + a.off[A_TOKEN], a.len[A_TOKEN],
+            slots_decode(&a, 1 << A_CREDENTIAL | 1 << A_TOKEN)
+            cred, cred_n = a.at[A_CREDENTIAL], a.len[A_CREDENTIAL]
+            memo = self.credential_memo(cred, cred_n, date)
+            if memo is None or not token_ok(memo, a.at[A_TOKEN], a.len[A_TOKEN],
                                             a.count[A_TOKEN] == 1):
                 return None
             is_s3 = memo[7] is True
@@ -2403,14 +2504,12 @@ cdef class PresignedVerifier(_FastVerifier):
             buf_add(&creq, b"\n\nhost\n", 7)
             payload = UNSIGNED_PAYLOAD if is_s3 else EMPTY_SHA256
             buf_adds(&creq, payload)
-            if not self.signature_ok(memo, &creq, v + a.off[A_DATE], v + a.off[A_CREDENTIAL],
-                                     a.len[A_CREDENTIAL], v + a.off[A_SIGNATURE]):
+            if not self.signature_ok(memo, &creq, date, cred, cred_n, a.at[A_SIGNATURE]):
                 return None
-            return self.verified(memo, ("host",), epoch, epoch + expires,
-                                 v + a.off[A_TOKEN] if a.count[A_TOKEN] else NULL,
+            return self.verified(memo, ("host",), epoch, epoch + expires, a.at[A_TOKEN],
                                  a.len[A_TOKEN], True, payload)
         finally:
-            buf_free(&a.values)
+            slots_free(&a)
             buf_free(&cq)
             buf_free(&sent)
             buf_free(&canonical)
@@ -2768,7 +2867,7 @@ cdef class HeaderVerifier(_FastVerifier):
                                  token_n, False, payload)
         finally:
             hs_free(&hs)
-            buf_free(&a.values)
+            slots_free(&a)
             buf_free(&cq)
             buf_free(&sent)
             buf_free(&canonical)

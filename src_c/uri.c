@@ -20,9 +20,10 @@ const uint8_t fs_uri_keep_path[256] = {DIGITS, UPPER, LOWER, U1('-'), U1('.'), U
 
 static __m128i in_range(__m128i v, char lo, char hi)
 {
-    /* Signed compares: bytes of 0x80 and above are negative and in no range here. */
-    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((char)(lo - 1))),
-                         _mm_cmplt_epi8(v, _mm_set1_epi8((char)(hi + 1))));
+    /* v - lo, unsigned, below the width: one signed compare once shifted by 0x80, which is
+     * right for every byte, 0x80 and above too. */
+    __m128i shifted = _mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - lo)));
+    return _mm_cmplt_epi8(shifted, _mm_set1_epi8((char)(0x80 + (hi - lo + 1))));
 }
 
 static unsigned trailing_ones(unsigned mask)
@@ -94,6 +95,34 @@ size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
     while (i < n && fs_uri_keep_query[s[i]])
         i++;
     return i;
+}
+
+uint64_t fs_uri_stops64(const uint8_t *s, size_t n, size_t base)
+{
+    uint64_t stops = 0;
+    size_t i, end = n - base < 64 ? n : base + 64;
+#if defined(__SSE2__) || defined(_M_X64)
+    if (end - base == 64) {
+        const uint8_t *at = s + base;
+        return ~((uint64_t)unreserved16(at) | (uint64_t)unreserved16(at + 16) << 16
+                 | (uint64_t)unreserved16(at + 32) << 32 | (uint64_t)unreserved16(at + 48) << 48);
+    }
+    if (n >= 16) {
+        for (i = base; i < end; i += 16) {
+            if (i + 16 <= n) {
+                stops |= (uint64_t)(~unreserved16(s + i) & 0xffffu) << (i - base);
+            } else {
+                /* The last sixteen bytes, of which those before i were seen already. */
+                unsigned tail = ~unreserved16(s + n - 16) & 0xffffu;
+                stops |= (uint64_t)(tail >> (i - (n - 16))) << (i - base);
+            }
+        }
+        return stops;
+    }
+#endif
+    for (i = base; i < end; i++)
+        stops |= (uint64_t)!fs_uri_keep_query[s[i]] << (i - base);
+    return stops;
 }
 
 size_t fs_ascii_run(const char *s, size_t n)

@@ -16,6 +16,25 @@ int fs_is_hex(const char *s, size_t n);
 /* The length of the run of unreserved bytes at the start of s[0..n). */
 size_t fs_uri_unreserved_run(const uint8_t *s, size_t n);
 
+/* A bit for each byte of s[base..min(base + 64, n)) that is not unreserved (bit i for
+ * s[base + i]): a query's stops ('=', '&', '%' and anything to reject), 64 bytes at a time. */
+uint64_t fs_uri_stops64(const uint8_t *s, size_t n, size_t base);
+
+/* The index of the lowest set bit of x, which is not 0. */
+static inline unsigned fs_lowest_bit(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned i = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        i++;
+    }
+    return i;
+#endif
+}
+
 /* The length of the run of ASCII bytes at the start of s[0..n). */
 size_t fs_ascii_run(const char *s, size_t n);
 
