@@ -708,7 +708,8 @@ cdef inline void record_auth(AuthSlots *a, int index, const char *v, Py_ssize_t 
         a.len[index] = vn
 
 cdef int slots_decode(AuthSlots *a, unsigned which) except -1:
-    """Decodes the values of the parameters whose bits are set in ``which`` (1 << index)."""
+    """Decodes the values of the parameters whose bits are set in ``which`` (1 << index);
+    once for a set of slots, since the values decoded take their room in one go."""
     cdef int i
     cdef Py_ssize_t total = 0
     for i in range(7):
@@ -2463,8 +2464,9 @@ cdef class PresignedVerifier(_FastVerifier):
             for i in range(7):
                 if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
                     return None
-            # The values are still encoded, which changes none made of unreserved bytes, as
-            # all but the credential and the token must be to pass; a "%" fails them alike.
+            # The values are as received, canonically encoded. Encoding leaves unreserved
+            # bytes as they are, and each value checked here but the credential and the token
+            # must be unreserved text to pass: an escape fails its check as its byte would.
             if (a.len[A_ALGORITHM] != 16
                     or memcmp(a.at[A_ALGORITHM], b"AWS4-HMAC-SHA256", 16)
                     or a.len[A_SIGNED_HEADERS] != 4
