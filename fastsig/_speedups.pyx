@@ -70,7 +70,6 @@ cdef extern from "uri.h" nogil:
     const uint8_t fs_uri_keep_query[256]
     const uint8_t fs_uri_keep_path[256]
     bint fs_is_hex(const char *s, size_t n)
-    size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
     uint64_t fs_uri_stops64(const uint8_t *s, size_t n, size_t base)
     unsigned fs_lowest_bit(uint64_t x)
     bint fs_header_value_ok(const char *s, size_t n)
@@ -379,32 +378,54 @@ for _c in range(10):
 for _c in range(6):
     UPPER_HEX[65 + _c] = 10 + _c
 
-cdef inline Py_ssize_t canonical_run(const uint8_t *s, Py_ssize_t i, Py_ssize_t n,
-                                     const uint8_t *keep) noexcept:
-    """Where the canonically encoded text from s[i] ends (n, or the first byte that is
-    neither kept nor part of an uppercase %XX of a byte that is not kept)."""
-    cdef int hi, lo
-    while i < n:
-        i += fs_uri_unreserved_run(s + i, n - i)  # kept by every keep table
-        if i == n:
-            break
-        if keep[s[i]]:
-            i += 1
-            continue
-        if s[i] != b'%' or i + 2 >= n:
-            return i
-        hi = UPPER_HEX[s[i + 1]]
-        lo = UPPER_HEX[s[i + 2]]
-        if hi < 0 or lo < 0 or keep[hi * 16 + lo]:
-            return i
-        i += 3
-    return n
+cdef struct Stops:
+    # The bytes of s[0..n) that are not unreserved, in order: fs_uri_stops64's bits for the 64
+    # bytes from ``base`` not yet taken.
+    const uint8_t *s
+    Py_ssize_t n, base
+    uint64_t bits
 
+cdef inline void stops_init(Stops *t, const char *s, Py_ssize_t n) noexcept:
+    t.s = <const uint8_t *>s
+    t.n = n
+    t.base = 0
+    t.bits = fs_uri_stops64(t.s, n, 0)
+
+cdef inline Py_ssize_t next_stop(Stops *t) noexcept:
+    """The position of the next byte that is not unreserved, or n."""
+    cdef Py_ssize_t i
+    while t.bits == 0:
+        if t.base + 64 >= t.n:
+            return t.n
+        t.base += 64
+        t.bits = fs_uri_stops64(t.s, t.n, t.base)
+    i = t.base + fs_lowest_bit(t.bits)
+    t.bits &= t.bits - 1
+    return i
+
+cdef inline bint canonical_escape(const uint8_t *s, Py_ssize_t i, Py_ssize_t n,
+                                  const uint8_t *keep) noexcept:
+    """Whether s[i..i + 3) is the canonical escape of a byte: %XX, uppercase, of a byte that
+    ``keep`` does not keep. Its two digits are unreserved: no stops among them."""
+    cdef int hi, lo
+    if s[i] != b'%' or i + 2 >= n:
+        return False
+    hi = UPPER_HEX[s[i + 1]]
+    lo = UPPER_HEX[s[i + 2]]
+    return hi >= 0 and lo >= 0 and not keep[hi * 16 + lo]
 
 cdef inline bint is_canonical(const uint8_t *s, Py_ssize_t n, const uint8_t *keep) noexcept:
     """Whether text is already in the canonical encoding: kept bytes as they are, every other
     byte as %XX in uppercase. Received URLs mostly are, and need only a copy."""
-    return canonical_run(s, 0, n, keep) == n
+    cdef Stops stops
+    cdef Py_ssize_t i
+    stops_init(&stops, <const char *>s, n)
+    while True:
+        i = next_stop(&stops)
+        if i == n:
+            return True
+        if not (keep[s[i]] or canonical_escape(s, i, n, keep)):
+            return False
 
 cdef int reencode_into(Buf *b, const uint8_t *s, Py_ssize_t n, const uint8_t *keep) except -1:
     """Canonical encoding of %-encoded text; returns 1 (nothing written) on a bad escape."""
@@ -522,13 +543,17 @@ cdef inline bint plain_path(const char *s, Py_ssize_t n) noexcept:
     """Whether every rule leaves the path as it is: "/" and unreserved bytes, which no
     encoding touches, and no empty, "." or ".." segment for normalization to remove (any
     segment that starts with "." is taken for one)."""
-    cdef Py_ssize_t i = 0
-    while i < n:
+    cdef Stops stops
+    cdef Py_ssize_t i
+    if n == 0 or s[0] != b'/':
+        return False
+    stops_init(&stops, s, n)
+    while True:
+        i = next_stop(&stops)
+        if i == n:
+            return True
         if s[i] != b'/' or (i + 1 < n and (s[i + 1] == b'/' or s[i + 1] == b'.')):
             return False
-        i += 1
-        i += fs_uri_unreserved_run(<const uint8_t *>s + i, n - i)
-    return n > 0
 
 cdef int path_into(Buf *sent, Buf *canonical, const char *s, Py_ssize_t n,
                    bint double_encode, bint normalize) except -1:
@@ -2089,32 +2114,6 @@ cdef inline bint same_bytes(const char *a, const char *b, Py_ssize_t n) noexcept
     return diff == 0
 
 
-cdef struct Stops:
-    # The bytes of s[0..n) that are not unreserved, in order: fs_uri_stops64's bits for the 64
-    # bytes from ``base`` not yet taken.
-    const uint8_t *s
-    Py_ssize_t n, base
-    uint64_t bits
-
-cdef inline void stops_init(Stops *t, const char *s, Py_ssize_t n) noexcept:
-    t.s = <const uint8_t *>s
-    t.n = n
-    t.base = 0
-    t.bits = fs_uri_stops64(t.s, n, 0)
-
-cdef inline Py_ssize_t next_stop(Stops *t) noexcept:
-    """The position of the next byte that is not unreserved, or n."""
-    cdef Py_ssize_t i
-    while t.bits == 0:
-        if t.base + 64 >= t.n:
-            return t.n
-        t.base += 64
-        t.bits = fs_uri_stops64(t.s, t.n, t.base)
-    i = t.base + fs_lowest_bit(t.bits)
-    t.bits &= t.bits - 1
-    return i
-
-
 cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots *slots) except -1:
     """The canonical query of a query that already is one (every parameter canonically
     encoded, in order), as presigners write them, plus its presigning parameters; in one pass
@@ -2124,7 +2123,7 @@ cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots
     cdef Py_ssize_t start = 0, end, eq
     cdef Pair prev, cur
     cdef Stops stops
-    cdef int index, hi, lo
+    cdef int index
     cdef bint first = True
     stops_init(&stops, q, n)
     while start < n:
@@ -2136,13 +2135,8 @@ cdef int sorted_canonical_query(Buf *out, const char *q, Py_ssize_t n, AuthSlots
             if end == n:
                 break
             if q[end] == b'%':
-                if end + 2 >= n:
+                if not canonical_escape(<const uint8_t *>q, end, n, fs_uri_keep_query):
                     return 1
-                hi = UPPER_HEX[<uint8_t>q[end + 1]]
-                lo = UPPER_HEX[<uint8_t>q[end + 2]]
-                if hi < 0 or lo < 0 or fs_uri_keep_query[hi * 16 + lo]:
-                    return 1
-                # The two digits are unreserved: no stops among them.
             elif q[end] == b'=' and eq < 0:
                 eq = end
             elif q[end] == b'&':

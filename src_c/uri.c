@@ -75,28 +75,6 @@ static unsigned unreserved16(const uint8_t *s)
 }
 #endif
 
-size_t fs_uri_unreserved_run(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-#if defined(__SSE2__) || defined(_M_X64)
-    /* Sixteen bytes at a time: received queries are long runs of them (signatures, tokens);
-     * the last fewer than sixteen from a window over the end, when there is one. */
-    for (; i + 16 <= n; i += 16) {
-        unsigned mask = unreserved16(s + i);
-        if (mask != 0xffff)
-            return i + trailing_ones(mask);
-    }
-    if (i < n && n >= 16) {
-        unsigned left = (unsigned)(n - i);
-        unsigned stops = ~(unreserved16(s + n - 16) >> (16 - left)) & ((1u << left) - 1);
-        return stops ? i + trailing_ones(~stops) : n;
-    }
-#endif
-    while (i < n && fs_uri_keep_query[s[i]])
-        i++;
-    return i;
-}
-
 uint64_t fs_uri_stops64(const uint8_t *s, size_t n, size_t base)
 {
     uint64_t stops = 0;

@@ -13,9 +13,6 @@ extern const uint8_t fs_uri_keep_path[256];
 /* Whether s[0..n) is all lowercase hex digits (signatures and payload hashes as sent). */
 int fs_is_hex(const char *s, size_t n);
 
-/* The length of the run of unreserved bytes at the start of s[0..n). */
-size_t fs_uri_unreserved_run(const uint8_t *s, size_t n);
-
 /* A bit for each byte of s[base..min(base + 64, n)) that is not unreserved (bit i for
  * s[base + i]): a query's stops ('=', '&', '%' and anything to reject), 64 bytes at a time. */
 uint64_t fs_uri_stops64(const uint8_t *s, size_t n, size_t base);

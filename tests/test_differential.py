@@ -102,8 +102,9 @@ def test_sign_identical(method, url, headers, payload, body, token, double, norm
         assert list(got[1].headers) == list(want[1].headers)  # header order too
 
 
-# The bytes either side of each unreserved range, and %-escapes: the compiled scanner takes
-# runs of unreserved bytes sixteen at a time, so each is tried in every lane and at the tail.
+# The bytes either side of each unreserved range, and %-escapes: the compiled scanner sorts
+# bytes sixteen at a time (and the last sixteen of a text as one window), so each is tried
+# in every lane and at the tail.
 _EDGES = ",/:@[`{^}\x7f\x80" + "-._~09AZaz"
 
 
