@@ -14,12 +14,16 @@ from typing import Dict, Iterator
 from . import _speedups_py
 
 available: Dict[str, ModuleType] = {"python": _speedups_py}
+#: Why the pure twin is in use ("" when the compiled core is): for the CLI's first line.
+reason: str = ""
 
-if not os.environ.get("FASTSIG_NO_EXTENSIONS"):
+if os.environ.get("FASTSIG_NO_EXTENSIONS"):
+    reason = "FASTSIG_NO_EXTENSIONS is set"
+else:
     try:
         from . import _speedups  # type: ignore[attr-defined]
-    except ImportError:
-        pass
+    except ImportError as exc:
+        reason = f"the compiled core is not built ({exc})"
     else:
         available["cython"] = _speedups
 

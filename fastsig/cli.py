@@ -179,6 +179,11 @@ def presign_command(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         expires_text=_bulk.expiry_text(timestamp, args.expires_in))
     workers = args.workers or os.cpu_count() or 1
+    if not args.quiet:
+        # First, so that a run on the pure path says so before it starts, and why.
+        note = f" (pure-Python path: {_backend.reason})" if _backend.reason else ""
+        print(f"fastsig {__version__}, {_backend.backend} backend{note}, {workers} worker(s)",
+              file=sys.stderr)
 
     stream = None
     rows_skipped: List[int] = []  # rows of CSV-like input skipped before they reach a worker
@@ -228,12 +233,8 @@ def presign_command(args: argparse.Namespace) -> int:
     count = progress.count
     if args.quiet:
         return 0
-    backend = _backend.backend
-    note = "" if backend == "cython" else (
-        " (pure-Python path: the compiled core is not built, or FASTSIG_NO_EXTENSIONS is set)")
     extra = "".join(f", {n:,} {what}" for n, what in (
         (totals["blank"], "blank lines skipped"), (totals["skipped"], "invalid lines skipped")) if n)
-    print(f"fastsig {__version__}, {backend} backend{note}, {workers} worker(s)", file=sys.stderr)
     print(f"presigned {count:,} URLs in {elapsed:.2f} s: {count / max(elapsed, 1e-9):,.0f} URLs/s, "
           f"expiring {job.expires_text}{extra}", file=sys.stderr)
     if sample and args.example:
