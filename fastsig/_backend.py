@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from types import ModuleType
-from typing import Dict, Iterator
+from typing import TYPE_CHECKING, Dict, Iterator
 
 from . import _speedups_py
 
@@ -21,14 +21,20 @@ if os.environ.get("FASTSIG_NO_EXTENSIONS"):
     reason = "FASTSIG_NO_EXTENSIONS is set"
 else:
     try:
-        from . import _speedups  # type: ignore[attr-defined]
+        from . import _speedups
     except ImportError as exc:
         reason = f"the compiled core is not built ({exc})"
     else:
         available["cython"] = _speedups
 
 backend: str = "cython" if "cython" in available else "python"
-kernels: ModuleType = available[backend]
+if TYPE_CHECKING:
+    # Type checkers read the kernels through their stub, which both twins follow.
+    from . import _speedups
+
+    kernels = _speedups
+else:
+    kernels = available[backend]
 
 
 @contextlib.contextmanager

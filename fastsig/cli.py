@@ -12,7 +12,7 @@ import stat
 import sys
 import time
 import traceback
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__, _backend, _bulk
@@ -179,17 +179,12 @@ def presign_command(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         expires_text=_bulk.expiry_text(timestamp, args.expires_in))
     workers = args.workers or os.cpu_count() or 1
-    if not args.quiet:
-        # First, so that a run on the pure path says so before it starts, and why.
-        note = f" (pure-Python path: {_backend.reason})" if _backend.reason else ""
-        print(f"fastsig {__version__}, {_backend.backend} backend{note}, {workers} worker(s)",
-              file=sys.stderr)
 
     stream = None
     rows_skipped: List[int] = []  # rows of CSV-like input skipped before they reach a worker
     if args.input is None and args.example:
         payloads: Iterator[Any] = _example_blocks(args.count)
-        position = lambda: (0, None)  # noqa: E731
+        position: Callable[[], Tuple[int, Optional[int]]] = lambda: (0, None)  # noqa: E731
     else:
         stream, position = _bulk.open_input(args.input)
         if input_format in ("lines", "jsonl"):
@@ -202,6 +197,12 @@ def presign_command(args: argparse.Namespace) -> int:
     progress = Progress(not args.quiet and sys.stderr.isatty(), position)
     totals = {"blank": 0, "skipped": 0}
     sample: List[Tuple[str, str]] = []
+    if not args.quiet:
+        # Once the input and output are open (their errors stay one line), before the
+        # run: the first line says which backend signs, and on the pure path why.
+        note = f" (pure-Python path: {_backend.reason})" if _backend.reason else ""
+        print(f"fastsig {__version__}, {_backend.backend} backend{note}, {workers} worker(s)",
+              file=sys.stderr)
     out.write(_bulk.render_header(job))
 
     def emit(result: _bulk.Result) -> None:
@@ -272,7 +273,7 @@ def service_and_region(host: str) -> Tuple[Optional[str], Optional[str]]:
         if match:
             found_service = match.group(service) if isinstance(service, int) else service
             found_region = match.group(region) if isinstance(region, int) else region
-            return found_service, found_region
+            return cast(Optional[str], found_service), cast(Optional[str], found_region)
     return None, None
 
 
@@ -388,7 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_examples("fastsig presign --example",
                          "fastsig presign keys.txt --bucket my-bucket --expires-in 12h -o urls.txt",
-                         "fastsig sign GET https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15 --curl",
+                         "fastsig sign GET 'https://sts.us-east-1.amazonaws.com/"
+                         "?Action=GetCallerIdentity&Version=2011-06-15' --curl",
                          "fastsig bench --group 'presign S3 GET'")
         + "\n\nexit status: 0 ok, 1 failure, 2 usage error")
     parser.add_argument("--version", action="version", version=f"fastsig {__version__}")
@@ -405,7 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
             "aws s3 ls s3://my-bucket --recursive | awk '{print $4}' | fastsig presign --bucket my-bucket",
             "fastsig presign urls.txt --method PUT --expires-in 15m",
             "fastsig presign inventory.csv.gz --format inventory --output-format csv",
-            "fastsig presign listing.csv --column key --bucket b --param response-content-disposition=attachment",
+            "fastsig presign listing.csv --column key --bucket b"
+            " --param response-content-disposition=attachment",
             "fastsig presign objects.jsonl --field Key --bucket b --output-format jsonl"))
     presign.add_argument("input", nargs="?",
                          help="file of keys or URLs (gzip too); '-' or none: standard input "
@@ -520,7 +523,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             traceback.print_exc()
         print(f"fastsig: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # one clear line, the traceback only with --debug
+    except Exception as exc:  # noqa: BLE001 - one clear line, the traceback only with --debug
         if args.debug:
             traceback.print_exc()
         print(f"fastsig: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
