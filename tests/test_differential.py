@@ -205,7 +205,7 @@ def test_crypto_identical(data, key, text):
 
 def test_same_public_names():
     imported = {"annotations", "hashlib", "hmac", "re", "Any", "Dict", "Iterable", "List",
-                "Optional", "Tuple", "SigningError", "parse_amz_date",
+                "NoReturn", "Optional", "Tuple", "cast", "SigningError", "parse_amz_date",
                 "InvalidHeaderError", "InvalidRequestError", "InvalidURLError"}
     pure_names = {n for n in dir(py) if not n.startswith("_")} - imported
     compiled_names = {n for n in dir(c) if not n.startswith("_")} - imported
