@@ -24,6 +24,7 @@ from .sigv4 import ALGORITHM, EMPTY_SHA256, UNSIGNED_PAYLOAD, hash_payload
 
 if TYPE_CHECKING:
     from ._chunked import ChunkedUpload
+    from ._eventstream import SignedEvent
     from ._s3 import PresignedPost
 
 __all__ = ["DEFAULT_EXCLUDED_HEADERS", "SignedRequest", "Signer", "S3_SERVICES"]
@@ -448,6 +449,41 @@ class Signer:
                                self._scope(date_time[:8]), signed.signature)
         stream = ChunkedBody(body, decoded_length, chunk_size, chain, checksum)
         return ChunkedUpload(signed.url, signed.headers, stream, signed.signature)
+
+    def sign_event(
+        self, payload: bytes, prior_signature: str, *, timestamp: Optional[Timestamp] = None
+    ) -> "SignedEvent":
+        """Sign one message of an event stream (Transcribe streaming, Lex, Kinesis
+        SubscribeToShard): ``payload`` is the event's encoded frame (``encode_event``), empty
+        for the message that ends the stream; ``prior_signature`` is the hex signature of the
+        previous message, or of the request that opened the stream (signed with
+        ``payload_hash=STREAMING_EVENTS_PAYLOAD``). Returns a ``SignedEvent``: its
+        ``encode()`` is the frame to send, its ``signature`` the next message's prior.
+
+        >>> from fastsig import Credentials, Signer
+        >>> signer = Signer(Credentials("access", "secret"), "us-east-1", "demo")
+        >>> signer.sign_event(b"", "c" * 64, timestamp="19810116T063004Z").headers[":date"]
+        datetime.datetime(1981, 1, 16, 6, 30, 4, tzinfo=datetime.timezone.utc)
+        """
+        from ._eventstream import SignedEvent, event_string_to_sign
+
+        if self.algorithm != "sigv4":
+            raise ConfigurationError("event streams are signed with algorithm='sigv4'")
+        if not isinstance(prior_signature, str) or not _HEX_DIGEST.fullmatch(prior_signature):
+            raise PayloadError("prior_signature must be a lowercase hex SHA-256 signature")
+        if not isinstance(payload, (bytes, bytearray, memoryview)):
+            raise PayloadError("an event payload must be bytes")
+        payload = bytes(payload)
+        epoch, _, credentials, _ = self._context(timestamp)
+        date_time = amz_date(epoch)
+        key = self._hmac_key(credentials, date_time[:8])
+        signature = key.sign(event_string_to_sign(
+            date_time, self._scope(date_time[:8]), prior_signature, epoch * 1000, payload))
+        headers = {
+            ":date": datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc),
+            ":chunk-signature": bytes.fromhex(signature),
+        }
+        return SignedEvent(headers, payload, signature)
 
     def _scope(self, date: str) -> str:
         return f"{date}/{self.region}/{self.service}/aws4_request"
