@@ -213,3 +213,128 @@ def test_legacy_algorithms_refuse_what_they_cannot_do():
         sigv2.sign("GET", "https://ec2.amazonaws.com/?a=1&a=2")
     with pytest.raises(ConfigurationError):
         Signer(Credentials("AKID", "secret"), "us-east-1", "s3", algorithm="sigv3")
+
+
+# -- the Verifier ---------------------------------------------------------------------------
+
+def _signed_requests(seed: int, count: int):
+    """(kind, method, url, headers, body, credentials) of requests signed by fastsig, of all
+    four forms."""
+    rng = random.Random(seed)
+    out = []
+    for n in range(count):
+        creds, _ = _credentials(rng)
+        form = n % 4
+        if form < 2:
+            url, _bucket = _s3_url(rng)
+            signer = Signer(creds, "us-east-1", "s3", algorithm="hmacv1")
+            method = rng.choice(["GET", "PUT", "DELETE"])
+            if form == 0:
+                signed = signer.sign(method, url, _s3_headers(rng, False), timestamp=EPOCH)
+                out.append(("hmacv1", method, signed.url, signed.headers, None, creds))
+            else:
+                headers = {k: v for k, v in _s3_headers(rng, True).items()
+                           if k.lower().startswith("x-amz-")}
+                presigned = signer.presign(method, url, headers=headers, timestamp=EPOCH,
+                                           expires_in=600)
+                out.append(("hmacv1", method, presigned, {}, None, creds))
+        else:
+            base, params = _query_url(rng)
+            signer = Signer(creds, "us-east-1", "ec2", algorithm="sigv2")
+            if form == 2:
+                url = base + "?" + "&".join(f"{_quote(k)}={_quote(v)}" for k, v in params.items())
+                signed = signer.sign("GET", url, timestamp=EPOCH)
+                out.append(("sigv2", "GET", signed.url, signed.headers, None, creds))
+            else:
+                signed = signer.sign("POST", base, None, params, timestamp=EPOCH)
+                out.append(("sigv2", "POST", signed.url, signed.headers, signed.body, creds))
+    return out
+
+
+def _verifier(creds, **options):
+    from fastsig import Verifier
+    return Verifier({creds.access_key_id: creds}.get, clock=lambda: EPOCH + 5, **options)
+
+
+def test_verifier_accepts_legacy_when_enabled_and_refuses_it_otherwise():
+    from fastsig import VerificationError
+    for kind, method, url, headers, body, creds in _signed_requests(2805, 400):
+        verified = _verifier(creds, legacy=("sigv2", "hmacv1")).verify(method, url, headers, body)
+        assert verified.access_key_id == creds.access_key_id
+        assert verified.session_token == creds.session_token
+        # Only the kind it allows.
+        other = "sigv2" if kind == "hmacv1" else "hmacv1"
+        for options in ({}, {"legacy": (other,)}):
+            with pytest.raises(VerificationError) as refused:
+                _verifier(creds, **options).verify(method, url, headers, body)
+            assert refused.value.code == "InvalidRequest" and refused.value.status == 400
+            assert "not supported" in str(refused.value)
+
+
+def _tamper(url: str) -> str:
+    # One more parameter that the signature does not cover.
+    return url + ("&" if "?" in url else "?") + "acl"
+
+
+def test_verifier_refuses_tampered_expired_and_wrong_token_legacy_requests():
+    from fastsig import VerificationError
+    legacy = {"legacy": ("sigv2", "hmacv1")}
+    for kind, method, url, headers, body, creds in _signed_requests(2806, 80):
+        verifier = _verifier(creds, **legacy)
+        with pytest.raises(VerificationError) as bad:
+            if body is not None:
+                verifier.verify(method, url, headers, body.replace(b"Action=", b"Action=X"))
+            elif kind == "sigv2":
+                verifier.verify(method, url.replace("Action=", "Action=X"), headers)
+            else:
+                verifier.verify("HEAD" if method != "HEAD" else "GET", url, headers)
+        assert bad.value.code == "SignatureDoesNotMatch"
+    # Expired, skewed, unknown key, and a token that is not the key's.
+    creds = Credentials("AKIDX", "secret", "TOKEN")
+    from fastsig import Verifier
+    signer = Signer(creds, "us-east-1", "s3", algorithm="hmacv1")
+    url = signer.presign("GET", "https://b.s3.amazonaws.com/k", expires_in=60, timestamp=EPOCH)
+    late = Verifier({"AKIDX": creds}.get, clock=lambda: EPOCH + 61, legacy="hmacv1")
+    with pytest.raises(VerificationError) as expired:
+        late.verify("GET", url)
+    assert expired.value.code == "AccessDenied" and "expired" in str(expired.value)
+    signed = signer.sign("GET", "https://b.s3.amazonaws.com/k", timestamp=EPOCH)
+    with pytest.raises(VerificationError) as skewed:
+        Verifier({"AKIDX": creds}.get, clock=lambda: EPOCH + 3600, legacy="hmacv1").verify(
+            "GET", signed.url, signed.headers)
+    assert skewed.value.code == "RequestTimeTooSkewed"
+    with pytest.raises(VerificationError) as unknown:
+        Verifier({}.get, clock=lambda: EPOCH, legacy="hmacv1").verify(
+            "GET", signed.url, signed.headers)
+    assert unknown.value.code == "InvalidAccessKeyId"
+    other = Credentials("AKIDX", "secret", "OTHER")
+    with pytest.raises(VerificationError) as token:
+        Verifier({"AKIDX": other}.get, clock=lambda: EPOCH, legacy="hmacv1").verify(
+            "GET", signed.url, signed.headers)
+    assert token.value.code == "InvalidToken"
+    assert "TOKEN" not in str(token.value) and "OTHER" not in str(token.value)
+    sigv2 = Signer(creds, "us-east-1", "ec2", algorithm="sigv2").sign(
+        "GET", "https://ec2.amazonaws.com/?Action=DescribeRegions", timestamp=EPOCH)
+    with pytest.raises(VerificationError) as skewed2:
+        Verifier({"AKIDX": creds}.get, clock=lambda: EPOCH + 901, legacy="sigv2").verify(
+            "GET", sigv2.url)
+    assert skewed2.value.code == "RequestTimeTooSkewed"
+
+
+def test_verifier_checks_botocore_signed_legacy_requests(boto_clock):
+    from fastsig import Verifier
+    creds = Credentials("AKIDB", "secret/key", "TOK")
+    boto = BotoCredentials("AKIDB", "secret/key", "TOK")
+    verifier = Verifier({"AKIDB": creds}.get, clock=lambda: EPOCH, legacy=("sigv2", "hmacv1"))
+    request = AWSRequest("GET", "https://ec2.amazonaws.com/",
+                         params={"Action": "DescribeRegions", "Version": "2016-11-15"})
+    SigV2Auth(boto).add_auth(request)
+    prepared = request.prepare()
+    assert verifier.verify("GET", prepared.url).access_key_id == "AKIDB"
+    request = AWSRequest("PUT", "https://bucket.s3.amazonaws.com/a%20key?acl",
+                         headers={"x-amz-meta-k": "v", "Content-Type": "text/plain"})
+    request.auth_path = "/bucket/a%20key"
+    auth = HmacV1Auth(boto)
+    auth._get_date = lambda: email.utils.formatdate(EPOCH, usegmt=True)
+    auth.add_auth(request)
+    assert verifier.verify("PUT", request.url, dict(request.headers)).service == "s3"
