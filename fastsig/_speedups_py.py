@@ -524,7 +524,8 @@ class SignedRequest:
     ``string_to_sign`` are there for debugging and for people comparing signers."""
 
     # Both kernels make these: it lives here, beside the pure one, so there is one class.
-    __slots__ = ("url", "headers", "signature", "canonical_request", "_string_to_sign")
+    __slots__ = ("url", "headers", "signature", "canonical_request", "_string_to_sign", "_body")
+    _body: bytes  # set by the SigV2 signer only; read through ``body``
 
     def __init__(
         self,
@@ -552,6 +553,12 @@ class SignedRequest:
         return value
 
     @property
+    def body(self) -> Optional[bytes]:
+        """The body to send when signing made it (a SigV2 form post); None: send yours."""
+        # Only the SigV2 signer sets the slot; the kernels leave it empty.
+        return getattr(self, "_body", None)
+
+    @property
     def method(self) -> str:
         """The HTTP method, uppercase (the first line of the canonical request)."""
         return self.canonical_request.partition("\n")[0]
@@ -571,7 +578,7 @@ class SignedRequest:
     __hash__ = None  # type: ignore[assignment]  # headers is a dict
 
 
-_SIGNED_FIELDS = ("url", "headers", "signature", "canonical_request", "string_to_sign")
+_SIGNED_FIELDS = ("url", "headers", "signature", "canonical_request", "string_to_sign", "body")
 
 
 class SigningContext:
