@@ -9,6 +9,11 @@ result. So each error message exists once, and the two backends cannot drift on 
 """
 
 cimport cython
+from cpython.datetime cimport (
+    PyDateTime_CheckExact, PyDateTime_DATE_GET_HOUR, PyDateTime_DATE_GET_MINUTE,
+    PyDateTime_DATE_GET_SECOND, PyDateTime_GET_DAY, PyDateTime_GET_MONTH, PyDateTime_GET_YEAR,
+    datetime_tzinfo, import_datetime,
+)
 from cpython.dict cimport PyDict_Copy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
@@ -20,6 +25,7 @@ from libc.stdint cimport int8_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr, memcmp, memcpy, strlen
 
+import datetime as _datetime
 import time as _time
 
 from . import _speedups_py as _py
@@ -342,6 +348,42 @@ cdef class SigningKey:
         fs_hmac(&self.key, PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw), out)
         fs_hex(out, 32, hexed)
         return ascii_str(hexed, 64)
+
+
+# -- the request time -----------------------------------------------------------------------
+
+import_datetime()
+from ._timestamp import to_epoch_seconds as _to_epoch_seconds
+
+cdef object _UTC = _datetime.timezone.utc
+
+
+def epoch_seconds(timestamp):
+    """Whole seconds since the epoch of a request time. What callers pass most (a naive or
+    UTC ``datetime`` after 1970, an ``int`` or ``float`` epoch) is read here; anything else
+    goes to fastsig._timestamp.to_epoch_seconds, the one rule, which also raises the errors."""
+    cdef long long secs
+    cdef double value
+    if PyDateTime_CheckExact(timestamp):
+        zone = datetime_tzinfo(timestamp)
+        if zone is None or zone is _UTC:
+            secs = (days_from_civil(PyDateTime_GET_YEAR(timestamp), PyDateTime_GET_MONTH(timestamp),
+                                    PyDateTime_GET_DAY(timestamp)) * 86400
+                    + PyDateTime_DATE_GET_HOUR(timestamp) * 3600
+                    + PyDateTime_DATE_GET_MINUTE(timestamp) * 60
+                    + PyDateTime_DATE_GET_SECOND(timestamp))
+            # Below 2**32 the microseconds cannot round datetime.timestamp()'s float up to the
+            # next second, so the Python rule's floor is exactly these whole seconds.
+            if 0 <= secs < 4294967296:
+                return secs
+    elif type(timestamp) is int:
+        if 0 <= timestamp < 253402300800:
+            return timestamp
+    elif type(timestamp) is float:
+        value = timestamp
+        if 0.0 <= value < 253402300800.0:  # false for NaN
+            return <long long>value  # truncation is the floor of a non-negative value
+    return _to_epoch_seconds(timestamp)
 
 
 def derive_signing_key(str secret_access_key, str date, str region, str service):

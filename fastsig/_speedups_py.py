@@ -17,7 +17,7 @@ import re
 from typing import Any, Dict, Iterable, List, NoReturn, Optional, Tuple, cast
 
 from ._errors import InvalidHeaderError, InvalidRequestError, InvalidURLError, SigningError
-from ._timestamp import parse_amz_date
+from ._timestamp import parse_amz_date, to_epoch_seconds
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -157,6 +157,12 @@ class SigningKey:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest()
+
+
+def epoch_seconds(timestamp: Any) -> int:
+    """Whole seconds since the epoch of a request time (fastsig._timestamp's rule; the
+    compiled twin reads the common forms in C)."""
+    return to_epoch_seconds(timestamp)
 
 
 def derive_signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:

@@ -215,6 +215,8 @@ class Signer:
         )
         self.algorithm = algorithm
         self._kernels = _backend.kernels
+        # A given timestamp costs what "now" does: the kernels read the usual forms in C.
+        self._epoch_seconds = self._kernels.epoch_seconds
         # The legacy algorithms' module (fastsig._sigv2 or fastsig._hmacv1), or None.
         self._legacy: Any = None
         if algorithm in ("sigv2", "hmacv1"):
@@ -266,7 +268,7 @@ class Signer:
                 return cached
             epoch = int(now)
         else:
-            epoch = to_epoch_seconds(timestamp)
+            epoch = self._kernels.epoch_seconds(timestamp)
             if cached is not None and cached[0] == epoch and cached[2] is credentials:
                 return cached
         date_time = amz_date(epoch)
@@ -329,7 +331,8 @@ class Signer:
         '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'
         """
         fast = self._fast
-        if fast is not None and timestamp is None and fast[0] <= _now() < fast[1]:
+        if fast is not None and fast[0] <= (
+                _now() if timestamp is None else self._epoch_seconds(timestamp)) < fast[1]:
             context = fast[2]
         else:
             if self._legacy is not None:
@@ -391,11 +394,10 @@ class Signer:
         fast = self._fast
         if (
             fast is not None
-            and timestamp is None
             and payload_hash is None
             and expires_in.__class__ is int
             and 0 < expires_in <= MAX_EXPIRES
-            and fast[0] <= _now() < fast[1]
+            and fast[0] <= (_now() if timestamp is None else self._epoch_seconds(timestamp)) < fast[1]
         ):
             return fast[2].presign(method, url, expires_in, headers, self._presign_payload)
         if self._legacy is not None:
