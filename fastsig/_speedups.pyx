@@ -42,6 +42,7 @@ cdef extern from "Python.h":
     void *PyUnicode_DATA(object o)
     bint PyUnicode_IS_ASCII(object o)
     object PyType_GenericAlloc(type t, Py_ssize_t n)
+    void PyObject_GC_UnTrack(void *op)
 
 cdef extern from "sha256.h" nogil:
     ctypedef struct fs_sha256_ctx:
@@ -1542,6 +1543,11 @@ cdef object signed_request(url, headers, signature, canonical_request, string_to
     set_slot(raw, 2, signature)
     set_slot(raw, 3, canonical_request)
     set_slot(raw, 4, string_to_sign)
+    # Out of the cyclic GC: a SignedRequest holds strings and a dict of strings, so it is in
+    # no cycle unless a caller builds one through it (which would then never be collected).
+    # Tracked, 100,000 kept results cost a fifth of the signing time in full collections that
+    # walk them all (CPython untracks tuples and dicts of atomic values for the same reason).
+    PyObject_GC_UnTrack(raw)
     return r
 
 

@@ -533,3 +533,16 @@ def test_given_timestamps_sign_their_own_second_on_the_fast_path():
                     timestamp=later).headers["X-Amz-Date"] == "20150830T123601Z"
     with pytest.raises(fastsig.InvalidRequestError):
         s3.presign("GET", url, timestamp=float("nan"))
+
+
+def test_compiled_results_stay_out_of_the_cyclic_gc(backend):
+    # 100,000 kept SignedRequests cost a fifth of the signing time in full collections when
+    # tracked; the compiled core leaves them untracked (strings and a dict of strings only).
+    import gc
+
+    signed = Signer(CREDS, "us-east-1", "dynamodb").sign(
+        "POST", "https://dynamodb.us-east-1.amazonaws.com/", {"X-Amz-Target": "T"}, b"{}",
+        timestamp=WHEN)
+    assert not gc.is_tracked(signed.headers)
+    assert gc.is_tracked(signed) == (backend == "python")
+    assert signed.headers["X-Amz-Date"] == WHEN and signed.string_to_sign.startswith("AWS4")
