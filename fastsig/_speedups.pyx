@@ -1132,8 +1132,8 @@ cdef bytes method_bytes(method):
         return b"GET"
     if type(method) is not str:
         return None
-    s = PyUnicode_AsUTF8AndSize(method, &n)
-    if n == 0 or n > 32:
+    s = utf8_or_null(method, &n)
+    if s == NULL or n == 0 or n > 32:
         return None
     for i in range(n):
         if not TOKEN_CHARS[<uint8_t>s[i]]:
@@ -1896,10 +1896,12 @@ cdef class SigningContext:
         cdef const char *k
         cdef bytes m = method_bytes(method)
         cdef bytes payload = payload_hash.encode("ascii")
-        if not keys:  # no line: nothing is parsed or checked, as in the pure twin
+        if m is None:  # the pure twin judges the method, even with no line to sign
+            return self.fallback().presign_lines(method, prefix, keys, expires_in, payload_hash)
+        if not keys:  # no line: nothing else is parsed or checked, as in the pure twin
             return b""
         # The prefix must end inside a path, so that each line only lengthens it.
-        if (m is None or parse_url(&u, prefix) or u.authority_end == u.n
+        if (parse_url(&u, prefix) or u.authority_end == u.n
                 or u.query_start >= 0 or u.path_end != u.n):
             return self.fallback().presign_lines(method, prefix, keys, expires_in, payload_hash)
         try:
@@ -2714,7 +2716,7 @@ cdef class HeaderVerifier(_FastVerifier):
             return self.accept(m, t, None, headers, None)
         scheme = (<dict>scope).get("scheme", "http")
         if (type(scheme) is not str or not PyUnicode_IS_ASCII(scheme)
-                or memchr(t.query, b'#', t.query_n) != NULL):
+                or (t.query_n and memchr(t.query, b'#', t.query_n) != NULL)):
             return None
         s = PyUnicode_AsUTF8AndSize(scheme, &n)
         origin = presigned.origins.find_origin_of(s, n, host)
@@ -2810,7 +2812,7 @@ cdef class HeaderVerifier(_FastVerifier):
             if auths != 1 or dates != 1 or tokens > 1 or contents > 1:
                 return None
             # Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...
-            if auth_n < 17 or memcmp(auth, b"AWS4-HMAC-SHA256 Credential=", 28):
+            if auth_n < 28 or memcmp(auth, b"AWS4-HMAC-SHA256 Credential=", 28):
                 return None
             cred = auth + 28
             n = auth_n - 28

@@ -318,20 +318,21 @@ def split_auth_query(query: str) -> Tuple[str, dict]:
     decoded; a name that appears more than once maps to None."""
     if not query:
         return "", {}
-    auth: dict = {}
+    raw: Dict[str, Optional[str]] = {}
     kept = []
     for key, value in _query_pairs(query):
         if key in _AUTH_QUERY_KEYS:
-            if key in auth:
-                auth[key] = None
-            else:
-                try:
-                    auth[key] = _unescape(value).decode("utf-8")
-                except UnicodeDecodeError:
-                    raise InvalidURLError(f"query parameter {key} is not UTF-8") from None
+            # A repeated parameter is refused as repeated: none of its values is decoded.
+            raw[key] = None if key in raw else value
             if key == "X-Amz-Signature":
                 continue
         kept.append((key, value))
+    auth: Dict[str, Optional[str]] = {}
+    for key, found in raw.items():
+        try:
+            auth[key] = None if found is None else _unescape(found).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidURLError(f"query parameter {key} is not UTF-8") from None
     kept.sort()
     return "&".join([k + "=" + v for k, v in kept]), auth
 
@@ -743,6 +744,7 @@ class SigningContext:
         self, method: str, urls: Iterable[str], expires_in: int, payload_hash: str
     ) -> List[str]:
         """``presign`` for every URL of ``urls``, in order, without extra headers."""
+        _check_method(method)  # even when there is no URL to sign
         presign = self.presign
         return [presign(method, url, expires_in, None, payload_hash) for url in urls]
 
@@ -751,6 +753,7 @@ class SigningContext:
     ) -> bytes:
         """``presign_many`` of ``prefix + line`` for each line of ``keys`` (split on "\\n"),
         as the URLs in UTF-8, each followed by a newline: the command line's block of output."""
+        _check_method(method)  # even when there is no line to sign
         if not keys:
             return b""
         urls = self.presign_many(

@@ -453,9 +453,9 @@ class Verifier:
                     "not both"
                 )
             presigned = True
-            for name, value in auth.items():
-                if value is None:
-                    raise MalformedAuthorizationError(f"presigned URL repeats {name}")
+            repeated = sorted(name for name, value in auth.items() if value is None)
+            if repeated:  # named in one order, whichever kernel split the query
+                raise MalformedAuthorizationError(f"presigned URL repeats {', '.join(repeated)}")
             algorithm = auth.get("X-Amz-Algorithm")
             for name in _PRESIGN_REQUIRED:
                 if name not in auth:
