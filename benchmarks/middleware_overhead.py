@@ -1,10 +1,12 @@
-"""What the ASGI middleware adds to a minimal ASGI app, measured with wrk on 127.0.0.1.
+"""What the middlewares add to a minimal app, measured with wrk on 127.0.0.1.
 
-    python benchmarks/middleware_overhead.py [--seconds 3] [--rounds 15] [--calibrate 2]
+    python benchmarks/middleware_overhead.py [--server uvicorn|waitress|gunicorn]
+        [--seconds 3] [--rounds 15] [--calibrate 2]
     python benchmarks/middleware_overhead.py --instructions [--seconds 4]
 
-Runs uvicorn (one worker, pinned to CPU 0 where taskset exists) with the bare app and with
-``ASGIMiddleware`` in front, in alternating rounds, while wrk (pinned to CPU 1) sends the same
+Runs a server (uvicorn with ``ASGIMiddleware``, or waitress or gunicorn with
+``WSGIMiddleware``: one worker, pinned to CPU 0 where taskset exists) with the bare app and with
+the middleware in front, in alternating rounds, while wrk (pinned to CPU 1) sends the same
 header-signed GET, and then a presigned GET; prints the best requests/s of each and the
 overhead; and the server's own CPU time per request (the scheduler's count, from /proc),
 which a busy neighbour disturbs less than throughput. Best of many short alternating rounds
@@ -59,16 +61,48 @@ def _verified_app():
 
 
 verified_app = _verified_app()
+
+
+def bare_wsgi(environ, start_response):
+    environ["wsgi.input"].read()  # an app reads the body it is given
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+def _verified_wsgi():
+    from fastsig import Credentials, Verifier
+    from fastsig.middleware import WSGIMiddleware
+
+    keys = {CREDS[0]: Credentials(*CREDS)}
+    return WSGIMiddleware(bare_wsgi, Verifier(keys.get))
+
+
+verified_wsgi = _verified_wsgi()
 SPIN_ENV = "FASTSIG_BENCH_SPIN_US"  # how --calibrate tells the spin_app server its time
 _spin_ns = int(float(os.environ.get(SPIN_ENV, "0")) * 1000)
 
 
-async def spin_app(scope, receive, send):
-    """The calibration: a pass-through middleware that burns a fixed time a request."""
+def _spin():
     end = time.perf_counter_ns() + _spin_ns
     while time.perf_counter_ns() < end:
         pass
+
+
+async def spin_app(scope, receive, send):
+    """The calibration: a pass-through middleware that burns a fixed time a request."""
+    _spin()
     await bare_app(scope, receive, send)
+
+
+def spin_wsgi(environ, start_response):
+    _spin()
+    return bare_wsgi(environ, start_response)
+
+
+# The apps each server runs: bare, verified, calibration.
+APPS = {"uvicorn": ("bare_app", "verified_app", "spin_app"),
+        "waitress": ("bare_wsgi", "verified_wsgi", "spin_wsgi"),
+        "gunicorn": ("bare_wsgi", "verified_wsgi", "spin_wsgi")}
 
 
 def _free_port():
@@ -82,13 +116,24 @@ def _pinned(cpu, argv):
             else []) + argv
 
 
-def _serve(app, port, spin_us, under=()):
-    """uvicorn serving ``app``, pinned to CPU 0, or run by the command ``under``."""
-    argv = [sys.executable, "-m", "uvicorn", APP.format(app), "--app-dir", HERE, "--port",
+def _server_argv(server, app, port):
+    if server == "waitress":  # one thread: one core's worth, as uvicorn's one worker
+        return [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "--threads=1",
+                APP.format(app)]
+    if server == "gunicorn":  # one sync worker (a second process, counted with its master)
+        return [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
+                "--log-level", "warning", APP.format(app)]
+    return [sys.executable, "-m", "uvicorn", APP.format(app), "--app-dir", HERE, "--port",
             str(port), "--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
+
+
+def _serve(app, port, spin_us, under=(), server="uvicorn"):
+    """``server`` serving ``app``, pinned to CPU 0, or run by the command ``under``."""
+    argv = _server_argv(server, app, port)
     proc = subprocess.Popen(
-        [*under, *argv] if under else _pinned(0, argv),
-        env={**os.environ, SPIN_ENV: str(spin_us), "PYTHONHASHSEED": "0"})
+        [*under, *argv] if under else _pinned(0, argv), cwd=HERE,
+        env={**os.environ, SPIN_ENV: str(spin_us), "PYTHONHASHSEED": "0",
+             "PYTHONPATH": os.pathsep.join([HERE, os.environ.get("PYTHONPATH", "")])})
     deadline = time.monotonic() + (300 if under else 20)
     while time.monotonic() < deadline:
         try:
@@ -97,33 +142,49 @@ def _serve(app, port, spin_us, under=()):
         except OSError:
             time.sleep(0.05)
     proc.kill()
-    raise RuntimeError("uvicorn did not start")
+    raise RuntimeError(f"{server} did not start")
 
 
 def _cpu_seconds(pid):
-    """(user-space, total) CPU seconds the process has used. The total is the scheduler's own
-    count, in nanoseconds (/proc/PID/task/*/schedstat): /proc/PID/stat counts in 10 ms ticks,
-    a sampling error of several percent over a round of a few seconds. The user-space part
-    exists only in ticks."""
+    """(user-space, total) CPU seconds the process and its children (gunicorn's worker) have
+    used. The total is the scheduler's own count, in nanoseconds (/proc/PID/task/*/schedstat):
+    /proc/PID/stat counts in 10 ms ticks, a sampling error of several percent over a round of
+    a few seconds. The user-space part exists only in ticks."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rpartition(")")[2].split()
     user = int(fields[11]) / os.sysconf("SC_CLK_TCK")
     total = 0
+    children = []
     for task in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{task}/schedstat") as schedstat:
                 total += int(schedstat.read().split()[0])
+            with open(f"/proc/{pid}/task/{task}/children") as listed:
+                children += listed.read().split()
         except FileNotFoundError:  # a thread that has just ended
             pass
+    for child in children:
+        child_user, child_total = _cpu_seconds(int(child))
+        user, total = user + child_user, total + child_total * 1e9
     return user, total / 1e9
 
 
-def _wrk(url, headers, seconds, server):
-    """(requests/s, server CPU microseconds per request, the user-space part of it) of one
-    wrk run."""
+def _wrk_argv(url, headers, body, seconds):
     argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", url]
     for name, value in headers.items():
         argv[1:1] = ["-H", f"{name}: {value}"]
+    if body is not None:  # wrk's Lua hook for a POST with a body
+        script = os.path.join(HERE, ".wrk-post.lua")
+        with open(script, "w") as lua:
+            lua.write(f'wrk.method = "POST"\nwrk.body = [[{body.decode()}]]\n')
+        argv[1:1] = ["-s", script]
+    return argv
+
+
+def _wrk(url, headers, body, seconds, server):
+    """(requests/s, server CPU microseconds per request, the user-space part of it) of one
+    wrk run."""
+    argv = _wrk_argv(url, headers, body, seconds)
     before = _cpu_seconds(server.pid)
     out = subprocess.run(_pinned(1, argv), capture_output=True, text=True, check=True).stdout
     after = _cpu_seconds(server.pid)
@@ -136,15 +197,51 @@ def _wrk(url, headers, seconds, server):
     return rate, cpu / total * 1e6, user / total * 1e6
 
 
-def _requests(signer, port):
-    """(URL, headers) of the header-signed and the presigned GET, signed now (inside the
+BODY = b'{"TableName": "Music", "Key": {"Artist": {"S": "No One You Know"}}}'.ljust(100)
+
+
+def _requests(signer, port, wsgi=False):
+    """(URL, headers, body) of the header-signed request (a GET, or for a WSGI server a POST
+    with a 100-byte body the app reads) and the presigned GET, signed now (inside the
     verifier's 15-minute skew)."""
     url = f"http://127.0.0.1:{port}/items?id=42"
-    signed = signer.sign("GET", url)
+    body = BODY if wsgi else None
+    signed = signer.sign("POST" if wsgi else "GET", url, body=body)
     return {
-        "header-signed": (url, {k: v for k, v in signed.headers.items() if k != "Host"}),
-        "presigned": (signer.presign("GET", url, expires_in=600), {}),
+        "header-signed": (url, {k: v for k, v in signed.headers.items() if k != "Host"}, body),
+        "presigned": (signer.presign("GET", url, expires_in=600), {}, None),
     }
+
+
+def _in_process_wsgi_us(app, url, headers, body, number=20000, repeat=9):
+    """Microseconds a WSGI app takes a request, called with the environ waitress would give
+    it (the body read by the app from wsgi.input): best of ``repeat``."""
+    import io
+
+    target = url.split("//", 1)[1].partition("/")[2]
+    path, _, query = target.partition("?")
+    base = {"REQUEST_METHOD": "POST" if body is not None else "GET", "SCRIPT_NAME": "",
+            "PATH_INFO": "/" + path, "QUERY_STRING": query, "REQUEST_URI": "/" + target,
+            "RAW_URI": "/" + target, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1:8000",
+            "HTTP_USER_AGENT": "wrk", "HTTP_ACCEPT": "*/*", "wsgi.url_scheme": "http",
+            "wsgi.input_terminated": True}
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        base[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
+    if body is not None:
+        base["CONTENT_LENGTH"] = str(len(body))
+
+    def start_response(status, response_headers, exc_info=None):
+        pass
+
+    def one():
+        environ = dict(base)
+        environ["wsgi.input"] = io.BytesIO(body or b"")
+        for _ in app(environ, start_response):
+            pass
+
+    return min(timeit.repeat(one, number=number, repeat=repeat)) / number * 1e6
 
 
 def _in_process_us(app, url, headers, number=20000, repeat=9):
@@ -181,11 +278,9 @@ def _instructions(app, kind, seconds, signer, out_dir):
     port = _free_port()
     server = _serve(app, port, 0, _callgrind(out))
     try:
-        url, headers = _requests(signer, port)[kind]
-        argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", url]
-        for name, value in headers.items():
-            argv[1:1] = ["-H", f"{name}: {value}"]
-        text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        url, headers, body = _requests(signer, port)[kind]
+        text = subprocess.run(_wrk_argv(url, headers, body, seconds), capture_output=True,
+                              text=True, check=True).stdout
         served = int(re.search(r"(\d+) requests in", text).group(1))
     finally:
         server.terminate()
@@ -274,6 +369,8 @@ def _spread(values):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", choices=tuple(APPS), default="uvicorn",
+                        help="uvicorn (ASGIMiddleware) or waitress/gunicorn (WSGIMiddleware)")
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calibrate", type=float, metavar="US", default=0.0,
@@ -293,24 +390,29 @@ def main(argv=None):
     global _spin_ns
     _spin_ns = int(args.calibrate * 1000)
     signer = Signer(Credentials(*CREDS), "us-east-1", "execute-api")
-    apps = ["bare_app", "verified_app"] + (["spin_app"] if args.calibrate else [])
-    extra = {app: f"a {args.calibrate:g} us spin" if app == "spin_app" else "ASGIMiddleware"
-             for app in apps[1:]}
+    wsgi = args.server != "uvicorn"
+    bare_name, verified_name, spin_name = APPS[args.server]
+    apps = [bare_name, verified_name] + ([spin_name] if args.calibrate else [])
+    extra = {spin_name: f"a {args.calibrate:g} us spin",
+             verified_name: "WSGIMiddleware" if wsgi else "ASGIMiddleware"}
     kinds = args.kind or KINDS
     for kind in kinds:
-        url, headers = _requests(signer, 8000)[kind]
-        bare = _in_process_us(bare_app, url, headers)
-        added = ", ".join(
-            f"{extra[app]} +{_in_process_us(globals()[app], url, headers) - bare:.2f} us"
-            for app in apps[1:])
-        print(f"{kind} GET in-process: bare app {bare:.2f} us, {added}")
+        url, headers, body = _requests(signer, 8000, wsgi)[kind]
+        if wsgi:
+            measure = lambda app: _in_process_wsgi_us(globals()[app], url, headers, body)  # noqa: E731
+        else:
+            measure = lambda app: _in_process_us(globals()[app], url, headers)  # noqa: E731
+        bare = measure(bare_name)
+        added = ", ".join(f"{extra[app]} +{measure(app) - bare:.2f} us" for app in apps[1:])
+        print(f"{kind} request in-process: bare app {bare:.2f} us, {added}")
     ports = {app: _free_port() for app in apps}
-    servers = {app: _serve(app, port, args.calibrate) for app, port in ports.items()}
+    servers = {app: _serve(app, port, args.calibrate, server=args.server)
+               for app, port in ports.items()}
     try:
         for kind in kinds:
             for app in apps:  # warm up: a server's first requests import and specialize code
-                url, headers = _requests(signer, ports[app])[kind]
-                _wrk(url, headers, 1, servers[app])
+                url, headers, body = _requests(signer, ports[app], wsgi)[kind]
+                _wrk(url, headers, body, 1, servers[app])
             best = dict.fromkeys(apps, 0.0)
             cost = {app: float("inf") for app in apps}
             # Each round's CPU-per-request ratio to the bare app (a slow spell hits both),
@@ -320,21 +422,21 @@ def main(argv=None):
             for round_ in range(args.rounds):
                 cpu_of, user_of = {}, {}
                 for app in apps if round_ % 2 == 0 else apps[::-1]:  # cancel drift
-                    url, headers = _requests(signer, ports[app])[kind]
-                    rate, cpu, user = _wrk(url, headers, args.seconds, servers[app])
+                    url, headers, body = _requests(signer, ports[app], wsgi)[kind]
+                    rate, cpu, user = _wrk(url, headers, body, args.seconds, servers[app])
                     best[app] = max(best[app], rate)
                     cost[app] = min(cost[app], cpu)
                     cpu_of[app], user_of[app] = cpu, user
                 for app in apps[1:]:
-                    paired[app].append(cpu_of[app] / cpu_of["bare_app"] - 1)
-                    paired_user[app].append(user_of[app] / user_of["bare_app"] - 1)
-            print(f"{kind} GET under wrk, fastsig backend {backend}: bare app "
-                  f"{best['bare_app']:,.0f} req/s, {cost['bare_app']:.1f} us of server CPU "
+                    paired[app].append(cpu_of[app] / cpu_of[bare_name] - 1)
+                    paired_user[app].append(user_of[app] / user_of[bare_name] - 1)
+            print(f"{kind} request under wrk and {args.server}, fastsig backend {backend}: bare "
+                  f"app {best[bare_name]:,.0f} req/s, {cost[bare_name]:.1f} us of server CPU "
                   f"a request")
             for app in apps[1:]:
                 print(f"  {extra[app]}: {best[app]:,.0f} req/s "
-                      f"({best['bare_app'] / best[app] - 1:+.1%}), {cost[app]:.1f} us a request "
-                      f"({cost[app] / cost['bare_app'] - 1:+.1%}); paired rounds "
+                      f"({best[bare_name] / best[app] - 1:+.1%}), {cost[app]:.1f} us a request "
+                      f"({cost[app] / cost[bare_name] - 1:+.1%}); paired rounds "
                       f"{_spread(paired[app])}; user-space CPU alone "
                       f"{_spread(paired_user[app])}")
     finally:
