@@ -307,3 +307,23 @@ def test_errors_are_one_line_without_traceback(backend, tmp_path):
     done = run_cli(backend, "presign", "--bucket", "bkt", input="k\n")  # no credentials anywhere
     assert done.returncode == 1 and "no AWS credentials found" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_bench_writes_its_figures_and_chart(backend, tmp_path):
+    # A smoke run: the figures the README's tables and chart come from, in JSON and SVG.
+    import json
+
+    if backend == "python":
+        return  # one run covers the command; it measures both backends itself
+    done = run_cli(backend, "bench", "--rounds", "1", "--batch", "300", "--group",
+                   "sign DynamoDB POST (100-byte body)", "--json", str(tmp_path / "b.json"),
+                   "--chart", str(tmp_path / "b.svg"))
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "b.json").read_text())
+    figures = report["groups"]["sign DynamoDB POST (100-byte body)"]
+    names = {c["name"] for c in figures["contenders"]}
+    assert figures["baseline"] == "yardstick" and "fastsig sign, datetime given (cython)" in names
+    assert all(c["rate_min"] <= c["rate_median"] <= c["rate_max"] for c in figures["contenders"])
+    assert report["machine"]["cpu"] and report["batch"] == 300
+    assert (tmp_path / "b.svg").read_text().startswith("<svg")
+    assert "| fastsig sign, datetime given (cython) |" in done.stdout
