@@ -308,3 +308,47 @@ def serve_asgi(app, lifespan: str = "auto") -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that reads a request's head and answers ``answer`` as raw
+    bytes, then closes: for endpoints that do not speak HTTP (no status line)."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.connections = 0
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(16)
+        self._socket.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                head = b""
+                with contextlib.suppress(OSError):
+                    while b"\r\n\r\n" not in head:
+                        data = connection.recv(65536)
+                        if not data:
+                            break
+                        head += data
+                self.connections += 1
+                with contextlib.suppress(OSError):
+                    connection.sendall(self.answer)
+
+    def __enter__(self) -> "RawServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._socket.close()
