@@ -126,6 +126,7 @@ class MetadataServer(_Server):
         self.allow_v1 = allow_v1
         self.v2 = v2
         self.tokens: set = set()
+        self.region = "ap-southeast-2"
 
     def handle(self, handler, method, path):
         if path == "/latest/api/token":
@@ -143,6 +144,8 @@ class MetadataServer(_Server):
             return 401, b""
         if token is None and not self.allow_v1:
             return 401, b""
+        if path == "/latest/meta-data/placement/region":
+            return 200, self.region.encode()
         base = "/latest/meta-data/iam/security-credentials/"
         if path == base:
             return 200, ROLE.encode()
@@ -167,6 +170,36 @@ class ContainerServer(_Server):
         if path != self.PATH:
             return 404, b""
         return 200, self._serve_credentials()
+
+
+class PortalServer(_Server):
+    """IAM Identity Center's portal: ``GET /federation/credentials?role_name=..&account_id=..``
+    with ``x-amz-sso_bearer_token`` equal to ``token`` answers ``roleCredentials`` that
+    expire ``expires_in`` seconds later (``expiration`` in epoch milliseconds)."""
+
+    def __init__(self, token: str, expires_in: float = 3600) -> None:
+        super().__init__()
+        self.token = token
+        self.expires_in = expires_in
+        self.asked: List[Dict[str, str]] = []
+
+    def handle(self, handler, method, path):
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(path)
+        if method != "GET" or parts.path != "/federation/credentials":
+            return 404, b""
+        if handler.headers.get("x-amz-sso_bearer_token") != self.token:
+            return 401, b'{"message": "Session token not found or invalid"}'
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        with self._lock:
+            self.asked.append(query)
+            self.issued += 1
+            n = self.issued
+        expiration = int((time.time() + self.expires_in) * 1000)
+        return 200, json.dumps({"roleCredentials": {
+            "accessKeyId": f"ASIASSO{n:09d}", "secretAccessKey": f"sso-secret-{n}",
+            "sessionToken": f"sso-token-{n}", "expiration": expiration}}).encode()
 
 
 class StsServer(_Server):

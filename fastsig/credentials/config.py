@@ -22,7 +22,7 @@ from typing import Dict, Mapping, Optional, Union
 
 from .._errors import CredentialsError
 
-__all__ = ["SharedConfig", "load", "profile_name"]
+__all__ = ["SharedConfig", "credentials_path", "load", "profile_name"]
 
 Section = Dict[str, Union[str, Dict[str, str]]]
 
@@ -135,12 +135,16 @@ class SharedConfig:
         return " and ".join(files) or f"{self.config_path} or {self.credentials_path}"
 
 
+def credentials_path(environ: Mapping[str, str]) -> str:
+    """``AWS_SHARED_CREDENTIALS_FILE``, else ``~/.aws/credentials``, expanded."""
+    return _path(environ, "AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+
+
 def load(environ: Mapping[str, str]) -> SharedConfig:
     """Read both files as the environment points to them (``AWS_CONFIG_FILE``,
     ``AWS_SHARED_CREDENTIALS_FILE``); missing files are empty."""
     config_path = _path(environ, "AWS_CONFIG_FILE", "~/.aws/config")
-    credentials_path = _path(environ, "AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
-    shared = SharedConfig(config_path, credentials_path)
+    shared = SharedConfig(config_path, credentials_path(environ))
     for section, values in _parse(config_path, "config file").items():
         name = _config_profile(section)
         if name is not None:
@@ -148,7 +152,7 @@ def load(environ: Mapping[str, str]) -> SharedConfig:
         session = _config_profile(section, "sso-session")
         if session is not None:
             shared.sso_sessions[session] = values
-    shared.credentials_profiles = _parse(credentials_path, "credentials file")
+    shared.credentials_profiles = _parse(shared.credentials_path, "credentials file")
     for name, values in shared.config_profiles.items():
         shared.profiles[name] = dict(values)
     for name, values in shared.credentials_profiles.items():
