@@ -10,7 +10,7 @@ import math
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 from .._errors import CredentialsError
 from .._timestamp import parse_iso8601
@@ -49,6 +49,8 @@ class Credentials:
     secret_access_key: str
     session_token: Optional[str]
     expiration: Optional[datetime.datetime]
+    _fingerprint: bytes  # SHA-256 of the secret: the key caches' key, never the secret
+    _expiration_epoch: Optional[float]
 
     def __init__(
         self,
@@ -115,7 +117,7 @@ class Credentials:
     def __hash__(self) -> int:
         return hash((self.access_key_id, self._fingerprint, self.session_token))
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> Tuple[Any, ...]:
         return (
             Credentials,
             (self.access_key_id, self.secret_access_key, self.session_token, self.expiration),
