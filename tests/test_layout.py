@@ -30,9 +30,12 @@ def _fastsig_imports(path: pathlib.Path):
                     yield node.module.split(".")[0]
                 else:
                     yield from (alias.name for alias in node.names)
-            elif node.level == 0 and (node.module or "").startswith("fastsig"):
+            elif node.level == 0 and (node.module or "").split(".")[0] == "fastsig":
                 parts = (node.module or "").split(".")
-                yield parts[1] if len(parts) > 1 else "fastsig"
+                if len(parts) > 1:
+                    yield parts[1]
+                else:  # from fastsig import a, b
+                    yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("fastsig"):

@@ -148,8 +148,9 @@ def test_incomplete_sso_profiles_say_what_is_missing(portal, tmp_path, config, m
 
 
 def test_no_token_an_expired_token_and_a_refused_token_say_to_log_in(portal, tmp_path):
-    options = dict(start_url=START_URL, sso_region="us-east-1", account_id="1", role_name="R",
-                   session_name="corp", cache_dir=str(tmp_path), endpoint=portal.url)
+    options = {"start_url": START_URL, "sso_region": "us-east-1", "account_id": "1",
+               "role_name": "R", "session_name": "corp", "cache_dir": str(tmp_path),
+               "endpoint": portal.url}
     with pytest.raises(CredentialsError, match="no SSO token in .*aws sso login --sso-session corp"):
         SSOProvider(**options).resolve()
     cache_token(str(tmp_path), "corp", expires_in=-60)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping, Optional
 
-from .._errors import CredentialsError
+from fastsig._errors import CredentialsError
 from . import sts
 from .base import Credentials, CredentialsProvider, StaticProvider, _environ
 from .mfa import ask_mfa_code

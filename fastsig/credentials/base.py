@@ -12,8 +12,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
-from .._errors import CredentialsError
-from .._timestamp import parse_iso8601
+from fastsig._errors import CredentialsError
+from fastsig._timestamp import parse_iso8601
 
 __all__ = ["Credentials", "CredentialsProvider", "StaticProvider"]
 def _check_token_text(value: object, what: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple
 
-from .._errors import NoCredentialsError
+from fastsig._errors import NoCredentialsError
 from . import config
 from .base import Credentials, _environ
 from .container import ContainerProvider

@@ -10,8 +10,8 @@ written, indented lines continuing a value, duplicate sections or options reject
   indented ``key = value`` lines): one level, parsed into a dict.
 - In the config file a profile is ``[profile NAME]`` (split like a shell word, so quotes
   work) or ``[default]``, an IAM Identity Center session ``[sso-session NAME]``; any other
-  section (``[services x]``, ``[plain]``) is neither. In the credentials file every section is a profile, by its
-  name as written.
+  section (``[services x]``, ``[plain]``) is neither. In the credentials file every
+  section is a profile, by its name as written.
 - For each profile, keys of the credentials file win over the same keys in the config file.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import Dict, Mapping, Optional, Union
 
-from .._errors import CredentialsError
+from fastsig._errors import CredentialsError
 
 __all__ = ["SharedConfig", "credentials_path", "load", "profile_name"]
 

@@ -6,8 +6,8 @@ import ipaddress
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
-from .. import _http
-from .._errors import CredentialsError, NoCredentialsError
+from fastsig import _http
+from fastsig._errors import CredentialsError, NoCredentialsError
 from .base import Credentials, CredentialsProvider, _environ, _json_credentials, _json_object, _read_token
 
 __all__ = ["ContainerProvider"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .._errors import CredentialsError, NoCredentialsError
-from .._timestamp import parse_iso8601
+from fastsig._errors import CredentialsError, NoCredentialsError
+from fastsig._timestamp import parse_iso8601
 from .base import Credentials, CredentialsProvider, _credentials, _environ
 
 __all__ = ["EnvironmentProvider", "environment_region"]

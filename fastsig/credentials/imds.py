@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional, Tuple
 from urllib.parse import quote
 
-from .. import _http
-from .._errors import CredentialsError, NoCredentialsError
+from fastsig import _http
+from fastsig._errors import CredentialsError, NoCredentialsError
 from .base import Credentials, CredentialsProvider, _environ, _json_credentials, _json_object, _true
 
 __all__ = ["InstanceMetadataProvider", "instance_region"]

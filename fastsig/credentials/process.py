@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, Optional
 
-from .._errors import CredentialsError
+from fastsig._errors import CredentialsError
 from .base import Credentials, CredentialsProvider, _json_credentials, _json_object
 
 __all__ = ["ProcessProvider"]

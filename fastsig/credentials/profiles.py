@@ -7,7 +7,7 @@ import os
 import threading
 from typing import Any, Callable, Mapping, Optional, Tuple
 
-from .._errors import CredentialsError, NoCredentialsError
+from fastsig._errors import CredentialsError, NoCredentialsError
 from . import config
 from .assume_role import AssumeRoleProvider
 from .base import Credentials, StaticProvider, _credentials, _environ

@@ -16,9 +16,9 @@ import os
 from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlencode
 
-from .. import _http
-from .._errors import CredentialsError
-from .._timestamp import parse_iso8601
+from fastsig import _http
+from fastsig._errors import CredentialsError
+from fastsig._timestamp import parse_iso8601
 from .base import Credentials, CredentialsProvider, _credentials, _environ, _json_object
 
 __all__ = ["SSOProvider", "token_cache_path"]

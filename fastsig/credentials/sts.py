@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ElementTree
 from typing import Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
 
-from .. import _http, sigv4
-from .._errors import CredentialsError
-from .._timestamp import amz_date, parse_iso8601
+from fastsig import _http, sigv4
+from fastsig._errors import CredentialsError
+from fastsig._timestamp import amz_date, parse_iso8601
 from .base import Credentials
 
 __all__ = ["assume_role", "assume_role_with_web_identity", "endpoint", "get_session_token",

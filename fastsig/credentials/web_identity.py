@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping, Optional
 
-from .._errors import CredentialsError, NoCredentialsError
+from fastsig._errors import CredentialsError, NoCredentialsError
 from . import sts
 from .base import Credentials, CredentialsProvider, _environ, _read_token
 from .env import environment_region
