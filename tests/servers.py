@@ -182,11 +182,31 @@ class PortalServer(_Server):
         self.token = token
         self.expires_in = expires_in
         self.asked: List[Dict[str, str]] = []
+        # SSO-OIDC CreateToken (POST /token): the refresh token and client it accepts.
+        self.refresh_token = "refresh-1"
+        self.client = ("client-id", "client-secret")
+        self.renewals = 0
+
+    def _create_token(self, handler):
+        request = json.loads(handler.rfile.read(int(handler.headers.get("Content-Length") or 0)))
+        if (request.get("grantType"), request.get("refreshToken")) != (
+                "refresh_token", self.refresh_token) or (
+                request.get("clientId"), request.get("clientSecret")) != self.client:
+            return 400, b'{"error": "invalid_grant"}'
+        with self._lock:
+            self.renewals += 1
+            self.token = f"renewed-token-{self.renewals}"
+            self.refresh_token = f"refresh-{self.renewals + 1}"
+        return 200, json.dumps({"accessToken": self.token, "expiresIn": 28800,
+                                "tokenType": "Bearer",
+                                "refreshToken": self.refresh_token}).encode()
 
     def handle(self, handler, method, path):
         from urllib.parse import parse_qs, urlsplit
 
         parts = urlsplit(path)
+        if method == "POST" and parts.path == "/token":
+            return self._create_token(handler)
         if method != "GET" or parts.path != "/federation/credentials":
             return 404, b""
         if handler.headers.get("x-amz-sso_bearer_token") != self.token:

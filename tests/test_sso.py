@@ -37,13 +37,18 @@ def portal():
     server.stop()
 
 
-def cache_token(cache_dir, key: str, token: str = BEARER, expires_in: float = 3600) -> str:
-    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=expires_in)
+def in_seconds(seconds: float) -> str:
+    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cache_token(cache_dir, key: str, token: str = BEARER, expires_in: float = 3600,
+                **extra: str) -> str:
     os.makedirs(cache_dir, exist_ok=True)
     path = os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest() + ".json")
     with open(path, "w") as handle:
         json.dump({"startUrl": START_URL, "region": "us-east-1", "accessToken": token,
-                   "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}, handle)
+                   "expiresAt": in_seconds(expires_in), **extra}, handle)
     return path
 
 
@@ -173,3 +178,51 @@ def test_a_new_login_is_picked_up_on_refresh(portal, tmp_path):
         provider.resolve()
     cache_token(str(tmp_path), "corp")  # aws sso login again
     assert provider.resolve().access_key_id == "ASIASSO000000001"
+
+
+def renewable(portal, tmp_path, expires_in: float, **extra: str) -> SSOProvider:
+    cache_token(str(tmp_path), "corp", expires_in=expires_in, refreshToken="refresh-1",
+                clientId="client-id", clientSecret="client-secret",
+                registrationExpiresAt=in_seconds(86400), **extra)
+    return SSOProvider(start_url=START_URL, sso_region="us-east-1", account_id="1",
+                       role_name="R", session_name="corp", cache_dir=str(tmp_path),
+                       endpoint=portal.url, oidc_endpoint=portal.url)
+
+
+def test_a_token_near_expiry_is_renewed_with_sso_oidc_and_cached(portal, tmp_path):
+    provider = renewable(portal, tmp_path, expires_in=10 * 60)  # inside the 15-minute window
+    creds = provider.resolve()
+    assert portal.renewals == 1 and creds.access_key_id == "ASIASSO000000001"
+    assert portal.count("POST", "/token") == 1
+    cached = json.loads(open(token_cache_path("corp", str(tmp_path))).read())
+    assert cached["accessToken"] == "renewed-token-1" and cached["refreshToken"] == "refresh-2"
+    assert cached["clientSecret"] == "client-secret"  # the registration stays
+    assert oct(os.stat(token_cache_path("corp", str(tmp_path))).st_mode & 0o777) == "0o600"
+    # An expired token with a refresh token: renewed too, no login needed.
+    portal.token, portal.refresh_token = "gone", "refresh-1"
+    provider = renewable(portal, tmp_path, expires_in=-60)
+    assert provider.resolve().access_key_id == "ASIASSO000000002"
+
+
+def test_a_failed_renewal_keeps_a_valid_token_and_logs_no_secret(portal, tmp_path, caplog):
+    portal.client = ("client-id", "another-secret")  # CreateToken will refuse
+    provider = renewable(portal, tmp_path, expires_in=10 * 60)
+    with caplog.at_level("INFO", logger="fastsig.credentials"):
+        assert provider.resolve().access_key_id == "ASIASSO000000001"
+    assert "renewing the SSO token failed" in caplog.text
+    for secret in ("client-secret", "refresh-1", BEARER):
+        assert secret not in caplog.text
+    provider = renewable(portal, tmp_path, expires_in=-60)
+    with pytest.raises(CredentialsError, match="expired at .*aws sso login --sso-session corp"):
+        provider.resolve()
+
+
+def test_legacy_profiles_are_not_renewed(portal, tmp_path):
+    cache_token(str(tmp_path), START_URL, expires_in=10 * 60, refreshToken="refresh-1",
+                clientId="client-id", clientSecret="client-secret",
+                registrationExpiresAt=in_seconds(86400))
+    provider = SSOProvider(start_url=START_URL, sso_region="us-east-1", account_id="1",
+                           role_name="R", cache_dir=str(tmp_path), endpoint=portal.url,
+                           oidc_endpoint=portal.url)
+    assert provider.resolve().access_key_id == "ASIASSO000000001"
+    assert portal.renewals == 0

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import os
+import time
 from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlencode
 
@@ -22,6 +24,26 @@ from fastsig._timestamp import parse_iso8601
 from .base import Credentials, CredentialsProvider, _credentials, _environ, _json_object
 
 __all__ = ["SSOProvider", "token_cache_path"]
+
+
+# Renew the SSO token this long before it expires, as botocore's SSOTokenProvider does.
+_TOKEN_REFRESH_WINDOW = 15 * 60
+
+
+def _write_json(path: str, document: Dict[str, Any]) -> None:
+    """Replace the cached token file: a temporary file of mode 0600 beside it, then moved."""
+    import tempfile
+
+    directory = os.path.dirname(path)
+    handle, temporary = tempfile.mkstemp(prefix=".sso-token-", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(document, file)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def token_cache_path(key: str, cache_dir: Optional[str] = None) -> str:
@@ -35,11 +57,14 @@ class SSOProvider(CredentialsProvider):
     """Role credentials from IAM Identity Center, as an ``sso_session`` (or legacy ``sso_*``)
     profile describes them.
 
-    The cached token is read on each refresh, so a new ``aws sso login`` is picked up; an
-    expired token is an error that says to log in again (this provider does not run the
-    SSO-OIDC refresh itself). The role credentials are refreshed in the windows of
-    ``CredentialsProvider``, before they expire. ``endpoint`` (or ``AWS_ENDPOINT_URL_SSO``)
-    replaces the portal's URL.
+    The cached token is read on each refresh, so a new ``aws sso login`` is picked up. With
+    an ``sso_session``, a token within 15 minutes of its expiry is renewed first, as botocore
+    renews it: SSO-OIDC ``CreateToken`` with the cached refresh token and client
+    registration, and the new token written back to the cache; if that fails, a token still
+    valid is used, an expired one is an error that says to log in again. The role credentials
+    are refreshed in the windows of ``CredentialsProvider``, before they expire.
+    ``endpoint`` (or ``AWS_ENDPOINT_URL_SSO``) replaces the portal's URL, ``oidc_endpoint``
+    (or ``AWS_ENDPOINT_URL_SSO_OIDC``) that of SSO-OIDC.
 
     >>> provider = SSOProvider(start_url="https://my-sso.awsapps.com/start",
     ...                        sso_region="us-east-1", account_id="123456789012",
@@ -60,6 +85,7 @@ class SSOProvider(CredentialsProvider):
         session_name: Optional[str] = None,
         cache_dir: Optional[str] = None,
         endpoint: Optional[str] = None,
+        oidc_endpoint: Optional[str] = None,
         environ: Optional[Mapping[str, str]] = None,
         policy: _http.RetryPolicy = _http.RetryPolicy(attempts=3, timeout=5.0),
         **options: Any,
@@ -73,6 +99,7 @@ class SSOProvider(CredentialsProvider):
         self._session_name = session_name
         self._cache_dir = cache_dir
         self._endpoint = endpoint
+        self._oidc_endpoint = oidc_endpoint
         self._environ = environ
         self._policy = policy
 
@@ -108,9 +135,65 @@ class SSOProvider(CredentialsProvider):
         if expiration is None:
             raise CredentialsError(f"{self.name}: the SSO token's expiresAt is not an ISO 8601 "
                                    "time")
-        if expiration.timestamp() <= self._clock():
+        now = self._clock()
+        if self._session_name and expiration.timestamp() - now < _TOKEN_REFRESH_WINDOW:
+            renewed = self._renew(path, document, now)
+            if renewed is not None:
+                return renewed
+        if expiration.timestamp() <= now:
             raise CredentialsError(f"{self.name}: the SSO token expired at "
                                    f"{expiration.isoformat()}; {self._login_hint()}")
+        return token
+
+    def _renew(self, path: str, document: Dict[str, Any], now: float) -> Optional[str]:
+        """SSO-OIDC CreateToken with the cached refresh token; the new access token (also
+        written back to the cache), or None when it cannot be had (logged, not raised: the
+        caller decides whether the current token still serves)."""
+        import logging  # here, not at import: only renewals log
+
+        log = logging.getLogger("fastsig.credentials")
+        fields = ("refreshToken", "clientId", "clientSecret", "registrationExpiresAt")
+        if not all(isinstance(document.get(name), str) and document[name] for name in fields):
+            log.info("%s: the SSO token cannot be renewed (no refresh token or client "
+                     "registration in the cache)", self.name)
+            return None
+        registered = parse_iso8601(document["registrationExpiresAt"].replace("UTC", "Z"))
+        if registered is None or registered.timestamp() <= now:
+            log.info("%s: the SSO client registration has expired", self.name)
+            return None
+        base = (self._oidc_endpoint or _environ(self._environ).get("AWS_ENDPOINT_URL_SSO_OIDC")
+                or f"https://oidc.{self._region}.amazonaws.com")
+        url = base.rstrip("/") + "/token"
+        request = json.dumps({"grantType": "refresh_token", "clientId": document["clientId"],
+                              "clientSecret": document["clientSecret"],
+                              "refreshToken": document["refreshToken"]}).encode()
+        problem = ""
+        try:
+            response = _http.request("POST", url, body=request, policy=self._policy,
+                                     headers={"Content-Type": "application/json"})
+        except _http.HTTPFailure as exc:
+            problem = str(exc)
+        else:
+            if response.status != 200:
+                problem = f"{_http.origin(url)} answered HTTP {response.status}"
+        if problem:
+            log.warning("%s: renewing the SSO token failed: %s", self.name, problem)
+            return None
+        try:
+            answer = _json_object(f"{self.name}: SSO-OIDC CreateToken", response.body)
+        except CredentialsError as exc:
+            log.warning("%s", exc)
+            return None
+        token, expires_in = answer.get("accessToken"), answer.get("expiresIn")
+        if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+            log.warning("%s: SSO-OIDC CreateToken answered no accessToken or expiresIn",
+                        self.name)
+            return None
+        renewed = dict(document, accessToken=token, expiresAt=time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + expires_in)))
+        if isinstance(answer.get("refreshToken"), str):
+            renewed["refreshToken"] = answer["refreshToken"]
+        _write_json(path, renewed)
         return token
 
     def _url(self) -> str:
