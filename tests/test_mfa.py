@@ -228,3 +228,17 @@ def test_expiration_is_kept(recorded_moto):
     endpoint, user, _ = recorded_moto
     creds = SessionTokenProvider(user, environ={"AWS_ENDPOINT_URL_STS": endpoint}).resolve()
     assert creds.expiration > datetime.datetime.now(datetime.timezone.utc)
+
+
+def test_keys_with_a_session_token_are_a_session_already(tmp_path):
+    # What --profile-out writes, next to an mfa_serial: STS would refuse to nest sessions.
+    (tmp_path / "credentials").write_text(
+        "[mfa]\naws_access_key_id = ASIASESSION\naws_secret_access_key = s\n"
+        "aws_session_token = t\n")
+    (tmp_path / "config").write_text(f"[profile mfa]\nmfa_serial = {SERIAL}\n")
+    chain = default_provider("mfa", environ={
+        "AWS_CONFIG_FILE": str(tmp_path / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true"})
+    assert chain.resolve().access_key_id == "ASIASESSION"
+    assert chain.method == "shared-credentials-file"

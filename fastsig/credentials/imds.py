@@ -120,7 +120,11 @@ class InstanceMetadataProvider(CredentialsProvider):
         document = _json_object(source, body)
         code = document.get("Code", "Success")
         if code != "Success":
-            raise CredentialsError(f"{source}: Code is {str(code)[:100]!r}")
+            # Quoted only when it looks like a status word: the field is the answer's, and
+            # an answer is what could hold a secret.
+            shown = repr(code) if isinstance(code, str) and code.isalnum() and len(code) <= 40 \
+                else "not Success"
+            raise CredentialsError(f"{source}: Code is {shown}")
         return _json_credentials(source, document, "Token")
 
 

@@ -57,9 +57,11 @@ class ProcessProvider(CredentialsProvider):
                     "command to see them)") if said else ""
             raise CredentialsError(f"{self.name}: exited with status {done.returncode}{hint}")
         document = _json_object(self.name, done.stdout)
-        if document.get("Version") != 1:
+        version = document.get("Version")
+        if version != 1:
             raise CredentialsError(
-                f"{self.name}: Version must be 1, got {str(document.get('Version'))[:20]!r}")
+                f"{self.name}: Version must be 1, got "
+                + (repr(version) if isinstance(version, int) else type(version).__name__))
         return _json_credentials(self.name, document, "SessionToken")
 
     def __repr__(self) -> str:

@@ -155,25 +155,25 @@ class SharedFilesProvider:
                 environ=environ, **self._options)
         if any(key in text for key in _SSO_KEYS):
             return _sso(where, name, text, shared, environ, self._options)
-        found: Optional[Any] = keys if from_credentials_file is not None else None
-        if found is None and text.get("credential_process"):
+        # The credentials file's keys, then credential_process, then the config file's keys.
+        if from_credentials_file is None and text.get("credential_process"):
             return ProcessProvider(text["credential_process"],
                                    label=f"credential_process of profile {name!r}",
                                    **self._options)
-        found = keys
-        if found is None:
+        if keys is None:
             raise (NoCredentialsError if not visited else CredentialsError)(
                 f"{where} has no credentials (keys, role_arn, sso_session or "
                 "credential_process)")
         mfa_serial = text.get("mfa_serial")
-        if mfa_serial and not visited:
+        if mfa_serial and not visited and keys.resolve().session_token is None:
             # Long-term keys with an MFA device: the profile asks for MFA, so sign with a
             # session that has it rather than (silently) with the keys. As a role's
-            # source_profile the keys go to AssumeRole instead, with the role's mfa_serial.
+            # source_profile the keys go to AssumeRole instead, with the role's mfa_serial;
+            # keys with a session token are a session already (STS refuses to nest them).
             return SessionTokenProvider(
-                found, serial_number=mfa_serial, mfa_code=self._mfa_code, region=region,
+                keys, serial_number=mfa_serial, mfa_code=self._mfa_code, region=region,
                 duration_seconds=_duration(where, text), environ=environ, **self._options)
-        return found
+        return keys
 
     def __repr__(self) -> str:
         return f"SharedFilesProvider(profile={self._profile!r})"

@@ -7,8 +7,7 @@ the web identity token is the proof)."""
 from __future__ import annotations
 
 import time
-import xml.etree.ElementTree as ElementTree
-from typing import Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
 
 from fastsig import _http, sigv4
@@ -52,11 +51,18 @@ def _is_throttled(response: _http.Response) -> bool:
     return response.status == 400 and error is not None and error[0] in _http.THROTTLING_CODES
 
 
+def _xml() -> Any:
+    # Imported on the first STS answer, not with fastsig: it costs milliseconds at import.
+    import xml.etree.ElementTree as ElementTree
+
+    return ElementTree
+
+
 def _error(body: bytes) -> Optional[Tuple[Optional[str], str]]:
     """(code, message) of an AWS XML error answer; None if the answer is not XML."""
     try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
+        root = _xml().fromstring(body)
+    except _xml().ParseError:
         return None
     message = (root.findtext(".//{*}Error/{*}Message") or "").strip()
     return root.findtext(".//{*}Error/{*}Code"), message
@@ -78,8 +84,8 @@ def _call(action: str, params: Dict[str, str], *, region: Optional[str], environ
     if response.status != 200:
         raise CredentialsError(f"{what}: HTTP {response.status} {_error_summary(response.body)}")
     try:
-        root = ElementTree.fromstring(response.body)
-    except ElementTree.ParseError:
+        root = _xml().fromstring(response.body)
+    except _xml().ParseError:
         raise CredentialsError(f"{what}: the answer is not XML") from None
     found = root.find(".//{*}Credentials")
     fields = {} if found is None else {child.tag.rpartition("}")[2]: (child.text or "").strip()
