@@ -17,6 +17,7 @@ from typing import (
     Any,
     Callable,
     Dict,
+    Iterable,
     List,
     Mapping,
     NamedTuple,
@@ -43,6 +44,7 @@ from ._errors import (
     UnsupportedSigningError,
 )
 from ._key_cache import signing_keys
+from ._legacy_verify import LEGACY_ALGORITHMS, legacy_kind, verify_legacy
 from ._sigv4a import REGION_SET, derive_sigv4a_key
 
 if TYPE_CHECKING:
@@ -218,6 +220,12 @@ class Verifier:
     ``EllipticCurvePublicKey``). Their ``VerifiedRequest.region`` is the signed region set;
     ``region`` must then match one of its patterns.
 
+    ``legacy``: the legacy signatures to accept as well, ``"sigv2"`` (query APIs) and
+    ``"hmacv1"`` (S3's ``AWS key:signature``, and its presigned URLs); by default none, and
+    they are refused with S3's ``InvalidRequest``. They sign neither region nor service:
+    their ``VerifiedRequest`` carries the verifier's own (``"s3"`` for HmacV1), and the body
+    is not signed (``payload_hash`` ``UNSIGNED-PAYLOAD``).
+
     >>> from fastsig import Credentials, Signer, Verifier
     >>> creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
     >>> url = Signer(creds, "us-east-1", "s3").presign("GET", "https://b.s3.amazonaws.com/k")
@@ -236,10 +244,14 @@ class Verifier:
         unsigned_payload: Optional[bool] = None,
         double_encode: Optional[bool] = None,
         normalize_path: Optional[bool] = None,
+        legacy: Iterable[str] = (),
     ) -> None:
         if not callable(lookup):
             raise TypeError("lookup must be a callable: access_key_id -> Credentials or None")
         self._lookup = lookup
+        self._legacy = frozenset([legacy] if isinstance(legacy, str) else legacy)
+        if not self._legacy <= LEGACY_ALGORITHMS:
+            raise ValueError("legacy takes 'sigv2' and 'hmacv1'")
         # Read-only: the compiled fast path holds its own copy of the settings.
         self._region = region
         self._service = service
@@ -383,8 +395,8 @@ class Verifier:
                     return cast(VerifiedRequest, verified)
         elif body is None or body.__class__ is bytes:
             if payload_hash is None and body is not None:
+                # The hash stands for the body from here on; the body stays for a SigV2 form.
                 payload_hash = _backend.kernels.sha256_hex(body)
-                body = None
             verified = fast[1].check(method, url, headers, payload_hash)
             if verified is not None:
                 return cast(VerifiedRequest, verified)
@@ -429,6 +441,9 @@ class Verifier:
                 else:
                     found[lname] = [(name, value)]
 
+        kind = legacy_kind(found, query, body)
+        if kind is not None:
+            return verify_legacy(self, kind, method, url_host, path, query, found, body)
         canonical_query, auth = kernels.split_auth_query(query)
         authorization = found.get("authorization")
         if auth:
@@ -438,9 +453,9 @@ class Verifier:
                     "not both"
                 )
             presigned = True
-            for name, value in auth.items():
-                if value is None:
-                    raise MalformedAuthorizationError(f"presigned URL repeats {name}")
+            repeated = sorted(name for name, value in auth.items() if value is None)
+            if repeated:  # named in one order, whichever kernel split the query
+                raise MalformedAuthorizationError(f"presigned URL repeats {', '.join(repeated)}")
             algorithm = auth.get("X-Amz-Algorithm")
             for name in _PRESIGN_REQUIRED:
                 if name not in auth:
