@@ -82,6 +82,7 @@ def _send(method: str, url: str, headers: Mapping[str, str], body: Optional[byte
     if parts.query:
         target += "?" + parts.query
     deadline = time.monotonic() + timeout
+    malformed = ""
     try:
         connection.request(method, target, body=body, headers=dict(headers))
         response = connection.getresponse()
@@ -97,9 +98,14 @@ def _send(method: str, url: str, headers: Mapping[str, str], body: Optional[byte
             chunks.append(chunk)
         return Response(response.status, b"".join(chunks))
     except http.client.HTTPException as exc:  # a malformed or cut-short answer
-        raise MalformedAnswer(f"{type(exc).__name__}: {exc}") from None
+        # Its text is the raw first line of the answer: an endpoint that answers credential
+        # JSON without a status line would put the secret into every message after this one.
+        # Only the kind of problem is kept, and raised outside this clause so that the
+        # original is not kept as __context__ either.
+        malformed = type(exc).__name__
     finally:
         connection.close()
+    raise MalformedAnswer(f"{malformed}: the answer is not valid HTTP or was cut short")
 
 
 class MalformedAnswer(OSError):

@@ -15,7 +15,7 @@ import traceback
 from typing import Any, Callable, Iterator, List, Optional, Tuple, cast
 from urllib.parse import quote, urlencode, urlsplit
 
-from . import __version__, _backend, _bulk
+from . import __version__, _backend, _bulk, _cli_credentials
 from ._errors import FastsigError, VerificationError
 from ._timestamp import to_epoch_seconds
 from .credentials import Credentials, default_provider, default_region
@@ -500,6 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_examples("fastsig bench", "fastsig bench --rounds 5 --group 'presign S3 GET'"))
     add_arguments(bench)
     bench.set_defaults(run=bench_command)
+    _cli_credentials.add_commands(commands, UsageError)
     return parser
 
 

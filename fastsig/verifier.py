@@ -735,7 +735,7 @@ class Verifier:
                 return value
             raise UnsupportedSigningError(
                 "an aws-chunked payload is checked chunk by chunk: use Verifier.verify_chunked"
-                if value in _STREAMING else f"unknown streaming payload {value[:64]!r}")
+                if value in _STREAMING else "x-amz-content-sha256 names an unknown streaming payload")
         if not _HEX_DIGEST.fullmatch(value):
             raise MalformedAuthorizationError(
                 "x-amz-content-sha256 must be a lowercase hex SHA-256 or UNSIGNED-PAYLOAD"

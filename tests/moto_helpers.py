@@ -123,3 +123,55 @@ def start_open_moto():
     finally:
         process.terminate()
         process.wait(10)
+
+
+class Recorded:
+    """What a recording moto server received and answered, one entry per request."""
+
+    def __init__(self) -> None:
+        self.calls: list = []  # (method, path, headers dict, body bytes, status, answer bytes)
+
+    def actions(self, action: str) -> list:
+        return [call for call in self.calls if f"Action={action}".encode() in call[3]]
+
+
+def start_recording_moto(recorded: Recorded):
+    """Another moto server in this process (same backends, same authentication setting as
+    ``start_moto``'s) whose WSGI app is wrapped to record each request and its answer."""
+    import io
+    import threading
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+
+    def recording(environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
+                   if key.startswith("HTTP_")}
+        status = []
+
+        def start(line, response_headers, exc_info=None):
+            status.append(int(line.split()[0]))
+            return start_response(line, response_headers, exc_info)
+
+        answer = b"".join(app(environ, start))
+        recorded.calls.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), headers,
+                               body, status[0] if status else None, answer))
+        return [answer]
+
+    server = make_server("127.0.0.1", 0, recording, True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(10)

@@ -126,6 +126,7 @@ class MetadataServer(_Server):
         self.allow_v1 = allow_v1
         self.v2 = v2
         self.tokens: set = set()
+        self.region = "ap-southeast-2"
 
     def handle(self, handler, method, path):
         if path == "/latest/api/token":
@@ -143,6 +144,8 @@ class MetadataServer(_Server):
             return 401, b""
         if token is None and not self.allow_v1:
             return 401, b""
+        if path == "/latest/meta-data/placement/region":
+            return 200, self.region.encode()
         base = "/latest/meta-data/iam/security-credentials/"
         if path == base:
             return 200, ROLE.encode()
@@ -167,6 +170,56 @@ class ContainerServer(_Server):
         if path != self.PATH:
             return 404, b""
         return 200, self._serve_credentials()
+
+
+class PortalServer(_Server):
+    """IAM Identity Center's portal: ``GET /federation/credentials?role_name=..&account_id=..``
+    with ``x-amz-sso_bearer_token`` equal to ``token`` answers ``roleCredentials`` that
+    expire ``expires_in`` seconds later (``expiration`` in epoch milliseconds)."""
+
+    def __init__(self, token: str, expires_in: float = 3600) -> None:
+        super().__init__()
+        self.token = token
+        self.expires_in = expires_in
+        self.asked: List[Dict[str, str]] = []
+        # SSO-OIDC CreateToken (POST /token): the refresh token and client it accepts.
+        self.refresh_token = "refresh-1"
+        self.client = ("client-id", "client-secret")
+        self.renewals = 0
+
+    def _create_token(self, handler):
+        request = json.loads(handler.rfile.read(int(handler.headers.get("Content-Length") or 0)))
+        if (request.get("grantType"), request.get("refreshToken")) != (
+                "refresh_token", self.refresh_token) or (
+                request.get("clientId"), request.get("clientSecret")) != self.client:
+            return 400, b'{"error": "invalid_grant"}'
+        with self._lock:
+            self.renewals += 1
+            self.token = f"renewed-token-{self.renewals}"
+            self.refresh_token = f"refresh-{self.renewals + 1}"
+        return 200, json.dumps({"accessToken": self.token, "expiresIn": 28800,
+                                "tokenType": "Bearer",
+                                "refreshToken": self.refresh_token}).encode()
+
+    def handle(self, handler, method, path):
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(path)
+        if method == "POST" and parts.path == "/token":
+            return self._create_token(handler)
+        if method != "GET" or parts.path != "/federation/credentials":
+            return 404, b""
+        if handler.headers.get("x-amz-sso_bearer_token") != self.token:
+            return 401, b'{"message": "Session token not found or invalid"}'
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        with self._lock:
+            self.asked.append(query)
+            self.issued += 1
+            n = self.issued
+        expiration = int((time.time() + self.expires_in) * 1000)
+        return 200, json.dumps({"roleCredentials": {
+            "accessKeyId": f"ASIASSO{n:09d}", "secretAccessKey": f"sso-secret-{n}",
+            "sessionToken": f"sso-token-{n}", "expiration": expiration}}).encode()
 
 
 class StsServer(_Server):
@@ -308,3 +361,47 @@ def serve_asgi(app, lifespan: str = "auto") -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that reads a request's head and answers ``answer`` as raw
+    bytes, then closes: for endpoints that do not speak HTTP (no status line)."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.connections = 0
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(16)
+        self._socket.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                head = b""
+                with contextlib.suppress(OSError):
+                    while b"\r\n\r\n" not in head:
+                        data = connection.recv(65536)
+                        if not data:
+                            break
+                        head += data
+                self.connections += 1
+                with contextlib.suppress(OSError):
+                    connection.sendall(self.answer)
+
+    def __enter__(self) -> "RawServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._socket.close()

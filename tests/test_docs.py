@@ -8,7 +8,9 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["fastsig", "fastsig.credentials", "fastsig.signer",
+@pytest.mark.parametrize("module", ["fastsig", "fastsig.credentials", "fastsig.credentials.chain",
+                                    "fastsig.credentials.assume_role", "fastsig.credentials.mfa",
+                                    "fastsig.credentials.sso", "fastsig.signer",
                                     "fastsig.sigv4", "fastsig.verifier", "fastsig.middleware",
                                     "fastsig._integration", "fastsig._eventstream",
                                     "fastsig.requests", "fastsig.httpx", "fastsig.urllib3"])

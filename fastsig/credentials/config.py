@@ -9,9 +9,9 @@ written, indented lines continuing a value, duplicate sections or options reject
 - An option whose value starts on the next line is a nested section (``s3 =`` followed by
   indented ``key = value`` lines): one level, parsed into a dict.
 - In the config file a profile is ``[profile NAME]`` (split like a shell word, so quotes
-  work) or ``[default]``; any other section (``[sso-session x]``, ``[services x]``,
-  ``[plain]``) is not a profile. In the credentials file every section is a profile, by its
-  name as written.
+  work) or ``[default]``, an IAM Identity Center session ``[sso-session NAME]``; any other
+  section (``[services x]``, ``[plain]``) is neither. In the credentials file every
+  section is a profile, by its name as written.
 - For each profile, keys of the credentials file win over the same keys in the config file.
 """
 
@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 from typing import Dict, Mapping, Optional, Union
 
-from ._errors import CredentialsError
+from fastsig._errors import CredentialsError
 
-__all__ = ["SharedConfig", "load", "profile_name"]
+__all__ = ["SharedConfig", "credentials_path", "load", "profile_name"]
 
 Section = Dict[str, Union[str, Dict[str, str]]]
 
@@ -43,17 +43,22 @@ def _parse(path: str, what: str) -> Dict[str, Section]:
     import configparser  # here, not at import: only profiles need it
 
     parser = configparser.RawConfigParser()
+    # The error is raised after the except clause, not in it: ``raise ... from None`` hides
+    # the original from tracebacks but keeps it as ``__context__``, and configparser's
+    # messages quote the offending line, which may be a bare secret.
+    problem = None
     try:
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle, path)
     except UnicodeDecodeError as exc:
-        raise CredentialsError(f"{what} {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        problem = f"{what} {path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
     except OSError as exc:
-        raise CredentialsError(f"{what} {path}: cannot be read ({exc.strerror})") from None
+        problem = f"{what} {path}: cannot be read ({exc.strerror})"
     except configparser.Error as exc:
-        # configparser's own messages quote the offending line, which may hold a secret: only
-        # the line number and the kind of problem go into ours.
-        raise CredentialsError(f"{what} {path}, {_describe(exc)}") from None
+        # Only the line number and the kind of problem go into ours.
+        problem = f"{what} {path}, {_describe(exc)}"
+    if problem is not None:
+        raise CredentialsError(problem)
     sections: Dict[str, Section] = {}
     for name in parser.sections():
         values: Section = {}
@@ -93,10 +98,12 @@ def _describe(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def _config_profile(section: str) -> Optional[str]:
-    if section == "default":
+def _config_profile(section: str, kind: str = "profile") -> Optional[str]:
+    """The profile (or, with ``kind="sso-session"``, the SSO session) a config file section
+    names, split like a shell word as the CLI splits it; None for any other section."""
+    if section == "default" and kind == "profile":
         return "default"
-    if not section.startswith("profile"):
+    if not section.startswith(kind):
         return None
     import shlex
 
@@ -117,6 +124,8 @@ class SharedConfig:
         self.config_profiles: Dict[str, Section] = {}
         self.credentials_profiles: Dict[str, Section] = {}
         self.profiles: Dict[str, Section] = {}
+        #: The ``[sso-session NAME]`` sections of the config file, by name.
+        self.sso_sessions: Dict[str, Section] = {}
 
     def where(self, profile: str) -> str:
         """Which file(s) name this profile, for error messages."""
@@ -126,17 +135,24 @@ class SharedConfig:
         return " and ".join(files) or f"{self.config_path} or {self.credentials_path}"
 
 
+def credentials_path(environ: Mapping[str, str]) -> str:
+    """``AWS_SHARED_CREDENTIALS_FILE``, else ``~/.aws/credentials``, expanded."""
+    return _path(environ, "AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+
+
 def load(environ: Mapping[str, str]) -> SharedConfig:
     """Read both files as the environment points to them (``AWS_CONFIG_FILE``,
     ``AWS_SHARED_CREDENTIALS_FILE``); missing files are empty."""
     config_path = _path(environ, "AWS_CONFIG_FILE", "~/.aws/config")
-    credentials_path = _path(environ, "AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
-    shared = SharedConfig(config_path, credentials_path)
+    shared = SharedConfig(config_path, credentials_path(environ))
     for section, values in _parse(config_path, "config file").items():
         name = _config_profile(section)
         if name is not None:
             shared.config_profiles[name] = values
-    shared.credentials_profiles = _parse(credentials_path, "credentials file")
+        session = _config_profile(section, "sso-session")
+        if session is not None:
+            shared.sso_sessions[session] = values
+    shared.credentials_profiles = _parse(shared.credentials_path, "credentials file")
     for name, values in shared.config_profiles.items():
         shared.profiles[name] = dict(values)
     for name, values in shared.credentials_profiles.items():

@@ -1,20 +1,22 @@
-"""The two STS calls the credential providers need, signed by fastsig and sent with the
-standard library: ``AssumeRole`` and ``AssumeRoleWithWebIdentity`` (the latter is unsigned:
+"""The STS calls the credential providers make, signed with the low-level SigV4 layer
+(``fastsig.sigv4``, not ``fastsig.Signer``: imports point one way, kernels <- signer <-
+credentials would otherwise close a circle) and sent with the standard library:
+``AssumeRole``, ``GetSessionToken`` and ``AssumeRoleWithWebIdentity`` (the last one unsigned:
 the web identity token is the proof)."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
-from typing import Mapping, Optional, Tuple
-from urllib.parse import urlencode
+import time
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from urllib.parse import urlencode, urlsplit
 
-from . import _http
-from ._errors import CredentialsError
-from ._timestamp import parse_iso8601
-from .credentials import Credentials
-from .signer import Signer
+from fastsig import _http, sigv4
+from fastsig._errors import CredentialsError
+from fastsig._timestamp import amz_date, parse_iso8601
+from .base import Credentials
 
-__all__ = ["assume_role", "assume_role_with_web_identity", "endpoint"]
+__all__ = ["assume_role", "assume_role_with_web_identity", "endpoint", "get_session_token",
+           "sign_post"]
 
 RETRY = _http.RetryPolicy(attempts=4, timeout=10.0, base=0.5, cap=8.0)
 
@@ -49,25 +51,31 @@ def _is_throttled(response: _http.Response) -> bool:
     return response.status == 400 and error is not None and error[0] in _http.THROTTLING_CODES
 
 
+def _xml() -> Any:
+    # Imported on the first STS answer, not with fastsig: it costs milliseconds at import.
+    import xml.etree.ElementTree as ElementTree
+
+    return ElementTree
+
+
 def _error(body: bytes) -> Optional[Tuple[Optional[str], str]]:
     """(code, message) of an AWS XML error answer; None if the answer is not XML."""
     try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
+        root = _xml().fromstring(body)
+    except _xml().ParseError:
         return None
     message = (root.findtext(".//{*}Error/{*}Message") or "").strip()
     return root.findtext(".//{*}Error/{*}Code"), message
 
 
-def _call(action: str, params: dict, *, region: Optional[str], environ: Mapping[str, str],
+def _call(action: str, params: Dict[str, str], *, region: Optional[str], environ: Mapping[str, str],
           source: Optional[Credentials], what: str) -> Credentials:
     url, signing_region = endpoint(environ, region)
     body = urlencode({"Action": action, "Version": "2011-06-15", **params}).encode()
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
                "Accept": "text/xml"}
     if source is not None:
-        signed = Signer(source, signing_region, "sts").sign("POST", url, headers, body)
-        url, headers = signed.url, signed.headers
+        headers = sign_post(source, signing_region, "sts", url, headers, body)
     try:
         response = _http.request("POST", url, headers=headers, body=body, policy=RETRY,
                                  retryable=_is_throttled)
@@ -76,8 +84,8 @@ def _call(action: str, params: dict, *, region: Optional[str], environ: Mapping[
     if response.status != 200:
         raise CredentialsError(f"{what}: HTTP {response.status} {_error_summary(response.body)}")
     try:
-        root = ElementTree.fromstring(response.body)
-    except ElementTree.ParseError:
+        root = _xml().fromstring(response.body)
+    except _xml().ParseError:
         raise CredentialsError(f"{what}: the answer is not XML") from None
     found = root.find(".//{*}Credentials")
     fields = {} if found is None else {child.tag.rpartition("}")[2]: (child.text or "").strip()
@@ -91,6 +99,30 @@ def _call(action: str, params: dict, *, region: Optional[str], environ: Mapping[
         raise CredentialsError(f"{what}: Expiration {fields['Expiration']!r} is not an ISO 8601 time")
     return Credentials(fields["AccessKeyId"], fields["SecretAccessKey"], fields["SessionToken"],
                        expiration)
+
+
+def sign_post(credentials: Credentials, region: str, service: str, url: str,
+              headers: Mapping[str, str], body: bytes,
+              clock: Callable[[], float] = time.time) -> Dict[str, str]:
+    """``headers`` plus Host, X-Amz-Date, X-Amz-Security-Token and the SigV4 Authorization
+    for a POST of ``body`` to ``url`` (a form-encoded query API call: no path to normalize
+    beyond ``/``, no query string)."""
+    parts = urlsplit(url)
+    date_time = amz_date(int(clock()))
+    signed = {"Host": parts.netloc, "X-Amz-Date": date_time, **headers}
+    if credentials.session_token:
+        signed["X-Amz-Security-Token"] = credentials.session_token
+    canonical, names = sigv4.canonical_headers(signed)
+    scope = sigv4.credential_scope(date_time[:8], region, service)
+    request = sigv4.canonical_request("POST", sigv4.canonical_uri(parts.path or "/"),
+                                      sigv4.canonical_query(parts.query), canonical, names,
+                                      sigv4.sha256_hex(body))
+    # kDate -> kRegion -> kService -> kSigning, then HMAC of the string to sign.
+    key = sigv4.derive_signing_key(credentials.secret_access_key, date_time[:8], region, service)
+    signature = sigv4.signature(key, sigv4.string_to_sign(date_time, scope, request))
+    signed["Authorization"] = (f"{sigv4.ALGORITHM} Credential={credentials.access_key_id}/"
+                               f"{scope}, SignedHeaders={names}, Signature={signature}")
+    return signed
 
 
 def _error_summary(body: bytes) -> str:
@@ -113,7 +145,7 @@ def assume_role(
     mfa_serial: Optional[str] = None,
     mfa_code: Optional[str] = None,
 ) -> Credentials:
-    params = {"RoleArn": role_arn, "RoleSessionName": session_name}
+    params: Dict[str, str] = {"RoleArn": role_arn, "RoleSessionName": session_name}
     if external_id is not None:
         params["ExternalId"] = external_id
     if duration_seconds is not None:
@@ -123,6 +155,25 @@ def assume_role(
         params["TokenCode"] = mfa_code or ""
     return _call("AssumeRole", params, region=region, environ=environ, source=source,
                  what=f"STS AssumeRole for {role_arn}")
+
+
+def get_session_token(
+    source: Credentials,
+    *,
+    region: Optional[str],
+    environ: Mapping[str, str],
+    serial_number: Optional[str] = None,
+    token_code: Optional[str] = None,
+    duration_seconds: Optional[int] = None,
+) -> Credentials:
+    params: Dict[str, str] = {}
+    if duration_seconds is not None:
+        params["DurationSeconds"] = str(duration_seconds)
+    if serial_number is not None:
+        params["SerialNumber"] = serial_number
+        params["TokenCode"] = token_code or ""
+    return _call("GetSessionToken", params, region=region, environ=environ, source=source,
+                 what="STS GetSessionToken" + (f" with MFA {serial_number}" if serial_number else ""))
 
 
 def assume_role_with_web_identity(
