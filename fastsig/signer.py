@@ -330,8 +330,8 @@ class Signer:
             context = fast[2]
         else:
             if self._legacy is not None:
-                if payload_hash is not None:
-                    raise ConfigurationError(f"payload_hash is not part of {self.algorithm}")
+                if payload_hash is not None:  # checked, but the legacy forms sign no payload
+                    _check_payload_hash(payload_hash)
                 epoch = int(_now()) if timestamp is None else to_epoch_seconds(timestamp)
                 return self._legacy.sign(self._resolve(), epoch, method, url, headers, body)
             context = self._context(timestamp)[3]
@@ -394,8 +394,8 @@ class Signer:
         ):
             return fast[2].presign(method, url, expires_in, headers, self._presign_payload)
         if self._legacy is not None:
-            if payload_hash is not None:
-                raise ConfigurationError(f"payload_hash is not part of {self.algorithm}")
+            if payload_hash is not None:  # checked, but the legacy forms sign no payload
+                _check_payload_hash(payload_hash)
             if isinstance(expires_in, datetime.timedelta):  # no seven-day limit here
                 seconds = expires_in.total_seconds()
                 expires_in = int(seconds) if seconds == int(seconds) else None

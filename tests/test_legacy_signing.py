@@ -16,7 +16,7 @@ from botocore.auth import HmacV1Auth, HmacV1QueryAuth, SigV2Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
-from fastsig import ConfigurationError, Credentials, InvalidRequestError, Signer
+from fastsig import ConfigurationError, Credentials, InvalidRequestError, PayloadError, Signer
 
 EPOCH = 1700000000  # 2023-11-14T22:13:20Z
 ROUNDS = 1000
@@ -202,8 +202,12 @@ def test_legacy_algorithms_refuse_what_they_cannot_do():
         signer = Signer(Credentials("AKID", "secret"), "us-east-1", "s3", algorithm=algorithm)
         with pytest.raises(ConfigurationError):
             signer.presign_many("GET", ["https://b.s3.amazonaws.com/k"])
-        with pytest.raises(ConfigurationError):
-            signer.sign("GET", "https://b.s3.amazonaws.com/k", payload_hash="UNSIGNED-PAYLOAD")
+        # No payload is signed: a payload hash is checked, then changes nothing.
+        url = "https://b.s3.amazonaws.com/k?Action=A"
+        assert signer.sign("GET", url, payload_hash="UNSIGNED-PAYLOAD", timestamp=EPOCH) == \
+            signer.sign("GET", url, timestamp=EPOCH)
+        with pytest.raises(PayloadError):
+            signer.sign("GET", url, payload_hash="nope")
         with pytest.raises(ConfigurationError):
             signer.sign_event(b"", "0" * 64)
     sigv2 = Signer(Credentials("AKID", "secret"), "us-east-1", "ec2", algorithm="sigv2")
@@ -338,3 +342,36 @@ def test_verifier_checks_botocore_signed_legacy_requests(boto_clock):
     auth._get_date = lambda: email.utils.formatdate(EPOCH, usegmt=True)
     auth.add_auth(request)
     assert verifier.verify("PUT", request.url, dict(request.headers)).service == "s3"
+
+
+def test_legacy_requests_through_requests_to_a_real_server():
+    import requests
+
+    from fastsig import Verifier
+    from fastsig.requests import AWSAuth
+
+    from .servers import SigningServer
+
+    creds = Credentials("AKIDR", "secret", "TOKEN")
+    lookup = {"AKIDR": creds}.get
+    legacy = Verifier(lookup, legacy=("sigv2", "hmacv1"))
+    with SigningServer(legacy) as server:
+        hmacv1 = AWSAuth(Signer(creds, "us-east-1", "s3", algorithm="hmacv1"))
+        requests.put(f"{server.url}/bucket/a%20key?acl", data=b"x", auth=hmacv1,
+                     headers={"x-amz-meta-a": "b", "Content-Type": "text/plain"})
+        requests.get(f"{server.url}/bucket/a%20key", auth=hmacv1)
+        sigv2 = Signer(creds, "us-east-1", "ec2", algorithm="sigv2")
+        requests.get(f"{server.url}/?Action=DescribeRegions&Version=2016-11-15",
+                     auth=AWSAuth(sigv2))
+        signed = sigv2.sign("POST", f"{server.url}/", None, {"Action": "SendMessage", "A": "é +"})
+        requests.post(signed.url, data=signed.body, headers=signed.headers)
+        # An integration cannot send a body it did not make: a clear refusal, not a bad request.
+        with pytest.raises(ConfigurationError):
+            requests.post(f"{server.url}/", data={"Action": "X"}, auth=AWSAuth(sigv2))
+        url = Signer(creds, "us-east-1", "s3", algorithm="hmacv1").presign(
+            "GET", f"{server.url}/bucket/k", expires_in=60)
+        requests.get(url)
+        assert [r.verified for r in server.received] == [None] * 5
+    with SigningServer(Verifier(lookup)) as server:
+        requests.get(f"{server.url}/bucket/k", auth=hmacv1)
+        assert [r.verified for r in server.received] == ["InvalidRequest"]
