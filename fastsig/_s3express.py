@@ -17,7 +17,7 @@ import collections
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
-from typing import Any, Callable, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
 from urllib.parse import quote
 
 from . import _http
@@ -117,7 +117,8 @@ class S3ExpressSessionProvider(CredentialsProvider):
 
     def __init__(self, credentials: Any, region: str, bucket: str, send: Optional[Send] = None,
                  *, session_mode: Optional[str] = None, endpoint_url: Optional[str] = None,
-                 fips: bool = False, dualstack: bool = False, advisory_refresh: float = 45.0, mandatory_refresh: float = 10.0,
+                 fips: bool = False, dualstack: bool = False, advisory_refresh: float = 45.0,
+                 mandatory_refresh: float = 10.0,
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__(advisory_refresh=advisory_refresh, mandatory_refresh=mandatory_refresh,
                          clock=clock)
@@ -163,14 +164,15 @@ class S3ExpressSessions:
 
     def __init__(self, credentials: Any, region: str, send: Optional[Send] = None, *,
                  session_mode: Optional[str] = None, endpoint_url: Optional[str] = None,
-                 fips: bool = False, dualstack: bool = False, max_buckets: int = 100, advisory_refresh: float = 45.0,
-                 mandatory_refresh: float = 10.0, clock: Callable[[], float] = time.time) -> None:
+                 fips: bool = False, dualstack: bool = False, max_buckets: int = 100,
+                 advisory_refresh: float = 45.0, mandatory_refresh: float = 10.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self._base = credentials
         self._region = region
-        self._options = dict(session_mode=session_mode, endpoint_url=endpoint_url, fips=fips,
-                             dualstack=dualstack,
-                             advisory_refresh=advisory_refresh,
-                             mandatory_refresh=mandatory_refresh, clock=clock)
+        self._options: Dict[str, Any] = {
+            "session_mode": session_mode, "endpoint_url": endpoint_url, "fips": fips,
+            "dualstack": dualstack, "advisory_refresh": advisory_refresh,
+            "mandatory_refresh": mandatory_refresh, "clock": clock}
         self._send = send
         self._max = max_buckets
         self._lock = threading.Lock()
@@ -189,7 +191,7 @@ class S3ExpressSessions:
             entry = self._buckets.get(bucket)
             if entry is None:
                 provider = S3ExpressSessionProvider(self._base, self._region, bucket, self._send,
-                                                    **self._options)  # type: ignore[arg-type]
+                                                    **self._options)
                 entry = self._buckets[bucket] = [provider, None, None]
                 while len(self._buckets) > self._max:
                     self._buckets.popitem(last=False)
@@ -215,7 +217,7 @@ class S3ExpressSessions:
             entry[2] = Signer(Credentials(session.access_key_id, session.secret_access_key,
                                           None, session.expiration), self._region, SERVICE)
             entry[1] = session
-        return entry[2], session.session_token  # type: ignore[return-value]
+        return entry[2], session.session_token
 
     def sign(self, method: str, url: str, headers: Headers = None, body: Any = None, *,
              bucket: Optional[str] = None, timestamp: Optional[Timestamp] = None,
@@ -224,7 +226,7 @@ class S3ExpressSessions:
         signed (S3ExpressAuth)."""
         signer, token = self._signer(url, bucket)
         items = [] if headers is None else list(
-            headers.items() if hasattr(headers, "items") else headers)  # type: ignore[union-attr]
+            headers.items() if hasattr(headers, "items") else headers)
         items = [(n, v) for n, v in items
                  if n.lower() not in (SESSION_HEADER, "x-amz-security-token")]
         items.append((SESSION_HEADER, token))

@@ -18,7 +18,7 @@ import base64
 import hashlib
 import hmac
 import time
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 from urllib.parse import parse_qsl, quote
 
 from ._errors import InvalidRequestError, PayloadError

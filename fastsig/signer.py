@@ -333,7 +333,9 @@ class Signer:
                 if payload_hash is not None:  # checked, but the legacy forms sign no payload
                     _check_payload_hash(payload_hash)
                 epoch = int(_now()) if timestamp is None else to_epoch_seconds(timestamp)
-                return self._legacy.sign(self._resolve(), epoch, method, url, headers, body)
+                signed: SignedRequest = self._legacy.sign(
+                    self._resolve(), epoch, method, url, headers, body)
+                return signed
             context = self._context(timestamp)[3]
         if payload_hash is not None:
             payload_hash = _check_payload_hash(payload_hash)
@@ -396,11 +398,14 @@ class Signer:
         if self._legacy is not None:
             if payload_hash is not None:  # checked, but the legacy forms sign no payload
                 _check_payload_hash(payload_hash)
+            seconds: Any = expires_in
             if isinstance(expires_in, datetime.timedelta):  # no seven-day limit here
                 seconds = expires_in.total_seconds()
-                expires_in = int(seconds) if seconds == int(seconds) else None
+                seconds = int(seconds) if seconds == int(seconds) else None
             epoch = int(_now()) if timestamp is None else to_epoch_seconds(timestamp)
-            return self._legacy.presign(self._resolve(), epoch, method, url, expires_in, headers)
+            presigned: str = self._legacy.presign(
+                self._resolve(), epoch, method, url, seconds, headers)
+            return presigned
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
         return context.presign(method, url, expires_in, headers, payload_hash)
 

@@ -67,11 +67,13 @@ def _s3_url(rng: random.Random):
 def _s3_headers(rng: random.Random, presigned: bool):
     headers = {}
     if rng.random() < 0.5:
-        headers["Content-Type"] = rng.choice(["text/plain", " image/jpeg ", "application/x-www-form-urlencoded"])
+        headers["Content-Type"] = rng.choice(
+            ["text/plain", " image/jpeg ", "application/x-www-form-urlencoded"])
     if rng.random() < 0.3:
         headers["Content-MD5"] = "1B2M2Y8AsgTpgAmY7PhCfg=="
     for i in range(rng.randrange(0, 4)):
-        name = rng.choice(["x-amz-meta-", "X-Amz-Meta-", "x-amz-"]) + rng.choice(["a", "b", "note", "acl"]) + str(i)
+        name = rng.choice(["x-amz-meta-", "X-Amz-Meta-", "x-amz-"]) + \
+            rng.choice(["a", "b", "note", "acl"]) + str(i)
         headers[name] = _text(rng, ["v", " ", "\t", "1", ",", "%"], 0, 8)
     if not presigned and rng.random() < 0.3:
         headers["x-amz-date"] = email.utils.formatdate(EPOCH, usegmt=True)
