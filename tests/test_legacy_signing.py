@@ -5,6 +5,7 @@ timestamp, same output."""
 from __future__ import annotations
 
 import email.utils
+import threading
 import random
 import time
 import types
@@ -377,3 +378,41 @@ def test_legacy_requests_through_requests_to_a_real_server():
     with SigningServer(Verifier(lookup)) as server:
         requests.get(f"{server.url}/bucket/k", auth=hmacv1)
         assert [r.verified for r in server.received] == ["InvalidRequest"]
+
+
+def test_legacy_requests_through_the_wsgi_middleware_behind_waitress():
+    import requests
+    import waitress
+
+    from fastsig import Verifier
+    from fastsig.middleware import WSGIMiddleware
+
+    creds = Credentials("AKIDW", "secret")
+
+    def app(environ, start_response):
+        verified = environ["fastsig.verified"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [f"{verified.access_key_id} {verified.service}".encode()]
+
+    verifier = Verifier({"AKIDW": creds}.get, service="s3", legacy=("sigv2", "hmacv1"))
+    server = waitress.create_server(WSGIMiddleware(app, verifier), host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.effective_port}"
+        hmacv1 = Signer(creds, "us-east-1", "s3", algorithm="hmacv1")
+        signed = hmacv1.sign("PUT", f"{base}/bucket/a b?uploads", {"x-amz-meta-x": "1"})
+        answer = requests.put(signed.url, data=b"body", headers=signed.headers)
+        assert (answer.status_code, answer.text) == (200, "AKIDW s3")
+        answer = requests.get(hmacv1.presign("GET", f"{base}/bucket/k", expires_in=60))
+        assert answer.status_code == 200
+        sigv2 = Signer(creds, "us-east-1", "s3", algorithm="sigv2").sign(
+            "GET", f"{base}/?Action=ListBuckets")
+        assert requests.get(sigv2.url).status_code == 200
+        bad = hmacv1.sign("GET", f"{base}/bucket/k")
+        answer = requests.get(bad.url.replace("/k", "/other"), headers=bad.headers)
+        assert answer.status_code == 403 and "SignatureDoesNotMatch" in answer.text
+    finally:
+        server.task_dispatcher.shutdown()
+        for channel in list(server._map.values()):  # the loop ends when every channel is closed
+            channel.close()
