@@ -235,6 +235,7 @@ class Signer:
         # (start, end, context) of that second, as floats to compare with time.time() cheaply.
         self._fast_ok = self._credentials is not None and self._credentials.expiration is None
         self._fast: Optional[Tuple[float, float, Any]] = None
+        self._event_key: Optional[Tuple[Credentials, str, Any]] = None  # sign_event's key
 
     def __repr__(self) -> str:
         who = self._credentials.access_key_id if self._credentials else type(self._provider).__name__
@@ -513,7 +514,13 @@ class Signer:
         payload = bytes(payload)
         epoch, _, credentials, _ = self._context(timestamp)
         date_time = amz_date(epoch)
-        key = self._hmac_key(credentials, date_time[:8])
+        # A stream's messages share the day's key: made once, not per message.
+        cached = self._event_key
+        if cached is not None and cached[0] is credentials and cached[1] == date_time[:8]:
+            key = cached[2]
+        else:
+            key = self._hmac_key(credentials, date_time[:8])
+            self._event_key = (credentials, date_time[:8], key)
         signature = key.sign(event_string_to_sign(
             date_time, self._scope(date_time[:8]), prior_signature, epoch * 1000, payload))
         headers = {
