@@ -44,6 +44,7 @@ from ._eventstream import (
 )
 from ._http import RetryPolicy
 from ._integration import infer_scope
+from ._s3express import S3ExpressSessionProvider, S3ExpressSessions
 from ._sigv4a import derive_sigv4a_key
 from .credentials import Credentials, default_provider
 from .signer import DEFAULT_EXCLUDED_HEADERS, S3_SERVICES, SignedRequest, Signer
@@ -74,6 +75,8 @@ __all__ = [
     "RequestExpiredError",
     "RequestTimeTooSkewedError",
     "RetryPolicy",
+    "S3ExpressSessionProvider",
+    "S3ExpressSessions",
     "S3_SERVICES",
     "STREAMING_EVENTS_PAYLOAD",
     "SignatureMismatchError",

@@ -61,6 +61,8 @@ _CRC_LENGTH = 4
 TRUE, FALSE, BYTE, SHORT, INTEGER, LONG, BYTES, STRING, TIMESTAMP, UUID = range(10)
 _INT_FORMATS = {BYTE: ">b", SHORT: ">h", INTEGER: ">i", LONG: ">q"}
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_DATE_HEADER = b"\x05:date\x08"  # the :date header's name length, name and type (timestamp)
+_INT64 = struct.Struct(">q")
 
 
 class EventHeader(NamedTuple):
@@ -242,7 +244,7 @@ def split_events(stream: bytes) -> List[bytes]:
 def event_string_to_sign(date_time: str, scope: str, prior_signature: str,
                          date_millis: int, payload: bytes) -> str:
     """The string to sign of one event (see the module's docstring)."""
-    date_header = encode_headers({":date": EventHeader(TIMESTAMP, date_millis)})
+    date_header = _DATE_HEADER + _INT64.pack(date_millis)  # encode_headers' bytes, directly
     return "\n".join((
         EVENT_PAYLOAD_ALGORITHM,
         date_time,

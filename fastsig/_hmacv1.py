@@ -168,7 +168,7 @@ def presign(credentials: Any, epoch: int, method: str, url: str, expires_in: int
     sig = signature(credentials.secret_access_key, text)
     # botocore's order: the key and signature, the signed headers as sent, then Expires.
     params: Dict[str, str] = {"AWSAccessKeyId": credentials.access_key_id, "Signature": sig}
-    for name, _value in sent:
+    for name, _ in sent:
         lname = name.lower()
         if lname.startswith("x-amz-") or lname in _STANDARD:
             params[lname] = ",".join(values[lname])

@@ -361,8 +361,12 @@ class Exchange:
             body, payload_hash = None, UNSIGNED_PAYLOAD
         offset = self.auth.clock_offset
         timestamp = int(time.time() + offset) if offset else None
-        return signer.sign(self.method, self.url, self.headers, body,
-                           timestamp=timestamp, payload_hash=payload_hash)
+        signed = signer.sign(self.method, self.url, self.headers, body,
+                             timestamp=timestamp, payload_hash=payload_hash)
+        if signed.body is not None:  # a SigV2 form post: the signature is in a new body
+            raise ConfigurationError("a SigV2 form post carries its signature in the body: sign "
+                                     "it with Signer.sign and send SignedRequest.body")
+        return signed
 
     @staticmethod
     def wants_body(status: int) -> bool:

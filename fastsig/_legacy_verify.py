@@ -22,7 +22,6 @@ from ._errors import (
     RequestTimeTooSkewedError,
     SignatureMismatchError,
     SigningError,
-    UnknownAccessKeyError,
     VerificationError,
 )
 from ._timestamp import parse_iso8601
@@ -244,7 +243,5 @@ def verify_legacy(verifier: "Verifier", kind: str, method: str, host: Optional[s
         if kind == "hmacv1":
             return _verify_hmacv1(verifier, method, host, path, query, found)
         return _verify_sigv2(verifier, method, host, path, query, found, body)
-    except UnknownAccessKeyError:
-        raise
     except (SigningError, UnicodeError):
         raise MalformedRequestError("the request cannot be canonicalized") from None

@@ -21,17 +21,50 @@ from ._errors import (
     VerificationError,
 )
 
-__all__ = ["PresignedPost", "bucket_url", "check_post", "post_policy"]
+__all__ = ["PresignedPost", "bucket_url", "check_post", "directory_bucket_zone", "post_policy",
+           "zonal_endpoint"]
 
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+# An S3 Express One Zone directory bucket: <name>--<zone id>--x-s3 (usw2-az1, use1-az4, ...).
+_DIRECTORY_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]*--([a-z0-9]+(?:-[a-z0-9]+)+)--x-s3")
 # Form fields a policy need not name (S3's rule).
 _UNCONDITIONED = frozenset({"policy", "x-amz-signature", "file"})
+
+
+def directory_bucket_zone(bucket: str) -> Optional[str]:
+    """The Availability Zone id of an S3 Express One Zone directory bucket, else None.
+
+    >>> directory_bucket_zone("logs--usw2-az1--x-s3")
+    'usw2-az1'
+    """
+    match = _DIRECTORY_BUCKET.fullmatch(bucket) if isinstance(bucket, str) else None
+    return match.group(1) if match else None
+
+
+def zonal_endpoint(bucket: str, region: str, *, fips: bool = False,
+                   dualstack: bool = False) -> str:
+    """The root URL of a directory bucket: its zone's S3 Express endpoint, where both its
+    requests and its CreateSession go (botocore's endpoint rules).
+
+    >>> zonal_endpoint("logs--usw2-az1--x-s3", "us-west-2")
+    'https://logs--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com/'
+    """
+    zone = directory_bucket_zone(bucket)
+    if zone is None:
+        raise InvalidRequestError(f"{bucket!r} is not a directory bucket (name--zone-id--x-s3)")
+    prefix = "s3express-fips-" if fips else "s3express-"
+    stack = ".dualstack" if dualstack else ""
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://{bucket}.{prefix}{zone}{stack}.{region}.{suffix}/"
 
 
 def bucket_url(bucket: str, region: str, *, endpoint_url: Optional[str] = None,
                path_style: bool = False, dualstack: bool = False) -> str:
     """The URL of a bucket's root, ending in '/': virtual-hosted style unless asked otherwise
-    or the name cannot be a host label (dots break TLS wildcards; uppercase), as the SDKs do."""
+    or the name cannot be a host label (dots break TLS wildcards; uppercase), as the SDKs do;
+    a directory bucket's zonal endpoint for S3 Express One Zone."""
+    if endpoint_url is None and not path_style and directory_bucket_zone(bucket):
+        return zonal_endpoint(bucket, region, dualstack=dualstack)
     virtual = not path_style and _DNS_BUCKET.fullmatch(bucket) is not None
     if endpoint_url:
         scheme, _, host = endpoint_url.rstrip("/").partition("://")

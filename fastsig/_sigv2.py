@@ -19,8 +19,9 @@ import hashlib
 import hmac
 import time
 from typing import Any, Dict, List, Mapping, Tuple
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
+from . import _backend
 from ._errors import InvalidRequestError, PayloadError
 from ._speedups_py import (
     S3_PATHS,
@@ -42,7 +43,8 @@ _DIGESTS = {"HmacSHA256": hashlib.sha256, "HmacSHA1": hashlib.sha1}
 
 
 def _encode(text: str) -> str:
-    return quote(text, safe="-_.~")
+    # RFC 3986: what urllib's quote(text, safe="-_.~") gives, from the kernels (compiled or not).
+    return _backend.kernels.uri_encode(text)
 
 
 def _query_params(query: str) -> List[Tuple[str, str]]:
@@ -84,6 +86,10 @@ def string_to_sign(method: str, host: str, path: str, params: Mapping[str, str])
     return f"{method}\n{host}\n{path}\n{canonical_params(params)}"
 
 
+def _string_to_sign(method: str, host: str, path: str, canonical: str) -> str:
+    return f"{method}\n{host}\n{path}\n{canonical}"
+
+
 def signature(secret_access_key: str, text: str, method: str = "HmacSHA256") -> str:
     digest = hmac.new(secret_access_key.encode("utf-8"), text.encode("utf-8"), _DIGESTS[method])
     return base64.b64encode(digest.digest()).decode("ascii")
@@ -101,16 +107,19 @@ def _params(pairs: List[Tuple[str, str]]) -> Dict[str, str]:
 
 
 def _signed(credentials: Any, method: str, host: str, path: str, params: Dict[str, str],
-            when: Tuple[str, str]) -> str:
+            when: Tuple[str, str]) -> Tuple[str, str, str]:
+    """(signature, string to sign, the query or form text that carries them)."""
     params["AWSAccessKeyId"] = credentials.access_key_id
     params["SignatureVersion"] = "2"
     params["SignatureMethod"] = "HmacSHA256"
     params[when[0]] = when[1]
     if credentials.session_token is not None:
         params["SecurityToken"] = credentials.session_token
-    text = string_to_sign(method, host, path, params)
-    params["Signature"] = signature(credentials.secret_access_key, text)
-    return text
+    canonical = canonical_params(params)
+    text = _string_to_sign(method, host, path, canonical)
+    sig = signature(credentials.secret_access_key, text)
+    params["Signature"] = sig
+    return sig, text, f"{canonical}&Signature={_encode(sig)}"
 
 
 def sign(credentials: Any, epoch: int, method: str, url: str, headers: Any,
@@ -134,9 +143,7 @@ def sign(credentials: Any, epoch: int, method: str, url: str, headers: Any,
     else:
         params = _params(_query_params(query))
     stamp = time.strftime(_ISO8601, time.gmtime(epoch))
-    text = _signed(credentials, method, host, path, params, ("Timestamp", stamp))
-    sig = params["Signature"]
-    encoded = canonical_params(params) + "&Signature=" + _encode(sig)
+    sig, text, encoded = _signed(credentials, method, host, path, params, ("Timestamp", stamp))
     if in_body:
         for name in [n for n in sent if n.lower() in ("content-type", "content-length")]:
             del sent[name]
@@ -157,6 +164,5 @@ def presign(credentials: Any, epoch: int, method: str, url: str, expires_in: int
     path = S3_PATHS.paths(path)[0]
     params = _params(_query_params(query))
     stamp = time.strftime(_ISO8601, time.gmtime(epoch + expires_in))
-    _signed(credentials, method, host, path, params, ("Expires", stamp))
-    sig = params["Signature"]
-    return f"{scheme}://{host}{path}?{canonical_params(params)}&Signature={_encode(sig)}"
+    encoded = _signed(credentials, method, host, path, params, ("Expires", stamp))[2]
+    return f"{scheme}://{host}{path}?{encoded}"

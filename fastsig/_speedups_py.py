@@ -532,7 +532,7 @@ class SignedRequest:
 
     # Both kernels make these: it lives here, beside the pure one, so there is one class.
     __slots__ = ("url", "headers", "signature", "canonical_request", "_string_to_sign", "_body")
-    _body: bytes  # set by the SigV2 signer only; read through ``body``
+    _body: Optional[bytes]  # set by the SigV2 signer only
 
     def __init__(
         self,

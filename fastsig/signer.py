@@ -238,6 +238,7 @@ class Signer:
         # (start, end, context) of that second, as floats to compare with time.time() cheaply.
         self._fast_ok = self._credentials is not None and self._credentials.expiration is None
         self._fast: Optional[Tuple[float, float, "SigningContext"]] = None
+        self._event_key: Optional[Tuple[Credentials, str, Any]] = None  # sign_event's key
 
     def __repr__(self) -> str:
         who = self._credentials.access_key_id if self._credentials else type(self._provider).__name__
@@ -336,8 +337,8 @@ class Signer:
             context = fast[2]
         else:
             if self._legacy is not None:
-                if payload_hash is not None:
-                    raise ConfigurationError(f"payload_hash is not part of {self.algorithm}")
+                if payload_hash is not None:  # checked, but the legacy forms sign no payload
+                    _check_payload_hash(payload_hash)
                 epoch = int(_now()) if timestamp is None else to_epoch_seconds(timestamp)
                 signed: SignedRequest = self._legacy.sign(
                     self._resolve(), epoch, method, url, headers, body)
@@ -401,16 +402,16 @@ class Signer:
         ):
             return fast[2].presign(method, url, expires_in, headers, self._presign_payload)
         if self._legacy is not None:
-            if payload_hash is not None:
-                raise ConfigurationError(f"payload_hash is not part of {self.algorithm}")
-            seconds: Optional[int] = expires_in  # type: ignore[assignment]
+            if payload_hash is not None:  # checked, but the legacy forms sign no payload
+                _check_payload_hash(payload_hash)
+            seconds: Any = expires_in
             if isinstance(expires_in, datetime.timedelta):  # no seven-day limit here
-                total = expires_in.total_seconds()
-                seconds = int(total) if total == int(total) else None
+                seconds = expires_in.total_seconds()
+                seconds = int(seconds) if seconds == int(seconds) else None
             epoch = int(_now()) if timestamp is None else to_epoch_seconds(timestamp)
-            url_out: str = self._legacy.presign(
+            presigned: str = self._legacy.presign(
                 self._resolve(), epoch, method, url, seconds, headers)
-            return url_out
+            return presigned
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
         return context.presign(method, url, expires_in, headers, payload_hash)
 
@@ -518,7 +519,13 @@ class Signer:
         payload = bytes(payload)
         epoch, _, credentials, _ = self._context(timestamp)
         date_time = amz_date(epoch)
-        key = self._hmac_key(credentials, date_time[:8])
+        # A stream's messages share the day's key: made once, not per message.
+        cached = self._event_key
+        if cached is not None and cached[0] is credentials and cached[1] == date_time[:8]:
+            key = cached[2]
+        else:
+            key = self._hmac_key(credentials, date_time[:8])
+            self._event_key = (credentials, date_time[:8], key)
         signature = key.sign(event_string_to_sign(
             date_time, self._scope(date_time[:8]), prior_signature, epoch * 1000, payload))
         headers = {

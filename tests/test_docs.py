@@ -12,8 +12,9 @@ import pytest
                                     "fastsig.credentials.assume_role", "fastsig.credentials.mfa",
                                     "fastsig.credentials.sso", "fastsig.signer",
                                     "fastsig.sigv4", "fastsig.verifier", "fastsig.middleware",
-                                    "fastsig._integration", "fastsig._eventstream",
-                                    "fastsig.requests", "fastsig.httpx", "fastsig.urllib3"])
+                                    "fastsig._integration", "fastsig._eventstream", "fastsig._s3",
+                                    "fastsig._s3express", "fastsig.requests", "fastsig.httpx",
+                                    "fastsig.urllib3"])
 def test_docstring_examples(module):
     client = module.rpartition(".")[2]
     if client in ("requests", "httpx", "urllib3"):

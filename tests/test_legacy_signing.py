@@ -5,6 +5,7 @@ timestamp, same output."""
 from __future__ import annotations
 
 import email.utils
+import threading
 import random
 import time
 import types
@@ -16,7 +17,7 @@ from botocore.auth import HmacV1Auth, HmacV1QueryAuth, SigV2Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
-from fastsig import ConfigurationError, Credentials, InvalidRequestError, Signer
+from fastsig import ConfigurationError, Credentials, InvalidRequestError, PayloadError, Signer
 
 EPOCH = 1700000000  # 2023-11-14T22:13:20Z
 ROUNDS = 1000
@@ -72,8 +73,8 @@ def _s3_headers(rng: random.Random, presigned: bool):
     if rng.random() < 0.3:
         headers["Content-MD5"] = "1B2M2Y8AsgTpgAmY7PhCfg=="
     for i in range(rng.randrange(0, 4)):
-        prefix = rng.choice(["x-amz-meta-", "X-Amz-Meta-", "x-amz-"])
-        name = prefix + rng.choice(["a", "b", "note", "acl"]) + str(i)
+        name = rng.choice(["x-amz-meta-", "X-Amz-Meta-", "x-amz-"]) + \
+            rng.choice(["a", "b", "note", "acl"]) + str(i)
         headers[name] = _text(rng, ["v", " ", "\t", "1", ",", "%"], 0, 8)
     if not presigned and rng.random() < 0.3:
         headers["x-amz-date"] = email.utils.formatdate(EPOCH, usegmt=True)
@@ -204,8 +205,12 @@ def test_legacy_algorithms_refuse_what_they_cannot_do():
         signer = Signer(Credentials("AKID", "secret"), "us-east-1", "s3", algorithm=algorithm)
         with pytest.raises(ConfigurationError):
             signer.presign_many("GET", ["https://b.s3.amazonaws.com/k"])
-        with pytest.raises(ConfigurationError):
-            signer.sign("GET", "https://b.s3.amazonaws.com/k", payload_hash="UNSIGNED-PAYLOAD")
+        # No payload is signed: a payload hash is checked, then changes nothing.
+        url = "https://b.s3.amazonaws.com/k?Action=A"
+        assert signer.sign("GET", url, payload_hash="UNSIGNED-PAYLOAD", timestamp=EPOCH) == \
+            signer.sign("GET", url, timestamp=EPOCH)
+        with pytest.raises(PayloadError):
+            signer.sign("GET", url, payload_hash="nope")
         with pytest.raises(ConfigurationError):
             signer.sign_event(b"", "0" * 64)
     sigv2 = Signer(Credentials("AKID", "secret"), "us-east-1", "ec2", algorithm="sigv2")
@@ -340,3 +345,74 @@ def test_verifier_checks_botocore_signed_legacy_requests(boto_clock):
     auth._get_date = lambda: email.utils.formatdate(EPOCH, usegmt=True)
     auth.add_auth(request)
     assert verifier.verify("PUT", request.url, dict(request.headers)).service == "s3"
+
+
+def test_legacy_requests_through_requests_to_a_real_server():
+    import requests
+
+    from fastsig import Verifier
+    from fastsig.requests import AWSAuth
+
+    from .servers import SigningServer
+
+    creds = Credentials("AKIDR", "secret", "TOKEN")
+    lookup = {"AKIDR": creds}.get
+    legacy = Verifier(lookup, legacy=("sigv2", "hmacv1"))
+    with SigningServer(legacy) as server:
+        hmacv1 = AWSAuth(Signer(creds, "us-east-1", "s3", algorithm="hmacv1"))
+        requests.put(f"{server.url}/bucket/a%20key?acl", data=b"x", auth=hmacv1,
+                     headers={"x-amz-meta-a": "b", "Content-Type": "text/plain"})
+        requests.get(f"{server.url}/bucket/a%20key", auth=hmacv1)
+        sigv2 = Signer(creds, "us-east-1", "ec2", algorithm="sigv2")
+        requests.get(f"{server.url}/?Action=DescribeRegions&Version=2016-11-15",
+                     auth=AWSAuth(sigv2))
+        signed = sigv2.sign("POST", f"{server.url}/", None, {"Action": "SendMessage", "A": "é +"})
+        requests.post(signed.url, data=signed.body, headers=signed.headers)
+        # An integration cannot send a body it did not make: a clear refusal, not a bad request.
+        with pytest.raises(ConfigurationError):
+            requests.post(f"{server.url}/", data={"Action": "X"}, auth=AWSAuth(sigv2))
+        url = Signer(creds, "us-east-1", "s3", algorithm="hmacv1").presign(
+            "GET", f"{server.url}/bucket/k", expires_in=60)
+        requests.get(url)
+        assert [r.verified for r in server.received] == [None] * 5
+    with SigningServer(Verifier(lookup)) as server:
+        requests.get(f"{server.url}/bucket/k", auth=hmacv1)
+        assert [r.verified for r in server.received] == ["InvalidRequest"]
+
+
+def test_legacy_requests_through_the_wsgi_middleware_behind_waitress():
+    import requests
+    import waitress
+
+    from fastsig import Verifier
+    from fastsig.middleware import WSGIMiddleware
+
+    creds = Credentials("AKIDW", "secret")
+
+    def app(environ, start_response):
+        verified = environ["fastsig.verified"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [f"{verified.access_key_id} {verified.service}".encode()]
+
+    verifier = Verifier({"AKIDW": creds}.get, service="s3", legacy=("sigv2", "hmacv1"))
+    server = waitress.create_server(WSGIMiddleware(app, verifier), host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.effective_port}"
+        hmacv1 = Signer(creds, "us-east-1", "s3", algorithm="hmacv1")
+        signed = hmacv1.sign("PUT", f"{base}/bucket/a b?uploads", {"x-amz-meta-x": "1"})
+        answer = requests.put(signed.url, data=b"body", headers=signed.headers)
+        assert (answer.status_code, answer.text) == (200, "AKIDW s3")
+        answer = requests.get(hmacv1.presign("GET", f"{base}/bucket/k", expires_in=60))
+        assert answer.status_code == 200
+        sigv2 = Signer(creds, "us-east-1", "s3", algorithm="sigv2").sign(
+            "GET", f"{base}/?Action=ListBuckets")
+        assert requests.get(sigv2.url).status_code == 200
+        bad = hmacv1.sign("GET", f"{base}/bucket/k")
+        answer = requests.get(bad.url.replace("/k", "/other"), headers=bad.headers)
+        assert answer.status_code == 403 and "SignatureDoesNotMatch" in answer.text
+    finally:
+        server.task_dispatcher.shutdown()
+        for channel in list(server._map.values()):  # the loop ends when every channel is closed
+            channel.close()
