@@ -28,7 +28,7 @@ import re
 import sys
 import tempfile
 from types import MethodType
-from typing import Any, Callable, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, cast
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -250,16 +250,16 @@ class WSGIMiddleware(_Middleware):
     >>> app = WSGIMiddleware(app, Verifier(keys.get))
     """
 
-    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
             self._verify(environ)
         except VerificationError as error:
             return self._refuse(error, start_response)
         stream = environ.get("wsgi.input")
         if stream.__class__ is not _DecodedInput:
-            return self.app(environ, start_response)
+            return cast(Iterable[bytes], self.app(environ, start_response))
         try:
-            return self.app(environ, start_response)
+            return cast(Iterable[bytes], self.app(environ, start_response))
         except VerificationError as error:
             if error is not stream.error:
                 raise
@@ -276,7 +276,7 @@ class WSGIMiddleware(_Middleware):
             start_response(f"{status} {_STATUS_TEXT.get(status, 'Error')}", headers, exc_info)
         return [body]
 
-    def _verify(self, environ: dict) -> None:
+    def _verify(self, environ: Dict[str, Any]) -> None:
         headers = _wsgi_headers(environ)
         length = _content_length(environ.get("CONTENT_LENGTH") or None, self.max_body_size)
         chunked = length is None and environ.get("wsgi.input_terminated", False)
@@ -392,7 +392,7 @@ class _DecodedInput:
         return iter(self.readline, b"")
 
 
-def _wsgi_target(environ: dict) -> str:
+def _wsgi_target(environ: Dict[str, Any]) -> str:
     """The request target as the client sent it: servers that keep it (gunicorn's RAW_URI,
     REQUEST_URI of uWSGI and waitress) give it as is. Otherwise it is re-encoded from the
     decoded path: exact for S3's rules, which decode it anyway; for other services exact when
@@ -431,7 +431,7 @@ def _text(latin1: str) -> str:
         raise IncompleteBodyError("the request target is not valid UTF-8", "InvalidURI") from None
 
 
-def _wsgi_headers(environ: dict) -> List[Tuple[str, str]]:
+def _wsgi_headers(environ: Dict[str, Any]) -> List[Tuple[str, str]]:
     headers = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -445,7 +445,9 @@ class _CoroutineEntry:
     """Where each request enters ASGIMiddleware, as a coroutine function: its base class when
     the compiled core is not built (with it, ``_speedups._ASGIEntry`` does the same in C)."""
 
-    async def __call__(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(
+        self, scope: Dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         # Most requests have no body to read and are settled by one call into the kernels;
         # the rest, and every refusal, take the general path, a coroutine of its own.
         verified = self._check_scope(scope, self._presigned)  # type: ignore[attr-defined]
@@ -474,7 +476,9 @@ class ASGIMiddleware(_Entry, _Middleware):
             # looks there; it takes the type's. (A subclass's own __call__ is left alone.)
             self.__call__ = MethodType(_CoroutineEntry.__call__, self)
 
-    async def _general(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def _general(
+        self, scope: Dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         if self._kernels is not _backend.kernels:
             self._bind_fast_path()
         if scope["type"] == "websocket":
@@ -508,7 +512,7 @@ class ASGIMiddleware(_Entry, _Middleware):
         })
         await send({"type": f"{prefix}.response.body", "body": body})
 
-    async def _websocket(self, scope: dict, receive: Callable[..., Any],
+    async def _websocket(self, scope: Dict[str, Any], receive: Callable[..., Any],
                          send: Callable[..., Any]) -> None:
         """A handshake is verified as the GET it is. A refusal is AWS's error response where
         the server offers the websocket.http.response extension, else a close before the
@@ -527,7 +531,7 @@ class ASGIMiddleware(_Entry, _Middleware):
             return
         await self.app(scope, receive, send)
 
-    async def _stream_chunked(self, reader: ChunkedReader, scope: dict,
+    async def _stream_chunked(self, reader: ChunkedReader, scope: Dict[str, Any],
                               receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         """Runs the app on the decoded body of an aws-chunked upload, handed out as it checks;
         the final message (more_body False) only once the trailer has checked. A bad chunk
@@ -537,7 +541,7 @@ class ASGIMiddleware(_Entry, _Middleware):
         failed: List[VerificationError] = []
         started = finished = False
 
-        async def decoded() -> dict:
+        async def decoded() -> Dict[str, Any]:
             nonlocal finished
             if finished:
                 return await receive()  # type: ignore[no-any-return]
@@ -561,7 +565,7 @@ class ASGIMiddleware(_Entry, _Middleware):
             piece, finished = step
             return {"type": "http.request", "body": piece, "more_body": not finished}
 
-        async def guarded_send(message: dict) -> None:
+        async def guarded_send(message: Dict[str, Any]) -> None:
             nonlocal started
             if failed:
                 return
@@ -579,7 +583,7 @@ class ASGIMiddleware(_Entry, _Middleware):
         if failed and not started:
             await self._refuse(failed[0], send)
 
-    def _start(self, scope: dict) -> Any:
+    def _start(self, scope: Dict[str, Any]) -> Any:
         """The VerifiedRequest of a request whose body need not be read first, the
         _Pending work of one whose body must be, or the ChunkedReader of an upload."""
         method = scope["method"]
@@ -616,7 +620,7 @@ class ASGIMiddleware(_Entry, _Middleware):
         return self._finish(pending), _replay(pending.spool.file, receive)
 
 
-def _scope_target(scope: dict) -> str:
+def _scope_target(scope: Dict[str, Any]) -> str:
     """The origin-form target of an ASGI scope as the client sent it (``raw_path``); from the
     decoded ``path`` when the server gives no raw one (a ``+`` then read as a plus)."""
     raw_path = scope.get("raw_path")
@@ -637,10 +641,11 @@ def _replay(file: Any, receive: Callable[..., Any]) -> Callable[..., Any]:
     """A ``receive`` that hands out the spooled body, then defers to the server's."""
     finished = False
 
-    async def replay() -> dict:
+    async def replay() -> Dict[str, Any]:
         nonlocal finished
         if finished:
-            return await receive()
+            message: Dict[str, Any] = await receive()
+            return message
         data = file.read(_CHUNK)
         more = len(data) == _CHUNK
         if not more:
