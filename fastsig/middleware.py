@@ -28,7 +28,7 @@ import re
 import sys
 import tempfile
 from types import MethodType
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, cast
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union, cast
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -185,7 +185,7 @@ class _Middleware:
         if declared is not None and declared.startswith("STREAMING-"):
             return self._chunked(method, target, headers)
         plan = _Plan(declared, has_body)
-        verified = None
+        verified: Union[VerifiedRequest, PendingVerification]
         if not plan.verify_first:
             # Every check that needs no body first: a refused request is never read.
             verified = self.verifier._prepare(method, target, headers)
@@ -217,9 +217,9 @@ class _Middleware:
             raise PayloadHashMismatchError(
                 "The provided 'x-amz-content-sha256' header does not match what was computed."
             )
-        if pending.verified.__class__ is PendingVerification:
+        if isinstance(pending.verified, PendingVerification):
             return pending.verified.finish(None, actual)
-        return pending.verified
+        return cast(VerifiedRequest, pending.verified)
 
 
 class _Pending:

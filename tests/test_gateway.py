@@ -182,6 +182,12 @@ def send(base: str, method: str, target: str, headers: Dict[str, str], body: Any
                   if name.lower() != "content-length"]
         lines += [f"Content-Length: {length}", "Connection: close", "", ""]
         sock.sendall("\r\n".join(lines).encode("utf-8"))
+        if length > 1 << 20:
+            # A large body waits a moment for an early answer, as curl waits on Expect:
+            # 100-continue: a server that closes with unread bytes resets the connection,
+            # which can cost the client the answer (Linux drops unsent data on such a close).
+            # A middleware that reads first answers nothing, and gets the whole body.
+            select.select([sock], [], [], 1.0)
         for piece in pieces:
             if select.select([sock], [], [], 0)[0]:
                 break  # answered already
