@@ -115,8 +115,9 @@ class PresignedVerifier:
 @disjoint_base
 class HeaderVerifier(PresignedVerifier):
     def check(  # type: ignore[override]
-        self, method: str, url: str, headers: _Headers, payload_hash: Optional[str]
-    ) -> Optional[Tuple[Any, ...]]: ...
+        self, method: str, url: str, headers: _Headers, payload_hash: Optional[str],
+        defer: bool = False,
+    ) -> Optional[Any]: ...
     def check_scope(self, scope: Any, presigned: PresignedVerifier) -> Optional[Tuple[Any, ...]]: ...
 
 @disjoint_base

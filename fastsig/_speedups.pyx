@@ -2610,7 +2610,7 @@ cdef class HeaderVerifier(_FastVerifier):
             self.last_list = PyBytes_FromStringAndSize(s, n)
         return self.last_names
 
-    def check(self, method, url, headers, payload_hash):
+    def check(self, method, url, headers, payload_hash, bint defer=False):
         cdef Url u
         cdef const char *s
         cdef Py_ssize_t n
@@ -2621,13 +2621,13 @@ cdef class HeaderVerifier(_FastVerifier):
             s = utf8_or_null(url, &n)
             if s == NULL:
                 return None
-            return self.accept_origin_form(m, s, n, headers, payload_hash)
+            return self.accept_origin_form(m, s, n, headers, payload_hash, defer)
         if parse_url(&u, url):
             return None
         origin = self.origins.find(&u)
         if origin is None:
             return None
-        return self.accept(m, target_of(&u), origin, headers, payload_hash)
+        return self.accept(m, target_of(&u), origin, headers, payload_hash, defer)
 
     def check_scope(self, scope, PresignedVerifier presigned):
         """An ASGI HTTP request without a body (see the pure twin), accepted in one call:
@@ -2713,7 +2713,7 @@ cdef class HeaderVerifier(_FastVerifier):
         return presigned.accept(m, t, origin)
 
     cdef object accept_origin_form(self, bytes m, const char *target, Py_ssize_t n, headers,
-                                   payload_hash):
+                                   payload_hash, bint defer=False):
         """``check`` of an origin-form target, UTF-8. The Host header, which must be there,
         is the host."""
         cdef Url u
@@ -2724,13 +2724,16 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_add(&b, target, n)
             if parse_url_at(&u, b.p, b.n, False):
                 return None
-            return self.accept(m, target_of(&u), None, headers, payload_hash)
+            return self.accept(m, target_of(&u), None, headers, payload_hash, defer)
         finally:
             buf_free(&b)
 
-    cdef object accept(self, bytes m, Target t, tuple origin, headers, payload_hash):
+    cdef object accept(self, bytes m, Target t, tuple origin, headers, payload_hash,
+                       bint defer=False):
         """``check`` of a target as parse_url splits it, with no control character;
-        ``origin`` None for the origin form."""
+        ``origin`` None for the origin form. ``defer``: a request whose payload is its
+        body's hash (no x-amz-content-sha256, not S3) passes every check but the signature
+        and comes back as a _Deferred, for the body to be read only then."""
         cdef double now
         cdef AuthSlots a
         cdef HeaderSet hs
@@ -2838,7 +2841,11 @@ cdef class HeaderVerifier(_FastVerifier):
             is_s3 = memo[7] is True
             # The payload: the declared hash must be the body's; UNSIGNED-PAYLOAD as allowed.
             body_hash = EMPTY_SHA256 if payload_hash is None else payload_hash
-            if content != NULL:
+            if defer:
+                if content != NULL or is_s3:
+                    return None
+                payload = None
+            elif content != NULL:
                 if content_n == 16 and memcmp(content, b"UNSIGNED-PAYLOAD", 16) == 0:
                     if not (is_s3 if self.unsigned_payload is None else self.unsigned_payload):
                         return None
@@ -2855,7 +2862,7 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             else:
                 payload = body_hash
-            if payload is not EMPTY_SHA256 and (
+            if payload is not EMPTY_SHA256 and not defer and (
                     type(payload) is not str or not is_lower_hex64_or_unsigned(payload)):
                 return None
             # The query: no presigning parameters.
@@ -2879,6 +2886,13 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_addc(&creq, b'\n')
             buf_add(&creq, list_s, list_n)
             buf_addc(&creq, b'\n')
+            if defer:
+                return _Deferred(self, memo, PyBytes_FromStringAndSize(creq.p, creq.n),
+                                 PyBytes_FromStringAndSize(date, date_n),
+                                 PyBytes_FromStringAndSize(cred, cred_n),
+                                 PyBytes_FromStringAndSize(sig, 64),
+                                 self.signed_names(list_s, list_n), epoch,
+                                 None if token == NULL else PyBytes_FromStringAndSize(token, token_n))
             buf_adds(&creq, payload)  # ASCII: checked above
             if not self.signature_ok(memo, &creq, date, cred, cred_n, sig):
                 return None
@@ -2893,6 +2907,47 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_free(&creq)
             buf_free(&block)
             buf_free(&signed)
+
+
+@cython.auto_pickle(False)
+cdef class _Deferred:
+    """A header-signed request that passed every check but its signature, which covers the
+    body's hash: ``finish(payload_hash)`` is the VerifiedRequest, or None for the general
+    path to judge (see HeaderVerifier.check's ``defer``)."""
+
+    cdef HeaderVerifier owner
+    cdef tuple memo, names
+    cdef bytes creq, date, cred, sig, token
+    cdef long long epoch
+
+    def __init__(self, HeaderVerifier owner, tuple memo, bytes creq, bytes date, bytes cred,
+                 bytes sig, tuple names, long long epoch, token):
+        self.owner, self.memo, self.creq, self.date = owner, memo, creq, date
+        self.cred, self.sig, self.names, self.epoch, self.token = cred, sig, names, epoch, token
+
+    def finish(self, payload_hash):
+        cdef Buf creq
+        if (type(payload_hash) is not str or not PyUnicode_IS_ASCII(payload_hash)
+                or not is_lower_hex64_or_unsigned(payload_hash)
+                or PyUnicode_GET_LENGTH(payload_hash) != 64 or not in_use()):
+            return None
+        buf_init(&creq, PyBytes_GET_SIZE(self.creq) + 64)
+        try:
+            buf_addb(&creq, self.creq)
+            buf_adds(&creq, payload_hash)
+            if not self.owner.signature_ok(self.memo, &creq, PyBytes_AS_STRING(self.date),
+                                           PyBytes_AS_STRING(self.cred),
+                                           PyBytes_GET_SIZE(self.cred),
+                                           PyBytes_AS_STRING(self.sig)):
+                return None
+        finally:
+            buf_free(&creq)
+        if self.token is None:
+            return self.owner.verified(self.memo, self.names, self.epoch, -1, NULL, 0, False,
+                                       payload_hash)
+        return self.owner.verified(self.memo, self.names, self.epoch, -1,
+                                   PyBytes_AS_STRING(self.token), PyBytes_GET_SIZE(self.token),
+                                   False, payload_hash)
 
 
 cdef bint is_lower_hex64_or_unsigned(str value) except -1:

@@ -889,8 +889,12 @@ class HeaderVerifier(PresignedVerifier):
     general path is as fast as anything here could be, so this twin always defers to it."""
 
     def check(  # type: ignore[override]  # the compiled twin's signature, as the stub says
-        self, method: str, url: str, headers: Any, payload_hash: Optional[str]
-    ) -> Optional[Tuple[Any, ...]]:
+        self, method: str, url: str, headers: Any, payload_hash: Optional[str],
+        defer: bool = False,
+    ) -> Optional[Any]:
+        """With ``defer``, a request whose payload is its body's hash (no
+        x-amz-content-sha256, not S3) comes back, having passed every check but its
+        signature, as an object whose ``finish(payload_hash)`` is the result or None."""
         return None
 
     def check_scope(self, scope: Any, presigned: PresignedVerifier) -> Optional[tuple]:

@@ -410,6 +410,19 @@ class Verifier:
         caller checks (``verify_chunked``)."""
         return self._prepare(method, url, headers, streaming).finish(body, payload_hash)
 
+    def _defer(self, method: str, url: str, headers: Headers) -> Any:
+        """The header phase of a request whose payload is its body's hash: the kernels'
+        one-call check where it takes the request (an object whose ``finish(payload_hash)``
+        is the VerifiedRequest or None), else ``_prepare``'s PendingVerification."""
+        fast = self._fast
+        if fast is None or fast[0].__class__ is not _backend.kernels.PresignedVerifier:
+            fast = self._fast_paths()
+        if headers is not None:
+            deferred = fast[1].check(method, url, headers, None, True)
+            if deferred is not None:
+                return deferred
+        return self._prepare(method, url, headers)
+
     def _prepare(self, method: str, url: str, headers: Headers,
                  streaming: bool = False) -> "PendingVerification":
         """The header phase: every check that does not need the body (signature present and
