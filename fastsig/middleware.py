@@ -167,7 +167,9 @@ class _Middleware:
         self.max_body_size = max_body_size
         self.max_chunk_size = max_chunk_size
         # Whether SignatureDoesNotMatch bodies show the canonical request and string to sign
-        # (by default as the verifier's debug_errors says; it must be on to compute them).
+        # (by default as the verifier's debug_errors says: the verifier computes them).
+        if debug_errors and not verifier.debug_errors:
+            raise ValueError("debug_errors=True needs a Verifier made with debug_errors=True")
         self.debug_errors = verifier.debug_errors if debug_errors is None else bool(debug_errors)
         self._bind_fast_path()
 

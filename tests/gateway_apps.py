@@ -20,6 +20,8 @@ SEEN: List[Dict[str, Any]] = []  # what the apps were told, in this process
 
 
 def _answer(verified: Any, body: bytes, path: str, complete: bool = True) -> bytes:
+    SEEN.append({"sha256": hashlib.sha256(body).hexdigest(), "length": len(body),
+                 "complete": complete, "payload": verified.payload_hash})
     return json.dumps({
         "key": verified.access_key_id,
         "service": verified.service,
@@ -37,7 +39,9 @@ def echo_wsgi(environ: dict, start_response: Callable[..., Any]) -> List[bytes]:
     # Reading exactly CONTENT_LENGTH bytes is all an app may do: that is the whole body.
     SEEN.append({"length": len(body), "complete": len(body) == length})
     out = _answer(environ["fastsig.verified"], body, environ.get("PATH_INFO", ""))
-    start_response("200 OK", [("Content-Type", "application/json"),
+    if "Boto" in environ.get("HTTP_USER_AGENT", ""):
+        out = b""  # boto3 parses a PutObject body as an S3 error
+    start_response("200 OK", [("Content-Type", "application/json"), ("ETag", '"e"'),
                               ("Content-Length", str(len(out)))])
     return [out]
 
@@ -97,8 +101,10 @@ async def echo_asgi(scope: dict, receive: Callable[..., Any], send: Callable[...
             break
     SEEN.append({"length": len(body), "complete": True})
     out = _answer(scope["fastsig.verified"], body, scope["path"])
+    if any(n == b"user-agent" and b"Boto" in v for n, v in scope["headers"]):
+        out = b""  # boto3 parses a PutObject body as an S3 error
     await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"),
+                "headers": [(b"content-type", b"application/json"), (b"etag", b'"e"'),
                             (b"content-length", str(len(out)).encode())]})
     await send({"type": "http.response.body", "body": out})
 
