@@ -42,6 +42,7 @@ def echo_wsgi(environ: dict, start_response: Callable[..., Any]) -> List[bytes]:
     if "Boto" in environ.get("HTTP_USER_AGENT", ""):
         out = b""  # boto3 parses a PutObject body as an S3 error
     start_response("200 OK", [("Content-Type", "application/json"), ("ETag", '"e"'),
+                              ("x-sha256", hashlib.sha256(body).hexdigest()),
                               ("Content-Length", str(len(out)))])
     return [out]
 
