@@ -365,6 +365,7 @@ def test_chunked_upload_reaches_the_app_decoded(gateway, mode, checksum):
     answer = response.json
     assert answer["sha256"] == hashlib.sha256(data).hexdigest()
     assert answer["length"] == len(data) and answer["payload"].startswith("STREAMING-")
+    assert answer["encoding"] is None  # aws-chunked is the transfer's, not the object's
 
 
 def _tamper(framed: bytes, where: str) -> bytes:
