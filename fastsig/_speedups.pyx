@@ -599,9 +599,11 @@ cdef inline bint plain_path(const char *s, Py_ssize_t n) noexcept:
             return False
 
 cdef int path_into(Buf *sent, Buf *canonical, const char *s, Py_ssize_t n,
-                   bint double_encode, bint normalize) except -1:
-    """The path to send and the canonical URI; returns 1 to hand the call to the pure twin."""
+                   bint double_encode, bint normalize, bint plus_space=False) except -1:
+    """The path to send and the canonical URI; returns 1 to hand the call to the pure twin.
+    ``plus_space``: a raw "+" is a space (S3's reading of a received path)."""
     cdef Buf tmp
+    cdef Py_ssize_t i
     if n == 0:
         s = "/"
         n = 1
@@ -621,7 +623,19 @@ cdef int path_into(Buf *sent, Buf *canonical, const char *s, Py_ssize_t n,
         else:
             encode_into(canonical, <const uint8_t *>s, n, fs_uri_keep_path)
         return 0
-    if reencode_into(sent, <const uint8_t *>s, n, fs_uri_keep_path):
+    if plus_space and memchr(s, b'+', n) != NULL:
+        buf_init(&tmp, n + 16)
+        try:
+            for i in range(n):
+                if s[i] == b'+':
+                    buf_add(&tmp, b"%20", 3)
+                else:
+                    buf_addc(&tmp, s[i])
+            if reencode_into(sent, <const uint8_t *>tmp.p, tmp.n, fs_uri_keep_path):
+                return 1
+        finally:
+            buf_free(&tmp)
+    elif reencode_into(sent, <const uint8_t *>s, n, fs_uri_keep_path):
         return 1
     if normalize:
         normalize_into(canonical, sent.p, sent.n)
@@ -635,13 +649,19 @@ cdef class PathPolicy:
 
     cdef readonly bint double_encode
     cdef readonly bint normalize
+    cdef readonly bint plus_is_space
 
-    def __init__(self, double_encode, normalize):
+    def __init__(self, double_encode, normalize, plus_is_space=False):
         self.double_encode = bool(double_encode)
         self.normalize = bool(normalize)
+        self.plus_is_space = bool(plus_is_space)
 
     def __repr__(self):
-        return f"PathPolicy(double_encode={self.double_encode}, normalize={self.normalize})"
+        return (f"PathPolicy(double_encode={self.double_encode}, normalize={self.normalize}"
+                + (", plus_is_space=True)" if self.plus_is_space else ")"))
+
+    cdef object _twin(self):
+        return _py.PathPolicy(self.double_encode, self.normalize, self.plus_is_space)
 
     def paths(self, str path):
         """(the path to send, the canonical URI) for a request path."""
@@ -651,12 +671,13 @@ cdef class PathPolicy:
         try:
             s = PyUnicode_AsUTF8AndSize(path, &n)
         except UnicodeEncodeError:
-            return _py.PathPolicy(self.double_encode, self.normalize).paths(path)
+            return self._twin().paths(path)
         buf_init(&sent, 3 * n + 2)
         buf_init(&canonical, 3 * n + 2)
         try:
-            if path_into(&sent, &canonical, s, n, self.double_encode, self.normalize):
-                return _py.PathPolicy(self.double_encode, self.normalize).paths(path)
+            if path_into(&sent, &canonical, s, n, self.double_encode, self.normalize,
+                         self.plus_is_space):
+                return self._twin().paths(path)
             return utf8_str(sent.p, sent.n), ascii_str(canonical.p, canonical.n)
         finally:
             buf_free(&sent)
@@ -667,6 +688,7 @@ S3_PATHS = PathPolicy(False, False)
 SERVICE_PATHS = PathPolicy(True, True)
 DOUBLE_ENCODED_PATHS = PathPolicy(True, False)
 NORMALIZED_S3_STYLE_PATHS = PathPolicy(False, True)
+S3_RECEIVED_PATHS = PathPolicy(False, False, True)
 
 
 cdef struct Pair:
@@ -2537,7 +2559,7 @@ cdef class PresignedVerifier(_FastVerifier):
                 return None
             policy = self.s3_paths if is_s3 else self.service_paths
             if path_into(&sent, &canonical, t.path, t.path_n, policy.double_encode,
-                         policy.normalize):
+                         policy.normalize, policy.plus_is_space):
                 return None
             host_s = PyUnicode_AsUTF8AndSize(origin[1], &host_n)
             buf_addb(&creq, m)
@@ -2638,7 +2660,7 @@ cdef class HeaderVerifier(_FastVerifier):
             self.last_list = PyBytes_FromStringAndSize(s, n)
         return self.last_names
 
-    def check(self, method, url, headers, payload_hash):
+    def check(self, method, url, headers, payload_hash, bint defer=False):
         cdef Url u
         cdef const char *s
         cdef Py_ssize_t n
@@ -2649,13 +2671,13 @@ cdef class HeaderVerifier(_FastVerifier):
             s = utf8_or_null(url, &n)
             if s == NULL:
                 return None
-            return self.accept_origin_form(m, s, n, headers, payload_hash)
+            return self.accept_origin_form(m, s, n, headers, payload_hash, defer)
         if parse_url(&u, url):
             return None
         origin = self.origins.find(&u)
         if origin is None:
             return None
-        return self.accept(m, target_of(&u), origin, headers, payload_hash)
+        return self.accept(m, target_of(&u), origin, headers, payload_hash, defer)
 
     def check_scope(self, scope, PresignedVerifier presigned):
         """An ASGI HTTP request without a body (see the pure twin), accepted in one call:
@@ -2741,7 +2763,7 @@ cdef class HeaderVerifier(_FastVerifier):
         return presigned.accept(m, t, origin)
 
     cdef object accept_origin_form(self, bytes m, const char *target, Py_ssize_t n, headers,
-                                   payload_hash):
+                                   payload_hash, bint defer=False):
         """``check`` of an origin-form target, UTF-8. The Host header, which must be there,
         is the host."""
         cdef Url u
@@ -2752,13 +2774,16 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_add(&b, target, n)
             if parse_url_at(&u, b.p, b.n, False):
                 return None
-            return self.accept(m, target_of(&u), None, headers, payload_hash)
+            return self.accept(m, target_of(&u), None, headers, payload_hash, defer)
         finally:
             buf_free(&b)
 
-    cdef object accept(self, bytes m, Target t, tuple origin, headers, payload_hash):
+    cdef object accept(self, bytes m, Target t, tuple origin, headers, payload_hash,
+                       bint defer=False):
         """``check`` of a target as parse_url splits it, with no control character;
-        ``origin`` None for the origin form."""
+        ``origin`` None for the origin form. ``defer``: a request whose payload is its
+        body's hash (no x-amz-content-sha256, not S3) passes every check but the signature
+        and comes back as a _Deferred, for the body to be read only then."""
         cdef double now
         cdef AuthSlots a
         cdef HeaderSet hs
@@ -2828,13 +2853,14 @@ cdef class HeaderVerifier(_FastVerifier):
                     or not is_lower_hex64(sig, 64)
                     or not (self.is_last_list(list_s, list_n) or signed_list_ok(list_s, list_n))):
                 return None
-            # Every header is signed or excluded; x-amz-* ones and Authorization must be.
+            # Every header is signed or excluded; x-amz-* ones and Authorization must be,
+            # but for x-amz-content-sha256, which S3 takes unsigned (verifier.py says why).
             for i in range(hs.count):
                 h = &hs.e[i]
                 name = hs.names.p + h.name_off
                 if not in_signed_list(list_s, list_n, name, h.name_len):
-                    if ((h.name_len >= 6 and memcmp(name, b"x-amz-", 6) == 0)
-                            or h.flags & IS_HOST):
+                    if ((h.name_len >= 6 and memcmp(name, b"x-amz-", 6) == 0
+                            and not h.flags & IS_CONTENT) or h.flags & IS_HOST):
                         return None
                     h.flags |= EXCLUDED
                 elif h.flags & IS_AUTH:
@@ -2865,7 +2891,11 @@ cdef class HeaderVerifier(_FastVerifier):
             is_s3 = memo[7] is True
             # The payload: the declared hash must be the body's; UNSIGNED-PAYLOAD as allowed.
             body_hash = EMPTY_SHA256 if payload_hash is None else payload_hash
-            if content != NULL:
+            if defer:
+                if content != NULL or is_s3:
+                    return None
+                payload = None
+            elif content != NULL:
                 if content_n == 16 and memcmp(content, b"UNSIGNED-PAYLOAD", 16) == 0:
                     if not (is_s3 if self.unsigned_payload is None else self.unsigned_payload):
                         return None
@@ -2882,7 +2912,7 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             else:
                 payload = body_hash
-            if payload is not EMPTY_SHA256 and (
+            if payload is not EMPTY_SHA256 and not defer and (
                     type(payload) is not str or not is_lower_hex64_or_unsigned(payload)):
                 return None
             # The query: no presigning parameters.
@@ -2894,7 +2924,7 @@ cdef class HeaderVerifier(_FastVerifier):
                         return None
             policy = self.s3_paths if is_s3 else self.service_paths
             if path_into(&sent, &canonical, t.path, t.path_n, policy.double_encode,
-                         policy.normalize):
+                         policy.normalize, policy.plus_is_space):
                 return None
             buf_addb(&creq, m)
             buf_addc(&creq, b'\n')
@@ -2906,6 +2936,13 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_addc(&creq, b'\n')
             buf_add(&creq, list_s, list_n)
             buf_addc(&creq, b'\n')
+            if defer:
+                return _Deferred(self, memo, PyBytes_FromStringAndSize(creq.p, creq.n),
+                                 PyBytes_FromStringAndSize(date, date_n),
+                                 PyBytes_FromStringAndSize(cred, cred_n),
+                                 PyBytes_FromStringAndSize(sig, 64),
+                                 self.signed_names(list_s, list_n), epoch,
+                                 None if token == NULL else PyBytes_FromStringAndSize(token, token_n))
             buf_adds(&creq, payload)  # ASCII: checked above
             if not self.signature_ok(memo, &creq, date, cred, cred_n, sig):
                 return None
@@ -2920,6 +2957,47 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_free(&creq)
             buf_free(&block)
             buf_free(&signed)
+
+
+@cython.auto_pickle(False)
+cdef class _Deferred:
+    """A header-signed request that passed every check but its signature, which covers the
+    body's hash: ``finish(payload_hash)`` is the VerifiedRequest, or None for the general
+    path to judge (see HeaderVerifier.check's ``defer``)."""
+
+    cdef HeaderVerifier owner
+    cdef tuple memo, names
+    cdef bytes creq, date, cred, sig, token
+    cdef long long epoch
+
+    def __init__(self, HeaderVerifier owner, tuple memo, bytes creq, bytes date, bytes cred,
+                 bytes sig, tuple names, long long epoch, token):
+        self.owner, self.memo, self.creq, self.date = owner, memo, creq, date
+        self.cred, self.sig, self.names, self.epoch, self.token = cred, sig, names, epoch, token
+
+    def finish(self, payload_hash):
+        cdef Buf creq
+        if (type(payload_hash) is not str or not PyUnicode_IS_ASCII(payload_hash)
+                or not is_lower_hex64_or_unsigned(payload_hash)
+                or PyUnicode_GET_LENGTH(payload_hash) != 64 or not in_use()):
+            return None
+        buf_init(&creq, PyBytes_GET_SIZE(self.creq) + 64)
+        try:
+            buf_addb(&creq, self.creq)
+            buf_adds(&creq, payload_hash)
+            if not self.owner.signature_ok(self.memo, &creq, PyBytes_AS_STRING(self.date),
+                                           PyBytes_AS_STRING(self.cred),
+                                           PyBytes_GET_SIZE(self.cred),
+                                           PyBytes_AS_STRING(self.sig)):
+                return None
+        finally:
+            buf_free(&creq)
+        if self.token is None:
+            return self.owner.verified(self.memo, self.names, self.epoch, -1, NULL, 0, False,
+                                       payload_hash)
+        return self.owner.verified(self.memo, self.names, self.epoch, -1,
+                                   PyBytes_AS_STRING(self.token), PyBytes_GET_SIZE(self.token),
+                                   False, payload_hash)
 
 
 cdef bint is_lower_hex64_or_unsigned(str value) except -1:

@@ -26,7 +26,7 @@ from typing import (
     Union,
     cast,
 )
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from . import _backend
 from ._errors import (
@@ -45,6 +45,7 @@ from ._errors import (
 )
 from ._key_cache import signing_keys
 from ._legacy_verify import LEGACY_ALGORITHMS, legacy_kind, verify_legacy
+from ._sigv2 import FORM_TYPE
 from ._sigv4a import REGION_SET, derive_sigv4a_key
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ _EXPIRES = re.compile(r"[0-9]{1,6}")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _SIGV4A = "AWS4-ECDSA-P256-SHA256"
+_FORM_SIGNED = re.compile(r"(?:^|&)(?:X-Amz-Signature|X-Amz-Algorithm|Signature)=")
 _STREAMING = frozenset({"STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
                         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
                         "STREAMING-UNSIGNED-PAYLOAD-TRAILER"})
@@ -220,6 +222,13 @@ class Verifier:
     ``EllipticCurvePublicKey``). Their ``VerifiedRequest.region`` is the signed region set;
     ``region`` must then match one of its patterns.
 
+    S3's rules for what it receives apply to the S3 family: a raw ``+`` in the path is a
+    space (``%20`` in the canonical URI; a plus is sent as ``%2B``), and
+    ``x-amz-content-sha256`` may be sent unsigned (its value still governs the payload
+    check); every other ``x-amz-*`` header must be signed, for every service.
+    ``debug_errors``: ``SignatureDoesNotMatch`` errors carry, in ``details``, the canonical
+    request and string to sign the verifier computed (session tokens hidden), as S3's error
+    bodies do; never the secret, the signing key or the expected signature.
     ``legacy``: the legacy signatures to accept as well, ``"sigv2"`` (query APIs) and
     ``"hmacv1"`` (S3's ``AWS key:signature``, and its presigned URLs); by default none, and
     they are refused with S3's ``InvalidRequest``. They sign neither region nor service:
@@ -244,6 +253,7 @@ class Verifier:
         unsigned_payload: Optional[bool] = None,
         double_encode: Optional[bool] = None,
         normalize_path: Optional[bool] = None,
+        debug_errors: bool = False,
         legacy: Iterable[str] = (),
     ) -> None:
         if not callable(lookup):
@@ -260,6 +270,9 @@ class Verifier:
         self._unsigned_payload = unsigned_payload
         # The kernels' path policies (by name: the backend may change) for S3 and the rest.
         self._s3_paths = _PATH_POLICIES[bool(double_encode), bool(normalize_path)]
+        if self._s3_paths == "S3_PATHS":  # S3 reads a raw '+' in the path it receives as a space
+            self._s3_paths = "S3_RECEIVED_PATHS"
+        self.debug_errors = bool(debug_errors)
         self._service_paths = _PATH_POLICIES[
             double_encode is not False, normalize_path is not False]
         # Memos of derived data only: epoch of an X-Amz-Date, HMAC states of signing keys
@@ -400,12 +413,7 @@ class Verifier:
             verified = fast[1].check(method, url, headers, payload_hash)
             if verified is not None:
                 return cast(VerifiedRequest, verified)
-        try:
-            return self._verify(method, url, headers, body, payload_hash)
-        except SigningError as exc:
-            # The kernels refuse what cannot be canonicalized; to a verifier that is the
-            # client's error. Their messages name the part, never a value.
-            raise MalformedRequestError(str(exc)) from None
+        return self._prepare(method, url, headers).finish(body, payload_hash)
 
     def _verify(
         self, method: str, url: str, headers: Headers, body: Any, payload_hash: Optional[str],
@@ -413,6 +421,35 @@ class Verifier:
     ) -> VerifiedRequest:
         """The general path. ``streaming``: accept an aws-chunked payload, whose chunks the
         caller checks (``verify_chunked``)."""
+        return self._prepare(method, url, headers, streaming).finish(body, payload_hash)
+
+    def _defer(self, method: str, url: str, headers: Headers) -> Any:
+        """The header phase of a request whose payload is its body's hash: the kernels'
+        one-call check where it takes the request (an object whose ``finish(payload_hash)``
+        is the VerifiedRequest or None), else ``_prepare``'s PendingVerification."""
+        fast = self._fast
+        if fast is None or fast[0].__class__ is not _backend.kernels.PresignedVerifier:
+            fast = self._fast_paths()
+        if headers is not None:
+            deferred = fast[1].check(method, url, headers, None, True)
+            if deferred is not None:
+                return deferred
+        return self._prepare(method, url, headers)
+
+    def _prepare(self, method: str, url: str, headers: Headers,
+                 streaming: bool = False) -> "PendingVerification":
+        """The header phase: every check that does not need the body (signature present and
+        well-formed, scope, signed-header rules, date and expiry, key known, session token),
+        so that a server reads the body of a request that passed them only."""
+        try:
+            return self._headers_phase(method, url, headers, streaming)
+        except SigningError as exc:
+            # The kernels refuse what cannot be canonicalized; to a verifier that is the
+            # client's error. Their messages name the part, never a value.
+            raise MalformedRequestError(str(exc)) from None
+
+    def _headers_phase(self, method: str, url: str, headers: Headers,
+                       streaming: bool) -> "PendingVerification":
         kernels = _backend.kernels
         if not isinstance(method, str) or not _TOKEN.fullmatch(method):
             raise MalformedRequestError("method must be an HTTP token such as GET")
@@ -441,9 +478,13 @@ class Verifier:
                 else:
                     found[lname] = [(name, value)]
 
-        kind = legacy_kind(found, query, body)
+        kind = legacy_kind(found, query, None)
+        if kind is None and _FORM_SIGNED.search(query) is None and "authorization" not in found:
+            types = found.get("content-type")
+            if types and types[0][1].lower().startswith(FORM_TYPE):
+                kind = "form"  # a SigV2 form POST, perhaps: its body says
         if kind is not None:
-            return verify_legacy(self, kind, method, url_host, path, query, found, body)
+            return _LegacyPending(self, kind, method, url_host, path, query, found)
         canonical_query, auth = kernels.split_auth_query(query)
         authorization = found.get("authorization")
         if auth:
@@ -523,10 +564,15 @@ class Verifier:
             raise MalformedAuthorizationError("the host header must be signed")
         signed_set = set(signed_names)
         for lname in found:
-            if lname.startswith("x-amz-") and lname not in signed_set and lname != "authorization":
+            # S3 refuses an unsigned x-amz-* header (AccessDenied, HeadersNotSigned) but for
+            # a header-signed request's x-amz-content-sha256, which AWS takes unsigned:
+            # aws-requests-auth never signs it (zengularity/benji#309: AWS accepts what
+            # Yandex refuses; demarche-numerique/ds_proxy#164). Presigned URLs stay strict.
+            if (lname.startswith("x-amz-") and lname not in signed_set
+                    and (presigned or lname != "x-amz-content-sha256")):
                 raise UnsignedHeaderError(
-                    "There were headers present in the request which were not signed: " + lname
-                )
+                    "There were headers present in the request which were not signed: " + lname,
+                    details=(("HeadersNotSigned", lname),))
         signed_pairs: List[Tuple[str, str]] = []
         for lname in signed_names:
             pairs = found.get(lname)
@@ -540,23 +586,20 @@ class Verifier:
         if names != signed_list:  # a signed header whose value is unusable
             raise MalformedRequestError("a signed header could not be canonicalized")
 
-        signed_payload = self._signed_payload(
-            found, presigned, is_s3, body, payload_hash, "x-amz-content-sha256" in signed_set,
-            streaming,
-        )
-
+        payload, compare = self._payload_rule(found, presigned, is_s3,
+                                              "x-amz-content-sha256" in signed_set, streaming)
         policy = getattr(kernels, self._s3_paths if is_s3 else self._service_paths)
-        creq = (
-            f"{method}\n{policy.paths(path)[1]}\n{canonical_query}\n{block}\n"
-            f"{signed_list}\n{signed_payload}"
+        creq_head = (
+            f"{method}\n{policy.paths(path)[1]}\n{canonical_query}\n{block}\n{signed_list}\n"
         )
         scope = f"{scope_date}/{service}" if sigv4a else f"{scope_date}/{region}/{service}"
-        sts = (
-            f"{algorithm}\n{amz_date}\n{scope}/aws4_request\n"
-            f"{kernels.sha256_hex(creq.encode('utf-8'))}"
-        )
-        return self._accept(access_key_id, scope_date, region, service, epoch, expires, token,
-                            signature, sts, tuple(signed_names), signed_payload, sigv4a)
+        credentials = self._precheck(access_key_id, region, service, epoch, expires, token,
+                                     sigv4a)
+        return PendingVerification(
+            self, creq_head, f"{algorithm}\n{amz_date}\n{scope}/aws4_request\n", payload,
+            compare, credentials, (access_key_id, scope_date, region, service, epoch, expires,
+                                   token, signature, tuple(signed_names), sigv4a),
+            token)
 
     def verify_chunked(self, method: str, url: str, headers: Headers, body: Any,
                        *, max_chunk_size: int = 16 << 20) -> "ChunkedReader":
@@ -654,6 +697,18 @@ class Verifier:
         """The checks a request ends with, once its string to sign is known: scope, time,
         access key, session token, signature. ``expires`` (seconds) only for presigned URLs.
         For SigV4a, ``region`` is the region set and ``signature`` a hex DER ECDSA one."""
+        credentials = self._precheck(access_key_id, region, service, epoch, expires, token,
+                                     sigv4a)
+        self._check_signature(credentials, scope_date, region, service, signature,
+                              string_to_sign, sigv4a, None, None)
+        return VerifiedRequest(access_key_id, region, service, signed_headers, epoch,
+                               None if expires is None else expires + epoch, token,
+                               expires is not None, payload)
+
+    def _precheck(self, access_key_id: str, region: str, service: str, epoch: int,
+                  expires: Optional[int], token: Optional[str], sigv4a: bool) -> Any:
+        """Scope, time, access key and session token: the Credentials (or, for SigV4a, the
+        public key the lookup gave)."""
         if self._region is not None and not (
             _in_region_set(self._region, region) if sigv4a else region == self._region
         ):
@@ -662,8 +717,7 @@ class Verifier:
             raise SignatureMismatchError(f"credential should be scoped to service {self._service}")
         now = self._clock()
         if expires is not None:
-            expires += epoch
-            if now > expires:
+            if now > expires + epoch:
                 raise RequestExpiredError("Request has expired")
             if epoch - now > self._max_skew:
                 raise RequestTimeTooSkewedError("X-Amz-Date is in the future: not valid yet")
@@ -685,32 +739,39 @@ class Verifier:
                 "the security token included in the request is invalid",
                 "InvalidToken" if is_s3 else "InvalidClientTokenId",
             )
+        return public_key if credentials is None else credentials
+
+    def _check_signature(self, credentials: Any, scope_date: str, region: str, service: str,
+                         signature: str, string_to_sign: str, sigv4a: bool,
+                         canonical_request: Optional[str], token: Optional[str]) -> None:
+        """Raises SignatureMismatchError unless ``signature`` signs ``string_to_sign``; with
+        ``debug_errors``, the error's details are what S3 shows (``token`` hidden)."""
         if sigv4a:
-            if credentials is not None:
-                public_key = derive_sigv4a_key(credentials).public_key()
+            public_key = (derive_sigv4a_key(credentials).public_key()
+                          if isinstance(credentials, Credentials) else credentials)
             good = _ecdsa_verifies(public_key, signature, string_to_sign)
         else:
             expected = self._signing_key(credentials, scope_date, region, service).sign(
                 string_to_sign)
             good = bool(_SIGNATURE.fullmatch(signature)) and hmac.compare_digest(expected, signature)
-        if not good:
-            raise SignatureMismatchError(
-                "The request signature we calculated does not match the signature you provided"
-            )
-        return VerifiedRequest(access_key_id, region, service, signed_headers, epoch, expires,
-                               token, expires is not None, payload)
+        if good:
+            return
+        error = SignatureMismatchError(
+            "The request signature we calculated does not match the signature you provided")
+        if self.debug_errors:
+            error.details = _debug_details(canonical_request, string_to_sign, token)
+        raise error
 
-    def _signed_payload(
+    def _payload_rule(
         self,
         found: Dict[str, List[Tuple[str, str]]],
         presigned: bool,
         is_s3: bool,
-        body: Any,
-        payload_hash: Optional[str],
         content_header_signed: bool,
         streaming: bool = False,
-    ) -> str:
-        """The payload hash the signature covers, after checking the body against it."""
+    ) -> Tuple[Optional[str], bool]:
+        """(the payload hash the signature covers, None when it is the body's own hash;
+        whether the body must hash to it), from the headers alone."""
         declared = found.get("x-amz-content-sha256")
         if declared is not None:
             if len(declared) > 1:
@@ -723,16 +784,18 @@ class Verifier:
                 "Missing required header for this request: x-amz-content-sha256"
             )
         else:
-            return self._body_hash(body, payload_hash)
+            return None, False
         if presigned and declared is not None and not content_header_signed:
-            value = UNSIGNED_PAYLOAD if is_s3 else self._body_hash(body, payload_hash)
+            if not is_s3:
+                return None, False
+            value = UNSIGNED_PAYLOAD
         if value == UNSIGNED_PAYLOAD:
             if not self._unsigned_ok(is_s3):
                 raise MalformedRequestError("UNSIGNED-PAYLOAD is not accepted here")
-            return value
+            return value, False
         if value.startswith("STREAMING-"):
             if streaming and value in _STREAMING and not presigned:
-                return value
+                return value, False
             raise UnsupportedSigningError(
                 "an aws-chunked payload is checked chunk by chunk: use Verifier.verify_chunked"
                 if value in _STREAMING else "x-amz-content-sha256 names an unknown streaming payload")
@@ -740,11 +803,7 @@ class Verifier:
             raise MalformedAuthorizationError(
                 "x-amz-content-sha256 must be a lowercase hex SHA-256 or UNSIGNED-PAYLOAD"
             )
-        if self._body_hash(body, payload_hash) != value:
-            raise PayloadHashMismatchError(
-                "The provided 'x-amz-content-sha256' header does not match what was computed."
-            )
-        return value
+        return value, True
 
     @staticmethod
     def _body_hash(body: Any, payload_hash: Optional[str]) -> str:
@@ -757,3 +816,88 @@ class Verifier:
         if body.__class__ is bytes:
             return _backend.kernels.sha256_hex(body)
         return hash_payload(body)
+
+
+def _debug_details(canonical_request: Optional[str], string_to_sign: str,
+                   token: Optional[str]) -> Tuple[Tuple[str, str], ...]:
+    """S3's SignatureDoesNotMatch elements: the canonical request and string to sign and
+    their bytes in hex, with the session token (a secret) replaced."""
+    details = []
+    if canonical_request is not None:
+        if token:  # as a header value, and percent-encoded in a presigned query
+            canonical_request = canonical_request.replace(token, "<hidden>").replace(
+                quote(token, safe="-_.~"), "<hidden>")
+        details.append(("CanonicalRequest", canonical_request))
+        details.append(("CanonicalRequestBytes", canonical_request.encode().hex(" ")))
+    details.append(("StringToSign", string_to_sign))
+    details.append(("StringToSignBytes", string_to_sign.encode().hex(" ")))
+    return tuple(details)
+
+
+class PendingVerification:
+    """A request that passed every check but its signature and payload: what the header
+    phase (``Verifier._prepare``) returns. ``body_needed``: whether ``finish`` needs the
+    body (its hash is the payload the signature covers, or must match the declared one)."""
+
+    __slots__ = ("_verifier", "_creq_head", "_sts_head", "payload", "body_needed",
+                 "_credentials", "_fields", "_token")
+
+    def __init__(self, verifier: Verifier, creq_head: str, sts_head: str,
+                 payload: Optional[str], compare: bool, credentials: Any,
+                 fields: Tuple[Any, ...], token: Optional[str]) -> None:
+        self._verifier = verifier
+        self._creq_head = creq_head
+        self._sts_head = sts_head
+        self.payload = payload  # None: the body's own hash
+        self.body_needed = payload is None or compare
+        self._credentials = credentials
+        self._fields = fields
+        self._token = token
+
+    def __repr__(self) -> str:
+        return f"PendingVerification(payload={self.payload!r})"
+
+    def finish(self, body: Any = None, payload_hash: Optional[str] = None) -> VerifiedRequest:
+        """The payload phase: the signature, then the body against a declared hash.
+        ``body`` or ``payload_hash`` as ``Verifier.verify`` takes them."""
+        (access_key_id, scope_date, region, service, epoch, expires, token, signature,
+         signed_headers, sigv4a) = self._fields
+        payload = self.payload
+        if payload is None:
+            payload = Verifier._body_hash(body, payload_hash)
+        creq = self._creq_head + payload
+        sts = self._sts_head + _backend.kernels.sha256_hex(creq.encode("utf-8"))
+        self._verifier._check_signature(self._credentials, scope_date, region, service,
+                                        signature, sts, sigv4a, creq, self._token)
+        if (self.body_needed and self.payload is not None
+                and Verifier._body_hash(body, payload_hash) != payload):
+            raise PayloadHashMismatchError(
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+            )
+        return VerifiedRequest(access_key_id, region, service, signed_headers, epoch,
+                               None if expires is None else expires + epoch, token,
+                               expires is not None, payload)
+
+
+class _LegacyPending(PendingVerification):
+    """The header phase of a SigV2 or HmacV1 request (or of a form POST that may carry a
+    SigV2 signature in its body): verified whole once the body is there."""
+
+    __slots__ = ("_kind", "_request")
+
+    def __init__(self, verifier: Verifier, kind: str, *request: Any) -> None:
+        self._verifier = verifier
+        self._kind = kind
+        self._request = request
+        self.payload = UNSIGNED_PAYLOAD
+        self.body_needed = kind == "form"
+
+    def finish(self, body: Any = None, payload_hash: Optional[str] = None) -> VerifiedRequest:
+        method, url_host, path, query, found = self._request
+        kind: Optional[str] = self._kind
+        if kind == "form":
+            kind = legacy_kind(found, query, body)
+        if kind is None:
+            raise MissingAuthenticationError(
+                "request is not signed: no Authorization header and no X-Amz-Signature")
+        return verify_legacy(self._verifier, kind, method, url_host, path, query, found, body)
