@@ -987,6 +987,28 @@ cdef inline bint lower_is(const char *name, const char *lowercase, Py_ssize_t n)
     return True
 
 
+DEF ROLE_IGNORED = 0  # a header a presigned URL never signs
+DEF ROLE_HOST = 1
+DEF ROLE_OTHER = 2    # x-amz-*, Authorization, or a name that is not text: the general path's
+
+
+cdef int header_role(name) except -1:
+    """What a received header's name (str or bytes) is to a presigned URL's check."""
+    cdef const char *s
+    cdef Py_ssize_t n
+    if type(name) is str:
+        s = utf8_or_null(name, &n)
+        if s == NULL:
+            return ROLE_OTHER
+    elif type(name) is bytes:
+        s, n = PyBytes_AS_STRING(name), PyBytes_GET_SIZE(name)
+    else:
+        return ROLE_OTHER
+    if (n >= 6 and lower_is(s, b"x-amz-", 6)) or (n == 13 and lower_is(s, b"authorization", 13)):
+        return ROLE_OTHER
+    return ROLE_HOST if n == 4 and lower_is(s, b"host", 4) else ROLE_IGNORED
+
+
 cdef uint8_t HOST_CHARS[256]
 for _c in bytearray(b"-.:[]0123456789abcdefghijklmnopqrstuvwxyz"):
     HOST_CHARS[_c] = 1
@@ -2499,6 +2521,61 @@ cdef class PresignedVerifier(_FastVerifier):
             return None
         origin = self.origins.find(&u)
         if origin is None:
+            return None
+        return self.accept(m, target_of(&u), origin)
+
+    def check_headers(self, method, url, headers):
+        """``check`` of a presigned URL sent with the headers a server hands over (a dict, or
+        a list of (name, value) pairs of str or of bytes): the headers a presigned URL never
+        signs (User-Agent, Accept, X-Forwarded-For...) are ignored, as the general path ignores
+        them. Anything that could count (an x-amz-* header, Authorization, more than one Host,
+        a Host other than the URL's own) goes to the general path, as does an origin-form
+        target without a Host header."""
+        cdef Url u
+        cdef Buf b
+        cdef Py_ssize_t pos = 0, n
+        cdef PyObject *key
+        cdef PyObject *value
+        cdef int role
+        cdef const char *s
+        host = None
+        m = method_bytes(method)
+        if m is None or type(url) is not str or not url:
+            return None
+        if type(headers) is dict:
+            while PyDict_Next(headers, &pos, &key, &value):
+                role = header_role(<object>key)
+                if role == ROLE_OTHER:
+                    return None
+                if role == ROLE_HOST:
+                    if host is not None:
+                        return None
+                    host = <object>value
+        elif type(headers) is list:
+            for item in <list>headers:
+                if type(item) is not tuple or PyTuple_GET_SIZE(item) != 2:
+                    return None
+                role = header_role((<tuple>item)[0])
+                if role == ROLE_OTHER or type((<tuple>item)[1]) is not type((<tuple>item)[0]):
+                    return None
+                if role == ROLE_HOST:
+                    if host is not None:
+                        return None
+                    host = (<tuple>item)[1]
+        else:
+            return None
+        if type(host) is bytes:
+            host = (<bytes>host).decode("latin-1")  # as the general path reads bytes pairs
+        elif host is not None and type(host) is not str:
+            return None
+        if (<str>url)[0] == "/":
+            if host is None or not PyUnicode_IS_ASCII(host):
+                return None
+            url = "http://" + host + url  # the scheme is the signers' no business
+        if parse_url(&u, url, True):
+            return None
+        origin = self.origins.find(&u)
+        if origin is None or (host is not None and host != origin[1]):
             return None
         return self.accept(m, target_of(&u), origin)
 

@@ -407,6 +407,12 @@ class Verifier:
                 if verified is not None:
                     return cast(VerifiedRequest, verified)
         elif body is None or body.__class__ is bytes:
+            if (body is None and payload_hash is None and url.__class__ is str
+                    and "X-Amz-Signature=" in url):
+                # A presigned URL with the headers a server hands over.
+                verified = fast[0].check_headers(method, url, headers)
+                if verified is not None:
+                    return cast(VerifiedRequest, verified)
             if payload_hash is None and body is not None:
                 # The hash stands for the body from here on; the body stays for a SigV2 form.
                 payload_hash = _backend.kernels.sha256_hex(body)
@@ -470,9 +476,13 @@ class Verifier:
             for item in items:
                 try:
                     name, value = item
+                    if name.__class__ is bytes and value.__class__ is bytes:
+                        # As ASGI gives them: bytes pairs read as the str pairs they spell.
+                        name, value = name.decode("latin-1"), value.decode("latin-1")
                     lname = name.lower()
                 except (TypeError, ValueError, AttributeError):
-                    raise MalformedRequestError("headers must be str (name, value) pairs") from None
+                    raise MalformedRequestError(
+                        "headers must be (name, value) pairs of str, or of bytes") from None
                 if lname in found:
                     found[lname].append((name, value))
                 else:

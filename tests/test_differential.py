@@ -391,6 +391,42 @@ def test_header_fast_path_accepts_only_what_the_general_path_accepts(
     assert verdicts[0] == verdicts[1]
 
 
+_HEADER_NAMES = st.sampled_from(["Host", "host", "HOST", "User-Agent", "Accept", "X-Amz-Date",
+                                 "x-amz-meta-a", "Authorization", "X-Forwarded-For", "Hos",
+                                 "Hostx", "authorizatio"])
+_HEADER_VALUES = st.sampled_from(["example.com", "EXAMPLE.com", "example.com:443", "example.com:80",
+                                  "other.example", "", " example.com", "*/*", "a\nb", "é"])
+
+
+@SETTINGS
+@given(st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=5), st.booleans(),
+       st.booleans(), st.booleans())
+@example([("Host", "example.com"), ("User-Agent", "curl")], False, False, False)
+@example([("User-Agent", "curl")], True, False, False)
+def test_presigned_fast_path_with_headers_accepts_only_what_the_general_path_accepts(
+        headers, origin_form, as_bytes, as_dict):
+    from fastsig import Signer, Verifier, VerificationError
+
+    url = Signer(_lookup("AKIDEXAMPLE"), "us-east-1", "s3").presign(
+        "GET", "https://example.com/a b", timestamp=_WHEN)
+    target = url.split("example.com", 1)[1] if origin_form else url
+    sent = [(n.encode(), v.encode()) for n, v in headers] if as_bytes else headers
+    if as_dict:
+        sent = dict(sent)
+    verdicts = []
+    for backend in ("python", "cython"):
+        with _backend.using(backend):
+            verifier = Verifier(_lookup, clock=lambda: _WHEN + 5)
+            fast = verifier._fast_paths()[0].check_headers("GET", target, sent)
+            try:
+                general = verifier._prepare("GET", target, sent).finish(None, None)
+            except VerificationError as exc:
+                general = (type(exc), str(exc))
+            assert fast is None or fast == general, (fast, general)
+            verdicts.append(general)
+    assert verdicts[0] == verdicts[1]
+
+
 _BYTE_MUTATION = st.sampled_from([b"", b"%", b"%4", b"\x00", b"\xff", b"\xc3\xa9", b"A", b"a", b"0",
                                   b" ", b"&", b"=", b"/", b";", b",", b"@", b"?", b"#", b":"])
 _EXTRA_HEADER = st.sampled_from([None, (b"content-length", b"0"), (b"content-length", b"5"),

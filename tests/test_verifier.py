@@ -661,3 +661,50 @@ def test_e_a_bodiless_asgi_request_without_a_query_is_checked_cleanly():
     path, _, query = url.partition("amazonaws.com")[2].partition("?")
     scope.update(raw_path=path.encode(), query_string=query.encode())
     assert check(scope) is None or check(scope).access_key_id == ACCESS_KEY
+
+
+def _presigned_and_signed():
+    """A presigned GET (absolute and origin form) with a server's headers, and a header-signed
+    POST, each as (method, target, headers as str pairs, body)."""
+    url = Signer(CREDS, "us-east-1", "s3").presign("GET", "https://b.s3.us-east-1.amazonaws.com/k x",
+                                                   timestamp=WHEN)
+    host = "b.s3.us-east-1.amazonaws.com"
+    server = [("Host", host), ("User-Agent", "curl/8"), ("Accept", "*/*"),
+              ("X-Forwarded-For", "203.0.113.7")]
+    signed = Signer(CREDS, "us-east-1", "dynamodb").sign(
+        "POST", "https://dynamodb.us-east-1.amazonaws.com/", {"X-Amz-Target": "T"}, b"{}",
+        timestamp=WHEN)
+    return [("GET", url, server, None), ("GET", url[url.index(".com") + 4:], server, None),
+            ("POST", "/", list(signed.headers.items()) + server[1:], b"{}")]
+
+
+@pytest.mark.parametrize("change", [None, ("User-Agent", "é"), ("X-Amz-Meta-A", "1"),
+                                    ("Host", "other.example"), ("Accept", "a\nb")])
+def test_b_bytes_header_pairs_verify_as_the_str_pairs_they_spell(change):
+    for method, target, headers, body in _presigned_and_signed():
+        if change:
+            headers = [h for h in headers if h[0] != change[0]] + [change]
+        as_bytes = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
+        assert _failure(lambda: verifier().verify(method, target, as_bytes, body)) == _failure(
+            lambda: verifier().verify(method, target, headers, body))
+        if change is None:
+            assert verifier().verify(method, target, as_bytes, body).access_key_id == ACCESS_KEY
+
+
+def test_presigned_urls_with_a_servers_headers_take_the_compiled_path(backend):
+    checker = verifier()
+    presigned = checker._fast_paths()[0]
+    for method, target, headers, _ in _presigned_and_signed()[:2]:
+        for form in (headers, dict(headers)):
+            fast = presigned.check_headers(method, target, form)
+            assert (fast is not None) == (backend == "cython")
+            assert checker.verify(method, target, form) == checker._prepare(
+                method, target, form).finish(None, None)
+    # What a presigned URL does not sign may not ride along: the general path answers.
+    method, target, headers, _ = _presigned_and_signed()[0]
+    assert presigned.check_headers(method, target, headers + [("X-Amz-Acl", "public")]) is None
+    assert code_of(lambda: checker.verify(method, target, headers + [("X-Amz-Acl", "x")])) == (
+        "AccessDenied")
+    assert presigned.check_headers(method, target, [("Host", "evil.example")]) is None
+    assert code_of(lambda: checker.verify(method, target, [("Host", "evil.example")])) == (
+        "SignatureDoesNotMatch")
