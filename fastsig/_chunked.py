@@ -22,7 +22,7 @@ import base64
 import hashlib
 import hmac
 import zlib
-from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional
+from typing import Any, Callable, Dict, Generator, Iterator, NamedTuple, Optional
 
 from . import _backend
 from ._errors import (IncompleteBodyError, PayloadError, SignatureMismatchError,
@@ -274,44 +274,65 @@ class ChunkedReader(_Readable):
     signature before its data is handed out, then the trailer's signature and checksum and the
     decoded length. Iterate it for the chunks, or ``read`` it as a file. Memory stays at one
     chunk (``max_chunk_size`` at most); a bad chunk raises ``VerificationError``
-    (``SignatureDoesNotMatch``, ``IncompleteBody``, ``BadDigest``)."""
+    (``SignatureDoesNotMatch``, ``IncompleteBody``, ``BadDigest``).
+
+    With ``source`` None the caller pushes the framed body instead (an ASGI server's
+    messages): ``steps()`` yields None when it needs more, given with ``feed`` (``b""`` at
+    the end), and the decoded pieces otherwise."""
 
     def __init__(self, source: Any, *, chain: Optional[ChunkChain], decoded_length: int,
                  trailer: Optional[str], max_chunk_size: int = 16 << 20) -> None:
-        self._read = _byte_reader(source)
+        self._read = None if source is None else _byte_reader(source)
         self._chain = chain  # None: unsigned chunks, guarded by the trailer's checksum
         self.decoded_length = decoded_length
         self._trailer = trailer
         self._max = max_chunk_size
         self._buffer = b""
         self._offset = 0
+        self._ended = False
         self._chunks: Optional[Iterator[bytes]] = None
         self.verified: Any = None  # the VerifiedRequest, set by Verifier.verify_chunked
 
     def __iter__(self) -> Iterator[bytes]:
         if self._chunks is None:
-            self._chunks = self._decode()
+            self._chunks = self._pull()
         return self._chunks
 
-    def _fill(self, need: int) -> bool:
-        """At least ``need`` unread bytes in the buffer; False if the body ends first. Reads
-        whole pieces and keeps an offset, so a large piece is not copied once per chunk."""
+    def _pull(self) -> Iterator[bytes]:
+        read = self._read
+        if read is None:
+            raise TypeError("this reader is fed: drive steps() and feed()")
+        for piece in self.steps():
+            if piece is None:
+                self.feed(read(65536))
+            else:
+                yield piece
+
+    def feed(self, more: bytes) -> None:
+        """More of the framed body; ``b""``: there is no more."""
+        if not more:
+            self._ended = True
+            return
+        # Whole pieces are kept with an offset, so a large piece is not copied once per chunk.
+        self._buffer = self._buffer[self._offset:] + bytes(more)
+        self._offset = 0
+
+    def _fill(self, need: int) -> Generator[None, None, bool]:
+        """At least ``need`` unread bytes in the buffer; False if the body ends first."""
         while len(self._buffer) - self._offset < need:
-            more = self._read(max(65536, need - (len(self._buffer) - self._offset)))
-            if not more:
+            if self._ended:
                 return False
-            self._buffer = self._buffer[self._offset:] + bytes(more)
-            self._offset = 0
+            yield None
         return True
 
-    def _take(self, count: int) -> bytes:
-        if not self._fill(count):
+    def _take(self, count: int) -> Generator[None, None, bytes]:
+        if not (yield from self._fill(count)):
             raise IncompleteBodyError("the body ended in the middle of a chunk")
         start = self._offset
         self._offset += count
         return self._buffer[start:self._offset]
 
-    def _line(self) -> str:
+    def _line(self) -> Generator[None, None, str]:
         while True:
             end = self._buffer.find(b"\r\n", self._offset)
             if end >= 0:
@@ -324,7 +345,7 @@ class ChunkedReader(_Readable):
             unread = len(self._buffer) - self._offset
             if unread > 4096:
                 raise IncompleteBodyError("a chunk header line is too long")
-            if not self._fill(unread + 1):
+            if not (yield from self._fill(unread + 1)):
                 raise IncompleteBodyError("the body ended before its final chunk")
 
     def _check(self, expected: str, given: str) -> None:
@@ -332,12 +353,14 @@ class ChunkedReader(_Readable):
             raise SignatureMismatchError(
                 "The request signature we calculated does not match the signature you provided")
 
-    def _decode(self) -> Iterator[bytes]:
+    def steps(self) -> Iterator[Optional[bytes]]:
+        """The decoded pieces, each once its chunk checks, and None where more of the framed
+        body is needed; it ends once the trailer and the end of the body have checked."""
         chain = self._chain
         checksum = CHECKSUMS[self._trailer]() if self._trailer else None
         received = 0
         while True:
-            header = self._line()
+            header = yield from self._line()
             size_text, _, signature_part = header.partition(";")
             if chain is not None:
                 name, _, given = signature_part.partition("=")
@@ -350,12 +373,12 @@ class ChunkedReader(_Readable):
             size = int(size_text, 16)
             if size > self._max or received + size > self.decoded_length:
                 raise IncompleteBodyError("a chunk is larger than allowed or than the declared length")
-            data = self._take(size) if size else b""
+            data = (yield from self._take(size)) if size else b""
             if chain is not None:
                 self._check(chain.chunk(data), given)
             if not size:
                 break
-            if self._take(2) != b"\r\n":
+            if (yield from self._take(2)) != b"\r\n":
                 raise IncompleteBodyError("a chunk's data is not followed by CRLF")
             received += size
             if checksum is not None:
@@ -363,27 +386,27 @@ class ChunkedReader(_Readable):
             yield data
         if received != self.decoded_length:
             raise IncompleteBodyError(f"the chunks hold {received} bytes, not x-amz-decoded-content-length")
-        self._finish(checksum)
+        yield from self._finish(checksum)
 
-    def _finish(self, checksum: Any) -> None:
+    def _finish(self, checksum: Any) -> Generator[None, None, None]:
         if checksum is None:
-            if self._take(2) != b"\r\n":
+            if (yield from self._take(2)) != b"\r\n":
                 raise IncompleteBodyError("the final chunk is not followed by CRLF")
         else:
-            name, _, value = self._line().partition(":")
+            name, _, value = (yield from self._line()).partition(":")
             if name.lower() != checksum_header(self._trailer):
                 raise IncompleteBodyError("the trailer is not the checksum X-Amz-Trailer announced")
             if self._chain is not None:
-                signature_name, _, given = self._line().partition(":")
+                signature_name, _, given = (yield from self._line()).partition(":")
                 if signature_name.lower() != "x-amz-trailer-signature":
                     raise IncompleteBodyError("the trailer lacks x-amz-trailer-signature")
                 self._check(self._chain.trailer(f"{name.lower()}:{value.strip()}"), given.strip())
-            if self._line() != "":
+            if (yield from self._line()) != "":
                 raise IncompleteBodyError("the trailer is not followed by an empty line")
             actual = base64.b64encode(checksum.digest()).decode()
             if not hmac.compare_digest(actual, value.strip()):
                 raise _BadDigest(f"The {self._trailer} you specified did not match the calculated checksum")
-        if len(self._buffer) > self._offset or self._read(1):
+        if (yield from self._fill(1)):
             raise IncompleteBodyError("data follows the final chunk")
 
 

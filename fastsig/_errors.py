@@ -67,11 +67,18 @@ class VerificationError(FastsigError):
 
     code = "AccessDenied"
     status = 403
+    # Extra elements of AWS's error body, (name, text) pairs: S3's HeadersNotSigned, and with
+    # ``debug_errors`` SignatureDoesNotMatch's CanonicalRequest and StringToSign. Never a
+    # secret; not part of str() (logs).
+    details: "tuple[tuple[str, str], ...]" = ()
 
-    def __init__(self, message: str, code: "str | None" = None) -> None:
+    def __init__(self, message: str, code: "str | None" = None, *,
+                 details: "tuple[tuple[str, str], ...]" = ()) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
+        if details:
+            self.details = details
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (type(self), (str(self), self.code))

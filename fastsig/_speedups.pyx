@@ -556,9 +556,11 @@ cdef inline bint plain_path(const char *s, Py_ssize_t n) noexcept:
             return False
 
 cdef int path_into(Buf *sent, Buf *canonical, const char *s, Py_ssize_t n,
-                   bint double_encode, bint normalize) except -1:
-    """The path to send and the canonical URI; returns 1 to hand the call to the pure twin."""
+                   bint double_encode, bint normalize, bint plus_space=False) except -1:
+    """The path to send and the canonical URI; returns 1 to hand the call to the pure twin.
+    ``plus_space``: a raw "+" is a space (S3's reading of a received path)."""
     cdef Buf tmp
+    cdef Py_ssize_t i
     if n == 0:
         s = "/"
         n = 1
@@ -578,7 +580,19 @@ cdef int path_into(Buf *sent, Buf *canonical, const char *s, Py_ssize_t n,
         else:
             encode_into(canonical, <const uint8_t *>s, n, fs_uri_keep_path)
         return 0
-    if reencode_into(sent, <const uint8_t *>s, n, fs_uri_keep_path):
+    if plus_space and memchr(s, b'+', n) != NULL:
+        buf_init(&tmp, n + 16)
+        try:
+            for i in range(n):
+                if s[i] == b'+':
+                    buf_add(&tmp, b"%20", 3)
+                else:
+                    buf_addc(&tmp, s[i])
+            if reencode_into(sent, <const uint8_t *>tmp.p, tmp.n, fs_uri_keep_path):
+                return 1
+        finally:
+            buf_free(&tmp)
+    elif reencode_into(sent, <const uint8_t *>s, n, fs_uri_keep_path):
         return 1
     if normalize:
         normalize_into(canonical, sent.p, sent.n)
@@ -592,13 +606,19 @@ cdef class PathPolicy:
 
     cdef readonly bint double_encode
     cdef readonly bint normalize
+    cdef readonly bint plus_is_space
 
-    def __init__(self, double_encode, normalize):
+    def __init__(self, double_encode, normalize, plus_is_space=False):
         self.double_encode = bool(double_encode)
         self.normalize = bool(normalize)
+        self.plus_is_space = bool(plus_is_space)
 
     def __repr__(self):
-        return f"PathPolicy(double_encode={self.double_encode}, normalize={self.normalize})"
+        return (f"PathPolicy(double_encode={self.double_encode}, normalize={self.normalize}"
+                + (", plus_is_space=True)" if self.plus_is_space else ")"))
+
+    cdef object _twin(self):
+        return _py.PathPolicy(self.double_encode, self.normalize, self.plus_is_space)
 
     def paths(self, str path):
         """(the path to send, the canonical URI) for a request path."""
@@ -608,12 +628,13 @@ cdef class PathPolicy:
         try:
             s = PyUnicode_AsUTF8AndSize(path, &n)
         except UnicodeEncodeError:
-            return _py.PathPolicy(self.double_encode, self.normalize).paths(path)
+            return self._twin().paths(path)
         buf_init(&sent, 3 * n + 2)
         buf_init(&canonical, 3 * n + 2)
         try:
-            if path_into(&sent, &canonical, s, n, self.double_encode, self.normalize):
-                return _py.PathPolicy(self.double_encode, self.normalize).paths(path)
+            if path_into(&sent, &canonical, s, n, self.double_encode, self.normalize,
+                         self.plus_is_space):
+                return self._twin().paths(path)
             return utf8_str(sent.p, sent.n), ascii_str(canonical.p, canonical.n)
         finally:
             buf_free(&sent)
@@ -624,6 +645,7 @@ S3_PATHS = PathPolicy(False, False)
 SERVICE_PATHS = PathPolicy(True, True)
 DOUBLE_ENCODED_PATHS = PathPolicy(True, False)
 NORMALIZED_S3_STYLE_PATHS = PathPolicy(False, True)
+S3_RECEIVED_PATHS = PathPolicy(False, False, True)
 
 
 cdef struct Pair:
@@ -2487,7 +2509,7 @@ cdef class PresignedVerifier(_FastVerifier):
                 return None
             policy = self.s3_paths if is_s3 else self.service_paths
             if path_into(&sent, &canonical, t.path, t.path_n, policy.double_encode,
-                         policy.normalize):
+                         policy.normalize, policy.plus_is_space):
                 return None
             host_s = PyUnicode_AsUTF8AndSize(origin[1], &host_n)
             buf_addb(&creq, m)
@@ -2778,13 +2800,14 @@ cdef class HeaderVerifier(_FastVerifier):
                     or not is_lower_hex64(sig, 64)
                     or not (self.is_last_list(list_s, list_n) or signed_list_ok(list_s, list_n))):
                 return None
-            # Every header is signed or excluded; x-amz-* ones and Authorization must be.
+            # Every header is signed or excluded; x-amz-* ones and Authorization must be,
+            # but for x-amz-content-sha256, which S3 takes unsigned (verifier.py says why).
             for i in range(hs.count):
                 h = &hs.e[i]
                 name = hs.names.p + h.name_off
                 if not in_signed_list(list_s, list_n, name, h.name_len):
-                    if ((h.name_len >= 6 and memcmp(name, b"x-amz-", 6) == 0)
-                            or h.flags & IS_HOST):
+                    if ((h.name_len >= 6 and memcmp(name, b"x-amz-", 6) == 0
+                            and not h.flags & IS_CONTENT) or h.flags & IS_HOST):
                         return None
                     h.flags |= EXCLUDED
                 elif h.flags & IS_AUTH:
@@ -2844,7 +2867,7 @@ cdef class HeaderVerifier(_FastVerifier):
                         return None
             policy = self.s3_paths if is_s3 else self.service_paths
             if path_into(&sent, &canonical, t.path, t.path_n, policy.double_encode,
-                         policy.normalize):
+                         policy.normalize, policy.plus_is_space):
                 return None
             buf_addb(&creq, m)
             buf_addc(&creq, b'\n')

@@ -253,16 +253,20 @@ class PathPolicy:
     ``double_encode``: the path is taken as sent and URI-encoded once more for the canonical
     request (every service but S3). Otherwise the path is brought to the canonical single
     encoding, and that form is both sent and signed (S3).
-    ``normalize``: dot segments and repeated slashes are removed in the canonical URI."""
+    ``normalize``: dot segments and repeated slashes are removed in the canonical URI.
+    ``plus_is_space``: a raw ``+`` is a space, as S3 reads the path it receives (a client
+    that means a plus sends ``%2B``); single encoding only."""
 
-    __slots__ = ("double_encode", "normalize")
+    __slots__ = ("double_encode", "normalize", "plus_is_space")
 
-    def __init__(self, double_encode: bool, normalize: bool) -> None:
+    def __init__(self, double_encode: bool, normalize: bool, plus_is_space: bool = False) -> None:
         self.double_encode = bool(double_encode)
         self.normalize = bool(normalize)
+        self.plus_is_space = bool(plus_is_space)
 
     def __repr__(self) -> str:
-        return f"PathPolicy(double_encode={self.double_encode}, normalize={self.normalize})"
+        return (f"PathPolicy(double_encode={self.double_encode}, normalize={self.normalize}"
+                + (", plus_is_space=True)" if self.plus_is_space else ")"))
 
     def paths(self, path: str) -> Tuple[str, str]:
         """(the path to send, the canonical URI) for a request path."""
@@ -270,6 +274,8 @@ class PathPolicy:
             path = "/"
         if self.double_encode:
             return path, uri_encode(normalize_path(path) if self.normalize else path, True)
+        if self.plus_is_space:
+            path = path.replace("+", "%20")
         if "%" in path:
             sent = _reencode(path, True)
         else:
@@ -281,6 +287,9 @@ S3_PATHS = PathPolicy(double_encode=False, normalize=False)
 SERVICE_PATHS = PathPolicy(double_encode=True, normalize=True)
 DOUBLE_ENCODED_PATHS = PathPolicy(double_encode=True, normalize=False)
 NORMALIZED_S3_STYLE_PATHS = PathPolicy(double_encode=False, normalize=True)
+# What S3 computes for a path it receives: the signer, which builds the path it sends,
+# encodes a plus as %2B and never needs this.
+S3_RECEIVED_PATHS = PathPolicy(double_encode=False, normalize=False, plus_is_space=True)
 
 
 def _query_pairs(query: str) -> List[Tuple[str, str]]:

@@ -24,7 +24,7 @@ from typing import (
     Tuple,
     Union,
 )
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from . import _backend
 from ._errors import (
@@ -217,6 +217,14 @@ class Verifier:
     ``EllipticCurvePublicKey``). Their ``VerifiedRequest.region`` is the signed region set;
     ``region`` must then match one of its patterns.
 
+    S3's rules for what it receives apply to the S3 family: a raw ``+`` in the path is a
+    space (``%20`` in the canonical URI; a plus is sent as ``%2B``), and
+    ``x-amz-content-sha256`` may be sent unsigned (its value still governs the payload
+    check); every other ``x-amz-*`` header must be signed, for every service.
+    ``debug_errors``: ``SignatureDoesNotMatch`` errors carry, in ``details``, the canonical
+    request and string to sign the verifier computed (session tokens hidden), as S3's error
+    bodies do; never the secret, the signing key or the expected signature.
+
     >>> from fastsig import Credentials, Signer, Verifier
     >>> creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
     >>> url = Signer(creds, "us-east-1", "s3").presign("GET", "https://b.s3.amazonaws.com/k")
@@ -235,6 +243,7 @@ class Verifier:
         unsigned_payload: Optional[bool] = None,
         double_encode: Optional[bool] = None,
         normalize_path: Optional[bool] = None,
+        debug_errors: bool = False,
     ) -> None:
         if not callable(lookup):
             raise TypeError("lookup must be a callable: access_key_id -> Credentials or None")
@@ -247,6 +256,9 @@ class Verifier:
         self._unsigned_payload = unsigned_payload
         # The kernels' path policies (by name: the backend may change) for S3 and the rest.
         self._s3_paths = _PATH_POLICIES[bool(double_encode), bool(normalize_path)]
+        if self._s3_paths == "S3_PATHS":  # S3 reads a raw '+' in the path it receives as a space
+            self._s3_paths = "S3_RECEIVED_PATHS"
+        self.debug_errors = bool(debug_errors)
         self._service_paths = _PATH_POLICIES[
             double_encode is not False, normalize_path is not False]
         # Memos of derived data only: epoch of an X-Amz-Date, HMAC states of signing keys
@@ -386,12 +398,7 @@ class Verifier:
             verified = fast[1].check(method, url, headers, payload_hash)
             if verified is not None:
                 return verified
-        try:
-            return self._verify(method, url, headers, body, payload_hash)
-        except SigningError as exc:
-            # The kernels refuse what cannot be canonicalized; to a verifier that is the
-            # client's error. Their messages name the part, never a value.
-            raise MalformedRequestError(str(exc)) from None
+        return self._prepare(method, url, headers).finish(body, payload_hash)
 
     def _verify(
         self, method: str, url: str, headers: Headers, body: Any, payload_hash: Optional[str],
@@ -399,6 +406,22 @@ class Verifier:
     ) -> VerifiedRequest:
         """The general path. ``streaming``: accept an aws-chunked payload, whose chunks the
         caller checks (``verify_chunked``)."""
+        return self._prepare(method, url, headers, streaming).finish(body, payload_hash)
+
+    def _prepare(self, method: str, url: str, headers: Headers,
+                 streaming: bool = False) -> "PendingVerification":
+        """The header phase: every check that does not need the body (signature present and
+        well-formed, scope, signed-header rules, date and expiry, key known, session token),
+        so that a server reads the body of a request that passed them only."""
+        try:
+            return self._headers_phase(method, url, headers, streaming)
+        except SigningError as exc:
+            # The kernels refuse what cannot be canonicalized; to a verifier that is the
+            # client's error. Their messages name the part, never a value.
+            raise MalformedRequestError(str(exc)) from None
+
+    def _headers_phase(self, method: str, url: str, headers: Headers,
+                       streaming: bool) -> "PendingVerification":
         kernels = _backend.kernels
         if not isinstance(method, str) or not _TOKEN.fullmatch(method):
             raise MalformedRequestError("method must be an HTTP token such as GET")
@@ -505,10 +528,15 @@ class Verifier:
             raise MalformedAuthorizationError("the host header must be signed")
         signed_set = set(signed_names)
         for lname in found:
-            if lname.startswith("x-amz-") and lname not in signed_set and lname != "authorization":
+            # S3 refuses an unsigned x-amz-* header (AccessDenied, HeadersNotSigned) but for
+            # a header-signed request's x-amz-content-sha256, which AWS takes unsigned:
+            # aws-requests-auth never signs it (zengularity/benji#309: AWS accepts what
+            # Yandex refuses; demarche-numerique/ds_proxy#164). Presigned URLs stay strict.
+            if (lname.startswith("x-amz-") and lname not in signed_set
+                    and (presigned or lname != "x-amz-content-sha256")):
                 raise UnsignedHeaderError(
-                    "There were headers present in the request which were not signed: " + lname
-                )
+                    "There were headers present in the request which were not signed: " + lname,
+                    details=(("HeadersNotSigned", lname),))
         signed_pairs: List[Tuple[str, str]] = []
         for lname in signed_names:
             pairs = found.get(lname)
@@ -522,23 +550,20 @@ class Verifier:
         if names != signed_list:  # a signed header whose value is unusable
             raise MalformedRequestError("a signed header could not be canonicalized")
 
-        signed_payload = self._signed_payload(
-            found, presigned, is_s3, body, payload_hash, "x-amz-content-sha256" in signed_set,
-            streaming,
-        )
-
+        payload, compare = self._payload_rule(found, presigned, is_s3,
+                                              "x-amz-content-sha256" in signed_set, streaming)
         policy = getattr(kernels, self._s3_paths if is_s3 else self._service_paths)
-        creq = (
-            f"{method}\n{policy.paths(path)[1]}\n{canonical_query}\n{block}\n"
-            f"{signed_list}\n{signed_payload}"
+        creq_head = (
+            f"{method}\n{policy.paths(path)[1]}\n{canonical_query}\n{block}\n{signed_list}\n"
         )
         scope = f"{scope_date}/{service}" if sigv4a else f"{scope_date}/{region}/{service}"
-        sts = (
-            f"{algorithm}\n{amz_date}\n{scope}/aws4_request\n"
-            f"{kernels.sha256_hex(creq.encode('utf-8'))}"
-        )
-        return self._accept(access_key_id, scope_date, region, service, epoch, expires, token,
-                            signature, sts, tuple(signed_names), signed_payload, sigv4a)
+        credentials = self._precheck(access_key_id, region, service, epoch, expires, token,
+                                     sigv4a)
+        return PendingVerification(
+            self, creq_head, f"{algorithm}\n{amz_date}\n{scope}/aws4_request\n", payload,
+            compare, credentials, (access_key_id, scope_date, region, service, epoch, expires,
+                                   token, signature, tuple(signed_names), sigv4a),
+            token)
 
     def verify_chunked(self, method: str, url: str, headers: Headers, body: Any,
                        *, max_chunk_size: int = 16 << 20) -> "ChunkedReader":
@@ -635,6 +660,18 @@ class Verifier:
         """The checks a request ends with, once its string to sign is known: scope, time,
         access key, session token, signature. ``expires`` (seconds) only for presigned URLs.
         For SigV4a, ``region`` is the region set and ``signature`` a hex DER ECDSA one."""
+        credentials = self._precheck(access_key_id, region, service, epoch, expires, token,
+                                     sigv4a)
+        self._check_signature(credentials, scope_date, region, service, signature,
+                              string_to_sign, sigv4a, None, None)
+        return VerifiedRequest(access_key_id, region, service, signed_headers, epoch,
+                               None if expires is None else expires + epoch, token,
+                               expires is not None, payload)
+
+    def _precheck(self, access_key_id: str, region: str, service: str, epoch: int,
+                  expires: Optional[int], token: Optional[str], sigv4a: bool) -> Any:
+        """Scope, time, access key and session token: the Credentials (or, for SigV4a, the
+        public key the lookup gave)."""
         if self._region is not None and not (
             _in_region_set(self._region, region) if sigv4a else region == self._region
         ):
@@ -643,8 +680,7 @@ class Verifier:
             raise SignatureMismatchError(f"credential should be scoped to service {self._service}")
         now = self._clock()
         if expires is not None:
-            expires += epoch
-            if now > expires:
+            if now > expires + epoch:
                 raise RequestExpiredError("Request has expired")
             if epoch - now > self._max_skew:
                 raise RequestTimeTooSkewedError("X-Amz-Date is in the future: not valid yet")
@@ -666,32 +702,39 @@ class Verifier:
                 "the security token included in the request is invalid",
                 "InvalidToken" if is_s3 else "InvalidClientTokenId",
             )
+        return public_key if credentials is None else credentials
+
+    def _check_signature(self, credentials: Any, scope_date: str, region: str, service: str,
+                         signature: str, string_to_sign: str, sigv4a: bool,
+                         canonical_request: Optional[str], token: Optional[str]) -> None:
+        """Raises SignatureMismatchError unless ``signature`` signs ``string_to_sign``; with
+        ``debug_errors``, the error's details are what S3 shows (``token`` hidden)."""
         if sigv4a:
-            if credentials is not None:
-                public_key = derive_sigv4a_key(credentials).public_key()
+            public_key = (derive_sigv4a_key(credentials).public_key()
+                          if isinstance(credentials, Credentials) else credentials)
             good = _ecdsa_verifies(public_key, signature, string_to_sign)
         else:
             expected = self._signing_key(credentials, scope_date, region, service).sign(
                 string_to_sign)
             good = bool(_SIGNATURE.fullmatch(signature)) and hmac.compare_digest(expected, signature)
-        if not good:
-            raise SignatureMismatchError(
-                "The request signature we calculated does not match the signature you provided"
-            )
-        return VerifiedRequest(access_key_id, region, service, signed_headers, epoch, expires,
-                               token, expires is not None, payload)
+        if good:
+            return
+        error = SignatureMismatchError(
+            "The request signature we calculated does not match the signature you provided")
+        if self.debug_errors:
+            error.details = _debug_details(canonical_request, string_to_sign, token)
+        raise error
 
-    def _signed_payload(
+    def _payload_rule(
         self,
         found: Dict[str, List[Tuple[str, str]]],
         presigned: bool,
         is_s3: bool,
-        body: Any,
-        payload_hash: Optional[str],
         content_header_signed: bool,
         streaming: bool = False,
-    ) -> str:
-        """The payload hash the signature covers, after checking the body against it."""
+    ) -> Tuple[Optional[str], bool]:
+        """(the payload hash the signature covers, None when it is the body's own hash;
+        whether the body must hash to it), from the headers alone."""
         declared = found.get("x-amz-content-sha256")
         if declared is not None:
             if len(declared) > 1:
@@ -704,16 +747,18 @@ class Verifier:
                 "Missing required header for this request: x-amz-content-sha256"
             )
         else:
-            return self._body_hash(body, payload_hash)
+            return None, False
         if presigned and declared is not None and not content_header_signed:
-            value = UNSIGNED_PAYLOAD if is_s3 else self._body_hash(body, payload_hash)
+            if not is_s3:
+                return None, False
+            value = UNSIGNED_PAYLOAD
         if value == UNSIGNED_PAYLOAD:
             if not self._unsigned_ok(is_s3):
                 raise MalformedRequestError("UNSIGNED-PAYLOAD is not accepted here")
-            return value
+            return value, False
         if value.startswith("STREAMING-"):
             if streaming and value in _STREAMING and not presigned:
-                return value
+                return value, False
             raise UnsupportedSigningError(
                 "an aws-chunked payload is checked chunk by chunk: use Verifier.verify_chunked"
                 if value in _STREAMING else f"unknown streaming payload {value[:64]!r}")
@@ -721,11 +766,7 @@ class Verifier:
             raise MalformedAuthorizationError(
                 "x-amz-content-sha256 must be a lowercase hex SHA-256 or UNSIGNED-PAYLOAD"
             )
-        if self._body_hash(body, payload_hash) != value:
-            raise PayloadHashMismatchError(
-                "The provided 'x-amz-content-sha256' header does not match what was computed."
-            )
-        return value
+        return value, True
 
     @staticmethod
     def _body_hash(body: Any, payload_hash: Optional[str]) -> str:
@@ -738,3 +779,64 @@ class Verifier:
         if body.__class__ is bytes:
             return _backend.kernels.sha256_hex(body)
         return hash_payload(body)
+
+
+def _debug_details(canonical_request: Optional[str], string_to_sign: str,
+                   token: Optional[str]) -> Tuple[Tuple[str, str], ...]:
+    """S3's SignatureDoesNotMatch elements: the canonical request and string to sign and
+    their bytes in hex, with the session token (a secret) replaced."""
+    details = []
+    if canonical_request is not None:
+        if token:  # as a header value, and percent-encoded in a presigned query
+            canonical_request = canonical_request.replace(token, "<hidden>").replace(
+                quote(token, safe="-_.~"), "<hidden>")
+        details.append(("CanonicalRequest", canonical_request))
+        details.append(("CanonicalRequestBytes", canonical_request.encode().hex(" ")))
+    details.append(("StringToSign", string_to_sign))
+    details.append(("StringToSignBytes", string_to_sign.encode().hex(" ")))
+    return tuple(details)
+
+
+class PendingVerification:
+    """A request that passed every check but its signature and payload: what the header
+    phase (``Verifier._prepare``) returns. ``body_needed``: whether ``finish`` needs the
+    body (its hash is the payload the signature covers, or must match the declared one)."""
+
+    __slots__ = ("_verifier", "_creq_head", "_sts_head", "payload", "body_needed",
+                 "_credentials", "_fields", "_token")
+
+    def __init__(self, verifier: Verifier, creq_head: str, sts_head: str,
+                 payload: Optional[str], compare: bool, credentials: Any,
+                 fields: Tuple[Any, ...], token: Optional[str]) -> None:
+        self._verifier = verifier
+        self._creq_head = creq_head
+        self._sts_head = sts_head
+        self.payload = payload  # None: the body's own hash
+        self.body_needed = payload is None or compare
+        self._credentials = credentials
+        self._fields = fields
+        self._token = token
+
+    def __repr__(self) -> str:
+        return f"PendingVerification(payload={self.payload!r})"
+
+    def finish(self, body: Any = None, payload_hash: Optional[str] = None) -> VerifiedRequest:
+        """The payload phase: the signature, then the body against a declared hash.
+        ``body`` or ``payload_hash`` as ``Verifier.verify`` takes them."""
+        (access_key_id, scope_date, region, service, epoch, expires, token, signature,
+         signed_headers, sigv4a) = self._fields
+        payload = self.payload
+        if payload is None:
+            payload = Verifier._body_hash(body, payload_hash)
+        creq = self._creq_head + payload
+        sts = self._sts_head + _backend.kernels.sha256_hex(creq.encode("utf-8"))
+        self._verifier._check_signature(self._credentials, scope_date, region, service,
+                                        signature, sts, sigv4a, creq, self._token)
+        if (self.body_needed and self.payload is not None
+                and Verifier._body_hash(body, payload_hash) != payload):
+            raise PayloadHashMismatchError(
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+            )
+        return VerifiedRequest(access_key_id, region, service, signed_headers, epoch,
+                               None if expires is None else expires + epoch, token,
+                               expires is not None, payload)
