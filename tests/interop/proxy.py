@@ -108,19 +108,27 @@ class TamperProxy:
 
     def _serve(self, conn: socket.socket) -> None:
         upstream = None
+        answers = None
         try:
+            conn.settimeout(60)  # nothing here may hang a test for ever
             if self.server_tls is not None:
                 conn = self.server_tls.wrap_socket(conn, server_side=True)
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=60)
             if self.client_tls is not None:
                 upstream = self.client_tls.wrap_socket(upstream, server_hostname="127.0.0.1")
-            threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True).start()
+            answers = threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True)
+            answers.start()
             reader = conn.makefile("rb")
             while self._forward_request(reader, upstream):
                 pass
+            upstream.shutdown(socket.SHUT_RDWR)  # the client is done: so is the server's side
         except (OSError, ValueError):
+            # The server may answer (a refusal) and close before the whole body went up:
+            # the answer still goes back to the client before the connection closes.
             pass
         finally:
+            if answers is not None:
+                answers.join(60)
             for sock in (conn, upstream):
                 if sock is not None:
                     try:

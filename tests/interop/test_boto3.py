@@ -24,6 +24,7 @@ def client(service: str, server: Server, tls: Tls, *, proxy: bool = False, **con
         aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
         verify=str(tls.ca) if server.tls else None,
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                      connect_timeout=10, read_timeout=60,
                       signature_version="s3v4" if service == "s3" else None, **config))
 
 
