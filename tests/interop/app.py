@@ -483,3 +483,9 @@ def wsgi_app(environ: Dict[str, Any], start_response: Callable[..., Any]) -> Ite
 
 _WSGI: Optional[Callable[..., Any]] = None
 asgi_app = _asgi() if "FASTSIG_INTEROP_KEY_ID" in os.environ else None
+if "FASTSIG_INTEROP_STORE" in os.environ:
+    # Which backend this server process verifies with, for the tests to check.
+    import fastsig
+
+    with open(os.path.join(STORE, "backend"), "w") as _file:
+        _file.write(fastsig.backend)

@@ -125,9 +125,14 @@ class Server:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
+        import fastsig
+
+        # The server imports the fastsig this process imported, and the app from the checkout.
+        package_root = str(Path(fastsig.__file__).resolve().parents[1])
         env = {**os.environ, "FASTSIG_INTEROP_STORE": str(folder),
                "FASTSIG_INTEROP_KEY_ID": KEY_ID, "FASTSIG_INTEROP_SECRET": SECRET,
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+               "PYTHONPATH": os.pathsep.join([package_root, str(ROOT),
+                                              os.environ.get("PYTHONPATH", "")])}
         env.pop("FASTSIG_NO_EXTENSIONS", None)
         if backend == "python":
             env["FASTSIG_NO_EXTENSIONS"] = "1"
@@ -148,9 +153,16 @@ class Server:
                 raise RuntimeError(f"{self.name} exited: {(self.store / 'server.log').read_text()}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
             except OSError:
                 time.sleep(0.1)
+                continue
+            backend = self.store / "backend"
+            if backend.exists() and backend.read_text():
+                if backend.read_text() != self.backend:
+                    raise RuntimeError(f"{self.name} verifies with {backend.read_text()!r}, "
+                                       f"not {self.backend!r}")
+                return
+            time.sleep(0.1)
         raise RuntimeError(f"{self.name} did not listen on {self.port} within 30 s")
 
     @property

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .clients import TAMPERED, payload
+from .clients import TAMPERED, expect_aws_chunked, needs_aws_chunked, payload
 from .conftest import KEY_ID, KEYS, SECRET, Server, Tls, new_bucket
 
 boto3 = pytest.importorskip("boto3")
@@ -50,7 +50,8 @@ def test_object_keys(server: Server, tls: Tls, bucket: str, key: str) -> None:
     assert server.object(bucket, key) is None
 
 
-def test_put_object_default_checksums(server: Server, tls: Tls, bucket: str) -> None:
+def test_put_object_default_checksums(server: Server, tls: Tls, bucket: str, request: Any) -> None:
+    expect_aws_chunked(request, server)
     # Over HTTPS boto3 sends STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer.
     data = payload(300_000)
     client("s3", server, tls).put_object(Bucket=bucket, Key="default.bin", Body=data)
@@ -58,7 +59,9 @@ def test_put_object_default_checksums(server: Server, tls: Tls, bucket: str) -> 
     assert [r["bytes"] for r in server.seen() if r["path"].endswith("/default.bin")] == [len(data)]
 
 
-def test_upload_file_20mb_multipart(server: Server, tls: Tls, bucket: str, tmp_path: Any) -> None:
+def test_upload_file_20mb_multipart(server: Server, tls: Tls, bucket: str, tmp_path: Any,
+                                    request: Any) -> None:
+    expect_aws_chunked(request, server)
     data = payload(20 << 20)
     source = tmp_path / "big.bin"
     source.write_bytes(data)
@@ -130,6 +133,7 @@ def test_tampered_signed_body(http_server: Server, tls: Tls) -> None:
     assert server.object(bucket, "k") is None
 
 
+@needs_aws_chunked
 @pytest.mark.parametrize("mode", ["body", "trailer"])
 def test_tampered_chunked_upload(https_server: Server, tls: Tls, mode: str) -> None:
     # boto3 sends aws-chunked only over HTTPS.

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import pytest
 
-from .clients import TAMPERED, payload
+from .clients import TAMPERED, expect_aws_chunked, payload
 from .conftest import KEY_ID, KEYS, SECRET, Server, Tls, new_bucket
 
 
@@ -69,7 +69,8 @@ def aws(pyclients: Dict[str, str], tmp_path: Path, tls: Tls) -> Any:
     return call
 
 
-def test_awscli_s3_cp_keys(aws: Any, server: Server, bucket: str, tmp_path: Path) -> None:
+def test_awscli_s3_cp_keys(aws: Any, server: Server, bucket: str, tmp_path: Path, request: Any) -> None:
+    expect_aws_chunked(request, server)
     # `aws s3 cp --recursive`: PutObject for each key (aws-chunked over HTTPS), then
     # ListObjectsV2 (encoding-type=url) and GetObject for each.
     contents = write_keys(tmp_path / "up")
@@ -79,7 +80,8 @@ def test_awscli_s3_cp_keys(aws: Any, server: Server, bucket: str, tmp_path: Path
     assert read_tree(tmp_path / "down") == contents
 
 
-def test_awscli_s3api_put_get(aws: Any, server: Server, bucket: str, tmp_path: Path) -> None:
+def test_awscli_s3api_put_get(aws: Any, server: Server, bucket: str, tmp_path: Path, request: Any) -> None:
+    expect_aws_chunked(request, server)
     key = KEYS["mixed"]
     source = tmp_path / "in.bin"
     source.write_bytes(payload(3000))
@@ -89,7 +91,8 @@ def test_awscli_s3api_put_get(aws: Any, server: Server, bucket: str, tmp_path: P
     assert (tmp_path / "out.bin").read_bytes() == source.read_bytes()
 
 
-def test_awscli_s3_cp_20mb_multipart(aws: Any, server: Server, bucket: str, tmp_path: Path) -> None:
+def test_awscli_s3_cp_20mb_multipart(aws: Any, server: Server, bucket: str, tmp_path: Path, request: Any) -> None:
+    expect_aws_chunked(request, server)
     data = payload(20 << 20)
     (tmp_path / "big.bin").write_bytes(data)
     aws(server, "s3", "cp", str(tmp_path / "big.bin"), f"s3://{bucket}/big.bin")

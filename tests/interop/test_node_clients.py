@@ -50,12 +50,11 @@ def test_keys(node_clients: Dict[str, str], server: Server, bucket: str, tls: Tl
     assert results[-1]["keys"] == [KEYS["mixed"]] or client != "sdk"
 
 
-@pytest.mark.parametrize("client", CLIENTS)
-@pytest.mark.parametrize("mode", ["path", "query", "header"])
+# A presigned request has no X-Amz-Date header (its date is in the query): no header case.
+@pytest.mark.parametrize("client,mode", [(c, m) for c in CLIENTS for m in ("path", "query", "header")
+                                         if (c, m) != ("aws4-presign", "header")])
 def test_tampered(node_clients: Dict[str, str], server: Server, bucket: str, tls: Tls, client: str,
                   mode: str) -> None:
-    if mode == "header" and client == "aws4-presign":
-        mode = "query"  # a presigned request has no X-Amz-Date header: its date is in the query
     server.put_object(bucket, KEYS["mixed"], b"x")
     server.proxy.arm(mode, "GET")
     call = {"op": "list", "prefix": "dir"} if mode == "query" and client != "aws4-presign" \
