@@ -20,7 +20,7 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union, cast
 from urllib.parse import quote, unquote_plus
 
 from .credentials import Credentials
@@ -35,7 +35,7 @@ IN_FLIGHT_PER_WORKER = 2
 _NEEDS_QUOTING = re.compile(r"[%?#\x00-\x1f\x7f]")
 # The same set as bytes, without '\n': a block of lines is checked whole with translate,
 # several times faster than a regex search.
-_SPECIAL_BYTES = bytes(range(0, 10)) + bytes(range(11, 32)) + b"\x7f%?#"
+_SPECIAL_BYTES = bytes(range(10)) + bytes(range(11, 32)) + b"\x7f%?#"
 _KEY_SAFE = "/~!$&'()*+,;=:@"
 
 
@@ -187,7 +187,9 @@ def _decode_lines(block: bytes, first_line: int, skip_invalid: bool) -> _Lines:
     return _Lines(None, texts, numbers, first_line, blank, skipped, False)
 
 
-def _entries_from_jsonl(job: Job, numbered: List[Tuple[int, str]], skipped: List[int]) -> List[Tuple[int, str]]:
+def _entries_from_jsonl(
+    job: Job, numbered: List[Tuple[int, str]], skipped: List[int]
+) -> List[Tuple[int, str]]:
     entries = []
     for number, line in numbered:
         try:
@@ -319,7 +321,8 @@ def open_input(path: Optional[str]) -> Tuple[IO[bytes], Callable[[], Tuple[int, 
         total = os.fstat(raw.fileno()).st_size
     buffered = raw  # a BufferedReader either way: peek without consuming
     magic = buffered.peek(2)[:2]
-    stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if magic == b"\x1f\x8b" else buffered
+    stream: IO[bytes] = (cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb"))
+                         if magic == b"\x1f\x8b" else buffered)
 
     def position() -> Tuple[int, Optional[int]]:
         try:
@@ -483,7 +486,7 @@ class _Workers:
 
     def __init__(self, job: Job, count: int, output_path: Optional[str] = None) -> None:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        context = multiprocessing.get_context(method)
+        context: Any = multiprocessing.get_context(method)  # fork's or spawn's: both have Process
         self._tasks, self._results, self._offsets, self._processes = [], [], [], []
         self._writing = output_path is not None
         for _ in range(count):

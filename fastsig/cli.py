@@ -1,5 +1,5 @@
 """The command line: ``fastsig presign`` (bulk presigning, the main job), ``sign``,
-``verify`` and ``bench``. ``python -m fastsig`` is the same tool."""
+``verify``, ``explain`` and ``bench``. ``python -m fastsig`` is the same tool."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import stat
 import sys
 import time
 import traceback
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__, _backend, _bulk
 from ._errors import FastsigError, VerificationError
-from ._timestamp import to_epoch_seconds
+from ._timestamp import parse_amz_date, to_epoch_seconds
 from .credentials import Credentials, default_provider, default_region
 from .signer import MAX_EXPIRES, Signer
 from .verifier import Verifier
@@ -184,7 +184,7 @@ def presign_command(args: argparse.Namespace) -> int:
     rows_skipped: List[int] = []  # rows of CSV-like input skipped before they reach a worker
     if args.input is None and args.example:
         payloads: Iterator[Any] = _example_blocks(args.count)
-        position = lambda: (0, None)  # noqa: E731
+        position: Callable[[], Tuple[int, Optional[int]]] = lambda: (0, None)  # noqa: E731
     else:
         stream, position = _bulk.open_input(args.input)
         if input_format in ("lines", "jsonl"):
@@ -197,6 +197,12 @@ def presign_command(args: argparse.Namespace) -> int:
     progress = Progress(not args.quiet and sys.stderr.isatty(), position)
     totals = {"blank": 0, "skipped": 0}
     sample: List[Tuple[str, str]] = []
+    if not args.quiet:
+        # Once the input and output are open (their errors stay one line), before the
+        # run: the first line says which backend signs, and on the pure path why.
+        note = f" (pure-Python path: {_backend.reason})" if _backend.reason else ""
+        print(f"fastsig {__version__}, {_backend.backend} backend{note}, {workers} worker(s)",
+              file=sys.stderr)
     out.write(_bulk.render_header(job))
 
     def emit(result: _bulk.Result) -> None:
@@ -228,12 +234,8 @@ def presign_command(args: argparse.Namespace) -> int:
     count = progress.count
     if args.quiet:
         return 0
-    backend = _backend.backend
-    note = "" if backend == "cython" else (
-        " (pure-Python path: the compiled core is not built, or FASTSIG_NO_EXTENSIONS is set)")
     extra = "".join(f", {n:,} {what}" for n, what in (
         (totals["blank"], "blank lines skipped"), (totals["skipped"], "invalid lines skipped")) if n)
-    print(f"fastsig {__version__}, {backend} backend{note}, {workers} worker(s)", file=sys.stderr)
     print(f"presigned {count:,} URLs in {elapsed:.2f} s: {count / max(elapsed, 1e-9):,.0f} URLs/s, "
           f"expiring {job.expires_text}{extra}", file=sys.stderr)
     if sample and args.example:
@@ -271,7 +273,7 @@ def service_and_region(host: str) -> Tuple[Optional[str], Optional[str]]:
         if match:
             found_service = match.group(service) if isinstance(service, int) else service
             found_region = match.group(region) if isinstance(region, int) else region
-            return found_service, found_region
+            return cast(Optional[str], found_service), cast(Optional[str], found_region)
     return None, None
 
 
@@ -366,6 +368,147 @@ def verify_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# The rule at stake where two canonical requests first differ, by part.
+_RULES = {
+    "method": "the method, uppercase as sent",
+    "path encoding": "S3 encodes the path once (a raw '+' is a space, %2B a plus); other "
+                     "services encode it twice and remove dot segments and repeated slashes",
+    "query order": "parameters are sorted by encoded name, then value",
+    "query encoding": "names and values are percent-encoded (RFC 3986 unreserved kept, "
+                      "'+' and space as %2B and %20), each once",
+    "header trimming": "values lose leading and trailing spaces, and inner runs of spaces "
+                       "become one",
+    "header value": "a signed header's value as sent",
+    "a header not signed": "SignedHeaders lists every header signed: host, and every x-amz-* "
+                           "header but x-amz-content-sha256",
+    "the payload hash": "the body's SHA-256 in lowercase hex, x-amz-content-sha256's value "
+                        "when sent (UNSIGNED-PAYLOAD, STREAMING-...)",
+}
+
+
+def _first_difference(client: List[str], ours: List[str]) -> Optional[Tuple[str, int, str, str]]:
+    """(rule, line number, client's line, verifier's line) of the first difference."""
+    def parts(lines: List[str]) -> Tuple[List[str], List[str], List[str]]:
+        # method, path, query; the header lines; the signed list and payload
+        end = lines.index("", 3) if "" in lines[3:] else len(lines) - 2
+        return lines[:3], lines[3:end], lines[end + 1:]
+
+    (c_head, c_headers, c_tail), (o_head, o_headers, o_tail) = parts(client), parts(ours)
+    for number, (mine, theirs) in enumerate(zip(c_head, o_head)):
+        if mine != theirs:
+            if number == 2:
+                same = sorted(mine.split("&")) == sorted(theirs.split("&"))
+                return ("query order" if same else "query encoding"), 3, mine, theirs
+            return ("method", "path encoding")[number], number + 1, mine, theirs
+    c_names = [line.partition(":")[0] for line in c_headers]
+    o_names = [line.partition(":")[0] for line in o_headers]
+    if c_names != o_names:
+        missing = [n for n in o_names if n not in c_names] + [n for n in c_names if n not in o_names]
+        return "a header not signed", 4, ";".join(c_names), ";".join(o_names) + (
+            f"  (differs in: {', '.join(missing)})" if missing else "")
+    for number, (mine, theirs) in enumerate(zip(c_headers, o_headers)):
+        if mine != theirs:
+            squeeze = " ".join(mine.partition(":")[2].split())
+            rule = "header trimming" if squeeze == theirs.partition(":")[2] else "header value"
+            return rule, 4 + number, mine, theirs
+    for number, (mine, theirs) in enumerate(zip(c_tail, o_tail)):
+        if mine != theirs:
+            rule = "a header not signed" if number == 0 else "the payload hash"
+            return rule, 5 + len(c_headers) + number, mine, theirs
+    if len(client) != len(ours):
+        return "the payload hash", min(len(client), len(ours)) + 1, "", ""
+    return None
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    parts = urlsplit(args.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError("URL must be absolute: https://host/path")
+    guessed_service, guessed_region = service_and_region(parts.hostname)
+    client = None
+    if args.canonical_request is not None:
+        client = (sys.stdin.read() if args.canonical_request == "-"
+                  else open(args.canonical_request, encoding="utf-8").read())
+        client = client.replace("\r\n", "\n").rstrip("\n")
+    headers = _headers(args.header)
+    names = {name.lower() for name, _ in headers}
+    credentials = _credentials(args)
+    signed_by_client = "authorization" in names or "X-Amz-Signature=" in (parts.query or "")
+    credential = re.search(r"Credential=([^/,&]+)(?:/|%2F)(\d{8})(?:/|%2F)([^/,&%]+)"
+                           r"(?:/|%2F)([^/,&%]+)",
+                           " ".join(v for _, v in headers) + " " + (parts.query or ""))
+    service = args.service or (credential.group(4) if credential else guessed_service)
+    region = args.region or (credential.group(3) if credential else guessed_region) or \
+        default_region(args.profile)
+    if service is None or region is None:
+        raise UsageError(f"cannot tell the service or region from {parts.hostname!r}: "
+                         "pass --service and --region")
+    amz_date = next((v.strip() for n, v in headers if n.lower() == "x-amz-date"), None)
+    found = re.search(r"X-Amz-Date=(\d{8}T\d{6}Z)", parts.query or "")
+    if amz_date is None and client is not None:
+        found = found or re.search(r"^x-amz-date:(\d{8}T\d{6}Z)$", client, re.MULTILINE)
+    amz_date = amz_date or (found.group(1) if found else time.strftime("%Y%m%dT%H%M%SZ",
+                                                                        time.gmtime()))
+    if not signed_by_client:
+        # Sign nothing: the verifier computes its canonical request for the signed headers
+        # the client's canonical request lists, and refuses the made-up signature.
+        if client is None:
+            raise UsageError("give --canonical-request FILE, or the request as sent, with its "
+                             "Authorization header (curl -v shows it)")
+        signed_list = client.split("\n")[-2] if client.count("\n") >= 2 else "host"
+        if "x-amz-date" not in names:
+            headers.append(("X-Amz-Date", amz_date))
+        headers.append(("Authorization", f"AWS4-HMAC-SHA256 Credential={credentials.access_key_id}/"
+                        f"{amz_date[:8]}/{region}/{service}/aws4_request, "
+                        f"SignedHeaders={signed_list}, Signature={'0' * 64}"))
+        if credentials.session_token and "x-amz-security-token" in signed_list.split(";"):
+            if "x-amz-security-token" not in names:
+                headers.append(("X-Amz-Security-Token", credentials.session_token))
+    if "host" not in names:
+        headers.append(("Host", parts.netloc))
+    epoch = parse_amz_date(amz_date) or time.time()
+    verifier = Verifier({credentials.access_key_id: credentials}.get, debug_errors=True,
+                        clock=lambda: epoch)
+    target = args.url.split("://", 1)[1]
+    target = target[target.find("/"):] if "/" in target else "/"
+    try:
+        verifier.verify(args.method.upper(), target, headers, _body(args.data))
+    except VerificationError as error:
+        details = dict(error.details)
+        ours = details.get("CanonicalRequest")
+        if ours is None:
+            rule = {"UnsignedHeaderError": "a header not signed",
+                    "PayloadHashMismatchError": "the payload hash"}.get(type(error).__name__)
+            if str(error).startswith("signed header "):  # listed, but not in the request
+                rule = "a header not signed"
+            print(f"refused before the signature: {error.code}: {error}")
+            if rule:
+                print(f"rule: {rule}: {_RULES[rule]}")
+            return 1
+    else:
+        print("valid: the request's signature checks out")
+        return 0
+    if client is None:
+        print(f"the signature does not match; the verifier's canonical request:\n{ours}")
+        print(f"\nstring to sign:\n{details['StringToSign']}")
+        return 1
+    token = credentials.session_token
+    if token:  # hidden in the verifier's, so in the client's too
+        client = client.replace(token, "<hidden>").replace(quote(token, safe="-_.~"), "<hidden>")
+    difference = _first_difference(client.split("\n"), ours.split("\n"))
+    if difference is None:
+        print("the canonical requests are the same: the difference is in the string to sign "
+              "(date, scope) or the key")
+        print(f"\nstring to sign:\n{details['StringToSign']}")
+        return 1
+    rule, number, mine, theirs = difference
+    print(f"first difference: line {number}: {rule}")
+    print(f"  client:   {mine!r}")
+    print(f"  verifier: {theirs!r}")
+    print(f"rule: {_RULES[rule]}")
+    return 1
+
+
 def _add_credentials(parser: argparse.ArgumentParser, example_help: str) -> None:
     group = parser.add_argument_group(
         "credentials", "default: the AWS CLI's chain (environment, profiles, container, "
@@ -387,7 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_examples("fastsig presign --example",
                          "fastsig presign keys.txt --bucket my-bucket --expires-in 12h -o urls.txt",
-                         "fastsig sign GET https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15 --curl",
+                         "fastsig sign GET 'https://sts.us-east-1.amazonaws.com/"
+                         "?Action=GetCallerIdentity&Version=2011-06-15' --curl",
                          "fastsig bench --group 'presign S3 GET'")
         + "\n\nexit status: 0 ok, 1 failure, 2 usage error")
     parser.add_argument("--version", action="version", version=f"fastsig {__version__}")
@@ -404,7 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
             "aws s3 ls s3://my-bucket --recursive | awk '{print $4}' | fastsig presign --bucket my-bucket",
             "fastsig presign urls.txt --method PUT --expires-in 15m",
             "fastsig presign inventory.csv.gz --format inventory --output-format csv",
-            "fastsig presign listing.csv --column key --bucket b --param response-content-disposition=attachment",
+            "fastsig presign listing.csv --column key --bucket b"
+            " --param response-content-disposition=attachment",
             "fastsig presign objects.jsonl --field Key --bucket b --output-format jsonl"))
     presign.add_argument("input", nargs="?",
                          help="file of keys or URLs (gzip too); '-' or none: standard input "
@@ -486,6 +631,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_credentials(verify, "check against the AWS documentation's example credentials")
     verify.set_defaults(run=verify_command)
 
+    explain = commands.add_parser(
+        "explain", help="find why a client's signature does not match",
+        description="Compare a client's canonical request with the one fastsig's verifier "
+                    "computes for the request, and name the first difference and the rule at "
+                    "stake. Or give the request as sent, with its Authorization header (as "
+                    "curl -v shows it). The session token is never shown. Exit status: 0 "
+                    "the same (or valid), 1 a difference, 2 usage.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_examples(
+            "fastsig explain GET 'https://b.s3.us-east-1.amazonaws.com/a+b?x=1' "
+            "-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' --canonical-request creq.txt",
+            "fastsig explain POST https://search.example.com/i/_search --service es "
+            "-H 'Authorization: AWS4-HMAC-SHA256 ...' -H 'X-Amz-Date: ...' -d @body.json"))
+    explain.add_argument("method")
+    explain.add_argument("url")
+    explain.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'")
+    explain.add_argument("-d", "--data", help="the body, or @FILE (@- for standard input)")
+    explain.add_argument("--canonical-request", metavar="FILE",
+                         help="the client's canonical request ('-': standard input)")
+    explain.add_argument("--region")
+    explain.add_argument("--service")
+    _add_credentials(explain, "the AWS documentation's example credentials")
+    explain.set_defaults(run=explain_command)
+
     from .bench.interleaved import add_arguments
 
     bench = commands.add_parser(
@@ -519,7 +688,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             traceback.print_exc()
         print(f"fastsig: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # one clear line, the traceback only with --debug
+    except Exception as exc:  # noqa: BLE001 - one clear line, the traceback only with --debug
         if args.debug:
             traceback.print_exc()
         print(f"fastsig: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -282,8 +282,17 @@ def test_asgi_json_errors_and_passthrough():
     asyncio.run(app(scope, _no_body, send))
     assert sent[0]["status"] == 403
     assert json.loads(sent[1]["body"])["__type"] == "MissingAuthenticationToken"
-    asyncio.run(app({"type": "websocket"}, _no_body, send))
-    assert calls == ["websocket"]
+    asyncio.run(app({"type": "lifespan"}, _no_body, send))
+    assert calls == ["lifespan"]
+    # A WebSocket handshake is verified: an unsigned one is closed before it is accepted.
+    sent.clear()
+
+    async def connect():
+        return {"type": "websocket.connect"}
+
+    asyncio.run(app({"type": "websocket", "path": "/", "headers": [(b"host", b"h")]},
+                    connect, send))
+    assert calls == ["lifespan"] and sent == [{"type": "websocket.close", "code": 1008}]
 
 
 def test_asgi_fast_path_follows_the_backend():
