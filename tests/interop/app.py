@@ -261,8 +261,8 @@ def _multipart(request: Request, bucket: str, key: str, path: str, upload_id: st
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path + ".assembling", "wb") as out:
             for number in numbers:
-                with open(os.path.join(folder, f"{number:05d}"), "rb") as part:
-                    data = part.read()
+                with open(os.path.join(folder, f"{number:05d}"), "rb") as piece:
+                    data = piece.read()
                 digests += hashlib.md5(data).digest()
                 out.write(data)
         os.replace(path + ".assembling", path)

@@ -20,9 +20,8 @@ def main(argv: List[str]) -> None:
     if server == "uvicorn":
         import uvicorn
 
-        tls = {"ssl_certfile": cert, "ssl_keyfile": key} if cert else {}
         uvicorn.run("tests.interop.app:asgi_app", host="127.0.0.1", port=port, log_level="warning",
-                    lifespan="off", **tls)
+                    lifespan="off", ssl_certfile=cert, ssl_keyfile=key)
     elif server == "waitress":
         import waitress
 
@@ -30,7 +29,7 @@ def main(argv: List[str]) -> None:
 
         waitress.serve(wsgi_app, host="127.0.0.1", port=port, threads=8, _quiet=True)
     elif server == "gunicorn":
-        tls = ["--certfile", cert, "--keyfile", key] if cert else []
+        tls = ["--certfile", cert, "--keyfile", key] if cert and key else []
         # One worker process, so that the in-memory queues and tables are one; threads for
         # the clients' parallel part uploads.
         os.execvp(sys.executable, [

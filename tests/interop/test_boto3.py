@@ -151,4 +151,5 @@ def test_tampered_sqs_body(server: Server, tls: Tls) -> None:
     server.proxy.arm("body", "POST")
     sqs = client("sqs", server, tls, proxy=True)
     # The JSON body's hash is part of the signature (no x-amz-content-sha256 header).
-    assert refused(lambda: sqs.send_message(QueueUrl=url, MessageBody="hello")) == (403, "SignatureDoesNotMatch")
+    tampered = refused(lambda: sqs.send_message(QueueUrl=url, MessageBody="hello"))
+    assert tampered == (403, "SignatureDoesNotMatch")

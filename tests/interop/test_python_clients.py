@@ -1,17 +1,14 @@
 """In-process Python clients other than boto3 against the middlewares: minio-py,
 requests-aws4auth and aws-requests-auth (with requests).
 
-Requests AWS itself refuses, and why we know:
-
-| client | request | AWS's answer | evidence |
-|---|---|---|---|
-| aws-requests-auth 0.4.3 | an S3 key that needs escaping, in a URL encoded as S3 expects | 403 SignatureDoesNotMatch | its ``get_canonical_path`` quotes the already encoded path again (``%20`` is signed as ``%2520``), and S3 encodes the path once (docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html: "do not normalize URI paths", each segment encoded once) |
+Requests AWS itself refuses are refused too: tests/interop/README.md lists them with the
+evidence.
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any, Dict
+from typing import Any
 from urllib.parse import quote
 
 import pytest
