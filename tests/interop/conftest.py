@@ -21,6 +21,7 @@ import ssl
 import subprocess
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -48,11 +49,21 @@ KEYS = {
 }
 
 
+_INSTALLS: Dict[str, "Future[Dict[str, str]]"] = {}
+
+
 def pytest_collection_modifyitems(config: Any, items: List[Any]) -> None:
     here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.interop)
+    chosen = [item for item in items if here in Path(str(item.fspath)).parents]
+    for item in chosen:
+        item.add_marker(pytest.mark.interop)
+    if chosen and not _INSTALLS:
+        # A cold cache takes a minute or two (pip, npm): install every group at once, in the
+        # background, while the in-process clients' tests run.
+        pool = ThreadPoolExecutor(len(install.GROUPS))
+        for group in install.GROUPS:
+            _INSTALLS[group] = pool.submit(install.install, group)
+        pool.shutdown(wait=False)
 
 
 class Tls:
@@ -265,6 +276,8 @@ def bucket(server: Server) -> str:
 
 def _installed(group: str) -> Dict[str, str]:
     try:
+        if group in _INSTALLS:
+            return _INSTALLS[group].result()
         return install.install(group)
     except install.InstallError as error:
         pytest.skip(f"could not install {group} from the package registries: {error}")

@@ -182,7 +182,8 @@ class TamperProxy:
         head = f"{method} {target} {version}\r\n" + "".join(f"{n}: {v}\r\n" for n, v in headers)
         upstream.sendall(head.encode("latin-1") + b"\r\n")
         body_mode = mode if mode in ("body", "trailer", "chunk-signature") else None
-        if "chunked" in lower.get("transfer-encoding", "").lower():
+        http_chunked = "chunked" in lower.get("transfer-encoding", "").lower()
+        if http_chunked:
             body = self._read_http_chunked(reader, upstream, body_mode is None)
         else:
             length = int(lower.get("content-length", "0") or "0")
@@ -190,7 +191,10 @@ class TamperProxy:
         if body_mode is not None:
             streaming = "aws-chunked" in lower.get("content-encoding", "") or \
                 lower.get("x-amz-content-sha256", "").startswith("STREAMING-")
-            upstream.sendall(tamper_body(body, body_mode, streaming))
+            altered = tamper_body(body, body_mode, streaming)
+            if http_chunked:  # boto3 sends aws-chunked inside HTTP chunks
+                altered = b"%x\r\n%s\r\n0\r\n\r\n" % (len(altered), altered)
+            upstream.sendall(altered)
         return True
 
     @staticmethod
@@ -209,11 +213,13 @@ class TamperProxy:
 
     @staticmethod
     def _read_http_chunked(reader: BinaryIO, upstream: socket.socket, stream: bool) -> bytes:
+        """Forwards (``stream``) or collects an HTTP/1.1 chunked body; collected, it comes back
+        decoded, for ``_forward_request`` to alter and send again as one chunk."""
         kept = []
         while True:
             size_line = reader.readline()
             size = int(size_line.split(b";")[0].strip() or b"0", 16)
-            data = size_line + (reader.read(size) + reader.readline() if size else b"")
+            data = reader.read(size) + reader.readline() if size else b""
             if size == 0:  # trailers, then the blank line
                 while True:
                     line = reader.readline()
@@ -221,8 +227,8 @@ class TamperProxy:
                     if line in (b"\r\n", b"\n", b""):
                         break
             if stream:
-                upstream.sendall(data)
-            else:
-                kept.append(data)
+                upstream.sendall(size_line + data)
+            elif size:
+                kept.append(data[:-2])
             if size == 0:
                 return b"".join(kept)
