@@ -202,6 +202,12 @@ class Server:
             return []
         return [json.loads(line) for line in log.read_text().splitlines()]
 
+    def tracebacks(self) -> str:
+        """What the server logged of unhandled exceptions (there must be none)."""
+        self.log.flush()
+        text = (self.store / "server.log").read_text(errors="replace")
+        return text if "Traceback" in text else ""
+
     def stop(self) -> None:
         self.proxy.close()
         self.process.terminate()
@@ -245,6 +251,7 @@ def server(request: Any, servers: Servers, backend: str) -> Iterator[Server]:
     running = servers.get(request.param, backend)
     yield running
     running.proxy.disarm()
+    assert not running.tracebacks(), f"{running.name} logged: {running.tracebacks()[-3000:]}"
 
 
 @pytest.fixture(params=sorted(TLS_SERVERS))
@@ -253,6 +260,7 @@ def https_server(request: Any, servers: Servers, backend: str) -> Iterator[Serve
     running = servers.get(request.param, backend)
     yield running
     running.proxy.disarm()
+    assert not running.tracebacks(), f"{running.name} logged: {running.tracebacks()[-3000:]}"
 
 
 @pytest.fixture(params=sorted(set(SERVERS) - TLS_SERVERS))
@@ -261,6 +269,7 @@ def http_server(request: Any, servers: Servers, backend: str) -> Iterator[Server
     running = servers.get(request.param, backend)
     yield running
     running.proxy.disarm()
+    assert not running.tracebacks(), f"{running.name} logged: {running.tracebacks()[-3000:]}"
 
 
 def new_bucket(server: Server) -> str:
