@@ -7,6 +7,8 @@ import pytest
 
 from fastsig.bench.contenders import GROUPS
 
+BATCH = 50_000  # distinct inputs a round, results kept: what callers do
+
 CASES = [
     pytest.param(group, name, factory, unit, id=f"{group}: {name}")
     for group, contenders in GROUPS.items()
@@ -17,11 +19,11 @@ CASES = [
 @pytest.mark.parametrize("group, name, factory, unit", CASES)
 def test_contender(benchmark, group, name, factory, unit):
     try:
-        run, items = factory()
+        run, items = factory(BATCH)
     except ImportError as exc:
         pytest.skip(f"{name}: {exc}")
     benchmark.group = group
     benchmark.extra_info.update(contender=name, items=items,
                                 unit="bytes/s" if unit == "bytes/s" else "items/s")
-    rounds = 10 if unit == "bytes/s" else 25
+    rounds = 5
     benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=2)

@@ -35,6 +35,13 @@ from ._errors import (
     UnsupportedSigningError,
     VerificationError,
 )
+from ._eventstream import (
+    STREAMING_EVENTS_PAYLOAD,
+    EventHeader,
+    SignedEvent,
+    decode_event,
+    encode_event,
+)
 from ._http import RetryPolicy
 from ._integration import infer_scope
 from ._sigv4a import derive_sigv4a_key
@@ -49,6 +56,7 @@ __all__ = [
     "Credentials",
     "CredentialsError",
     "DEFAULT_EXCLUDED_HEADERS",
+    "EventHeader",
     "ExpiringCredentialsWarning",
     "FastsigError",
     "FastsigWarning",
@@ -67,7 +75,9 @@ __all__ = [
     "RequestTimeTooSkewedError",
     "RetryPolicy",
     "S3_SERVICES",
+    "STREAMING_EVENTS_PAYLOAD",
     "SignatureMismatchError",
+    "SignedEvent",
     "SignedRequest",
     "Signer",
     "SigningError",
@@ -78,8 +88,10 @@ __all__ = [
     "VerifiedRequest",
     "Verifier",
     "backend",
+    "decode_event",
     "default_provider",
     "derive_sigv4a_key",
+    "encode_event",
     "infer_scope",
     "sigv4",
 ]

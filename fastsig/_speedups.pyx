@@ -9,6 +9,11 @@ result. So each error message exists once, and the two backends cannot drift on 
 """
 
 cimport cython
+from cpython.datetime cimport (
+    PyDateTime_CheckExact, PyDateTime_DATE_GET_HOUR, PyDateTime_DATE_GET_MINUTE,
+    PyDateTime_DATE_GET_SECOND, PyDateTime_GET_DAY, PyDateTime_GET_MONTH, PyDateTime_GET_YEAR,
+    datetime_tzinfo, import_datetime,
+)
 from cpython.dict cimport PyDict_Copy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyBUF_SIMPLE, PyObject_GetBuffer, PyBuffer_Release
@@ -20,6 +25,7 @@ from libc.stdint cimport int8_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memchr, memcmp, memcpy, strlen
 
+import datetime as _datetime
 import time as _time
 
 from . import _speedups_py as _py
@@ -36,6 +42,7 @@ cdef extern from "Python.h":
     void *PyUnicode_DATA(object o)
     bint PyUnicode_IS_ASCII(object o)
     object PyType_GenericAlloc(type t, Py_ssize_t n)
+    void PyObject_GC_UnTrack(void *op)
 
 cdef extern from "sha256.h" nogil:
     ctypedef struct fs_sha256_ctx:
@@ -342,6 +349,42 @@ cdef class SigningKey:
         fs_hmac(&self.key, PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw), out)
         fs_hex(out, 32, hexed)
         return ascii_str(hexed, 64)
+
+
+# -- the request time -----------------------------------------------------------------------
+
+import_datetime()
+from ._timestamp import to_epoch_seconds as _to_epoch_seconds
+
+cdef object _UTC = _datetime.timezone.utc
+
+
+def epoch_seconds(timestamp):
+    """Whole seconds since the epoch of a request time. What callers pass most (a naive or
+    UTC ``datetime`` after 1970, an ``int`` or ``float`` epoch) is read here; anything else
+    goes to fastsig._timestamp.to_epoch_seconds, the one rule, which also raises the errors."""
+    cdef long long secs
+    cdef double value
+    if PyDateTime_CheckExact(timestamp):
+        zone = datetime_tzinfo(timestamp)
+        if zone is None or zone is _UTC:
+            secs = (days_from_civil(PyDateTime_GET_YEAR(timestamp), PyDateTime_GET_MONTH(timestamp),
+                                    PyDateTime_GET_DAY(timestamp)) * 86400
+                    + PyDateTime_DATE_GET_HOUR(timestamp) * 3600
+                    + PyDateTime_DATE_GET_MINUTE(timestamp) * 60
+                    + PyDateTime_DATE_GET_SECOND(timestamp))
+            # Below 2**32 the microseconds cannot round datetime.timestamp()'s float up to the
+            # next second, so the Python rule's floor is exactly these whole seconds.
+            if 0 <= secs < 4294967296:
+                return secs
+    elif type(timestamp) is int:
+        if 0 <= timestamp < 253402300800:
+            return timestamp
+    elif type(timestamp) is float:
+        value = timestamp
+        if 0.0 <= value < 253402300800.0:  # false for NaN
+            return <long long>value  # truncation is the floor of a non-negative value
+    return _to_epoch_seconds(timestamp)
 
 
 def derive_signing_key(str secret_access_key, str date, str region, str service):
@@ -1111,8 +1154,8 @@ cdef bytes method_bytes(method):
         return b"GET"
     if type(method) is not str:
         return None
-    s = PyUnicode_AsUTF8AndSize(method, &n)
-    if n == 0 or n > 32:
+    s = utf8_or_null(method, &n)
+    if s == NULL or n == 0 or n > 32:
         return None
     for i in range(n):
         if not TOKEN_CHARS[<uint8_t>s[i]]:
@@ -1522,6 +1565,11 @@ cdef object signed_request(url, headers, signature, canonical_request, string_to
     set_slot(raw, 2, signature)
     set_slot(raw, 3, canonical_request)
     set_slot(raw, 4, string_to_sign)
+    # Out of the cyclic GC: a SignedRequest holds strings and a dict of strings, so it is in
+    # no cycle unless a caller builds one through it (which would then never be collected).
+    # Tracked, 100,000 kept results cost a fifth of the signing time in full collections that
+    # walk them all (CPython untracks tuples and dicts of atomic values for the same reason).
+    PyObject_GC_UnTrack(raw)
     return r
 
 
@@ -1870,10 +1918,12 @@ cdef class SigningContext:
         cdef const char *k
         cdef bytes m = method_bytes(method)
         cdef bytes payload = payload_hash.encode("ascii")
-        if not keys:  # no line: nothing is parsed or checked, as in the pure twin
+        if m is None:  # the pure twin judges the method, even with no line to sign
+            return self.fallback().presign_lines(method, prefix, keys, expires_in, payload_hash)
+        if not keys:  # no line: nothing else is parsed or checked, as in the pure twin
             return b""
         # The prefix must end inside a path, so that each line only lengthens it.
-        if (m is None or parse_url(&u, prefix) or u.authority_end == u.n
+        if (parse_url(&u, prefix) or u.authority_end == u.n
                 or u.query_start >= 0 or u.path_end != u.n):
             return self.fallback().presign_lines(method, prefix, keys, expires_in, payload_hash)
         try:
@@ -2610,7 +2660,7 @@ cdef class HeaderVerifier(_FastVerifier):
             self.last_list = PyBytes_FromStringAndSize(s, n)
         return self.last_names
 
-    def check(self, method, url, headers, payload_hash):
+    def check(self, method, url, headers, payload_hash, bint defer=False):
         cdef Url u
         cdef const char *s
         cdef Py_ssize_t n
@@ -2621,13 +2671,13 @@ cdef class HeaderVerifier(_FastVerifier):
             s = utf8_or_null(url, &n)
             if s == NULL:
                 return None
-            return self.accept_origin_form(m, s, n, headers, payload_hash)
+            return self.accept_origin_form(m, s, n, headers, payload_hash, defer)
         if parse_url(&u, url):
             return None
         origin = self.origins.find(&u)
         if origin is None:
             return None
-        return self.accept(m, target_of(&u), origin, headers, payload_hash)
+        return self.accept(m, target_of(&u), origin, headers, payload_hash, defer)
 
     def check_scope(self, scope, PresignedVerifier presigned):
         """An ASGI HTTP request without a body (see the pure twin), accepted in one call:
@@ -2688,7 +2738,7 @@ cdef class HeaderVerifier(_FastVerifier):
             return self.accept(m, t, None, headers, None)
         scheme = (<dict>scope).get("scheme", "http")
         if (type(scheme) is not str or not PyUnicode_IS_ASCII(scheme)
-                or memchr(t.query, b'#', t.query_n) != NULL):
+                or (t.query_n and memchr(t.query, b'#', t.query_n) != NULL)):
             return None
         s = PyUnicode_AsUTF8AndSize(scheme, &n)
         origin = presigned.origins.find_origin_of(s, n, host)
@@ -2713,7 +2763,7 @@ cdef class HeaderVerifier(_FastVerifier):
         return presigned.accept(m, t, origin)
 
     cdef object accept_origin_form(self, bytes m, const char *target, Py_ssize_t n, headers,
-                                   payload_hash):
+                                   payload_hash, bint defer=False):
         """``check`` of an origin-form target, UTF-8. The Host header, which must be there,
         is the host."""
         cdef Url u
@@ -2724,13 +2774,16 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_add(&b, target, n)
             if parse_url_at(&u, b.p, b.n, False):
                 return None
-            return self.accept(m, target_of(&u), None, headers, payload_hash)
+            return self.accept(m, target_of(&u), None, headers, payload_hash, defer)
         finally:
             buf_free(&b)
 
-    cdef object accept(self, bytes m, Target t, tuple origin, headers, payload_hash):
+    cdef object accept(self, bytes m, Target t, tuple origin, headers, payload_hash,
+                       bint defer=False):
         """``check`` of a target as parse_url splits it, with no control character;
-        ``origin`` None for the origin form."""
+        ``origin`` None for the origin form. ``defer``: a request whose payload is its
+        body's hash (no x-amz-content-sha256, not S3) passes every check but the signature
+        and comes back as a _Deferred, for the body to be read only then."""
         cdef double now
         cdef AuthSlots a
         cdef HeaderSet hs
@@ -2784,7 +2837,7 @@ cdef class HeaderVerifier(_FastVerifier):
             if auths != 1 or dates != 1 or tokens > 1 or contents > 1:
                 return None
             # Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...
-            if auth_n < 17 or memcmp(auth, b"AWS4-HMAC-SHA256 Credential=", 28):
+            if auth_n < 28 or memcmp(auth, b"AWS4-HMAC-SHA256 Credential=", 28):
                 return None
             cred = auth + 28
             n = auth_n - 28
@@ -2838,7 +2891,11 @@ cdef class HeaderVerifier(_FastVerifier):
             is_s3 = memo[7] is True
             # The payload: the declared hash must be the body's; UNSIGNED-PAYLOAD as allowed.
             body_hash = EMPTY_SHA256 if payload_hash is None else payload_hash
-            if content != NULL:
+            if defer:
+                if content != NULL or is_s3:
+                    return None
+                payload = None
+            elif content != NULL:
                 if content_n == 16 and memcmp(content, b"UNSIGNED-PAYLOAD", 16) == 0:
                     if not (is_s3 if self.unsigned_payload is None else self.unsigned_payload):
                         return None
@@ -2855,7 +2912,7 @@ cdef class HeaderVerifier(_FastVerifier):
                 return None
             else:
                 payload = body_hash
-            if payload is not EMPTY_SHA256 and (
+            if payload is not EMPTY_SHA256 and not defer and (
                     type(payload) is not str or not is_lower_hex64_or_unsigned(payload)):
                 return None
             # The query: no presigning parameters.
@@ -2879,6 +2936,13 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_addc(&creq, b'\n')
             buf_add(&creq, list_s, list_n)
             buf_addc(&creq, b'\n')
+            if defer:
+                return _Deferred(self, memo, PyBytes_FromStringAndSize(creq.p, creq.n),
+                                 PyBytes_FromStringAndSize(date, date_n),
+                                 PyBytes_FromStringAndSize(cred, cred_n),
+                                 PyBytes_FromStringAndSize(sig, 64),
+                                 self.signed_names(list_s, list_n), epoch,
+                                 None if token == NULL else PyBytes_FromStringAndSize(token, token_n))
             buf_adds(&creq, payload)  # ASCII: checked above
             if not self.signature_ok(memo, &creq, date, cred, cred_n, sig):
                 return None
@@ -2893,6 +2957,47 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_free(&creq)
             buf_free(&block)
             buf_free(&signed)
+
+
+@cython.auto_pickle(False)
+cdef class _Deferred:
+    """A header-signed request that passed every check but its signature, which covers the
+    body's hash: ``finish(payload_hash)`` is the VerifiedRequest, or None for the general
+    path to judge (see HeaderVerifier.check's ``defer``)."""
+
+    cdef HeaderVerifier owner
+    cdef tuple memo, names
+    cdef bytes creq, date, cred, sig, token
+    cdef long long epoch
+
+    def __init__(self, HeaderVerifier owner, tuple memo, bytes creq, bytes date, bytes cred,
+                 bytes sig, tuple names, long long epoch, token):
+        self.owner, self.memo, self.creq, self.date = owner, memo, creq, date
+        self.cred, self.sig, self.names, self.epoch, self.token = cred, sig, names, epoch, token
+
+    def finish(self, payload_hash):
+        cdef Buf creq
+        if (type(payload_hash) is not str or not PyUnicode_IS_ASCII(payload_hash)
+                or not is_lower_hex64_or_unsigned(payload_hash)
+                or PyUnicode_GET_LENGTH(payload_hash) != 64 or not in_use()):
+            return None
+        buf_init(&creq, PyBytes_GET_SIZE(self.creq) + 64)
+        try:
+            buf_addb(&creq, self.creq)
+            buf_adds(&creq, payload_hash)
+            if not self.owner.signature_ok(self.memo, &creq, PyBytes_AS_STRING(self.date),
+                                           PyBytes_AS_STRING(self.cred),
+                                           PyBytes_GET_SIZE(self.cred),
+                                           PyBytes_AS_STRING(self.sig)):
+                return None
+        finally:
+            buf_free(&creq)
+        if self.token is None:
+            return self.owner.verified(self.memo, self.names, self.epoch, -1, NULL, 0, False,
+                                       payload_hash)
+        return self.owner.verified(self.memo, self.names, self.epoch, -1,
+                                   PyBytes_AS_STRING(self.token), PyBytes_GET_SIZE(self.token),
+                                   False, payload_hash)
 
 
 cdef bint is_lower_hex64_or_unsigned(str value) except -1:

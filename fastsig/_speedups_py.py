@@ -17,7 +17,7 @@ import re
 from typing import Any, Dict, Iterable, List, NoReturn, Optional, Tuple, cast
 
 from ._errors import InvalidHeaderError, InvalidRequestError, InvalidURLError, SigningError
-from ._timestamp import parse_amz_date
+from ._timestamp import parse_amz_date, to_epoch_seconds
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -157,6 +157,12 @@ class SigningKey:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest()
+
+
+def epoch_seconds(timestamp: Any) -> int:
+    """Whole seconds since the epoch of a request time (fastsig._timestamp's rule; the
+    compiled twin reads the common forms in C)."""
+    return to_epoch_seconds(timestamp)
 
 
 def derive_signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
@@ -321,20 +327,21 @@ def split_auth_query(query: str) -> Tuple[str, dict]:
     decoded; a name that appears more than once maps to None."""
     if not query:
         return "", {}
-    auth: dict = {}
+    raw: Dict[str, Optional[str]] = {}
     kept = []
     for key, value in _query_pairs(query):
         if key in _AUTH_QUERY_KEYS:
-            if key in auth:
-                auth[key] = None
-            else:
-                try:
-                    auth[key] = _unescape(value).decode("utf-8")
-                except UnicodeDecodeError:
-                    raise InvalidURLError(f"query parameter {key} is not UTF-8") from None
+            # A repeated parameter is refused as repeated: none of its values is decoded.
+            raw[key] = None if key in raw else value
             if key == "X-Amz-Signature":
                 continue
         kept.append((key, value))
+    auth: Dict[str, Optional[str]] = {}
+    for key, found in raw.items():
+        try:
+            auth[key] = None if found is None else _unescape(found).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidURLError(f"query parameter {key} is not UTF-8") from None
     kept.sort()
     return "&".join([k + "=" + v for k, v in kept]), auth
 
@@ -533,7 +540,8 @@ class SignedRequest:
     ``string_to_sign`` are there for debugging and for people comparing signers."""
 
     # Both kernels make these: it lives here, beside the pure one, so there is one class.
-    __slots__ = ("url", "headers", "signature", "canonical_request", "_string_to_sign")
+    __slots__ = ("url", "headers", "signature", "canonical_request", "_string_to_sign", "_body")
+    _body: bytes  # set by the SigV2 signer only; read through ``body``
 
     def __init__(
         self,
@@ -561,6 +569,12 @@ class SignedRequest:
         return value
 
     @property
+    def body(self) -> Optional[bytes]:
+        """The body to send when signing made it (a SigV2 form post); None: send yours."""
+        # Only the SigV2 signer sets the slot; the kernels leave it empty.
+        return getattr(self, "_body", None)
+
+    @property
     def method(self) -> str:
         """The HTTP method, uppercase (the first line of the canonical request)."""
         return self.canonical_request.partition("\n")[0]
@@ -580,7 +594,7 @@ class SignedRequest:
     __hash__ = None  # type: ignore[assignment]  # headers is a dict
 
 
-_SIGNED_FIELDS = ("url", "headers", "signature", "canonical_request", "string_to_sign")
+_SIGNED_FIELDS = ("url", "headers", "signature", "canonical_request", "string_to_sign", "body")
 
 
 class SigningContext:
@@ -739,6 +753,7 @@ class SigningContext:
         self, method: str, urls: Iterable[str], expires_in: int, payload_hash: str
     ) -> List[str]:
         """``presign`` for every URL of ``urls``, in order, without extra headers."""
+        _check_method(method)  # even when there is no URL to sign
         presign = self.presign
         return [presign(method, url, expires_in, None, payload_hash) for url in urls]
 
@@ -747,6 +762,7 @@ class SigningContext:
     ) -> bytes:
         """``presign_many`` of ``prefix + line`` for each line of ``keys`` (split on "\\n"),
         as the URLs in UTF-8, each followed by a newline: the command line's block of output."""
+        _check_method(method)  # even when there is no line to sign
         if not keys:
             return b""
         urls = self.presign_many(
@@ -889,8 +905,12 @@ class HeaderVerifier(PresignedVerifier):
     general path is as fast as anything here could be, so this twin always defers to it."""
 
     def check(  # type: ignore[override]  # the compiled twin's signature, as the stub says
-        self, method: str, url: str, headers: Any, payload_hash: Optional[str]
-    ) -> Optional[Tuple[Any, ...]]:
+        self, method: str, url: str, headers: Any, payload_hash: Optional[str],
+        defer: bool = False,
+    ) -> Optional[Any]:
+        """With ``defer``, a request whose payload is its body's hash (no
+        x-amz-content-sha256, not S3) comes back, having passed every check but its
+        signature, as an object whose ``finish(payload_hash)`` is the result or None."""
         return None
 
     def check_scope(self, scope: Any, presigned: PresignedVerifier) -> Optional[tuple]:

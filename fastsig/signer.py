@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import importlib
 import re
 import time
 import warnings
@@ -24,6 +25,7 @@ from .sigv4 import ALGORITHM, EMPTY_SHA256, UNSIGNED_PAYLOAD, hash_payload
 
 if TYPE_CHECKING:
     from ._chunked import ChunkedUpload
+    from ._eventstream import SignedEvent
     from ._speedups import SigningContext
     from ._s3 import PresignedPost
 
@@ -67,6 +69,7 @@ _PATH_POLICIES = {
     (False, True): "NORMALIZED_S3_STYLE_PATHS",
 }
 _now = time.time
+_ALGORITHMS = ("sigv4", "sigv4a", "sigv2", "hmacv1")
 MAX_EXPIRES = 604800  # seven days: the longest a SigV4 presigned URL may live
 _SCOPE_PART = re.compile(r"[A-Za-z0-9._\-]+")
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -148,6 +151,11 @@ class Signer:
     - ``region_set``: the regions a SigV4a signature is good for, as names or patterns
       (default ``("*",)``, any region); sent as ``X-Amz-Region-Set``. ``region`` is not part of
       a SigV4a signature.
+
+    The legacy algorithms, for services and S3-compatible stores that still require them
+    (``sign`` and ``presign`` only; ``region`` is not part of their signatures):
+    ``"sigv2"`` (Signature Version 2 of query APIs: the query's or form body's parameters)
+    and ``"hmacv1"`` (S3's ``Authorization: AWS key:signature``, presigned with ``Expires``).
     """
 
     def __init__(
@@ -165,8 +173,9 @@ class Signer:
         algorithm: str = "sigv4",
         region_set: Optional[Iterable[str]] = None,
     ) -> None:
-        if algorithm not in ("sigv4", "sigv4a"):
-            raise ConfigurationError(f"algorithm must be 'sigv4' or 'sigv4a', got {algorithm!r}")
+        if algorithm not in _ALGORITHMS:
+            raise ConfigurationError(
+                f"algorithm must be one of {', '.join(map(repr, _ALGORITHMS))}, got {algorithm!r}")
         if region_set is not None and algorithm != "sigv4a":
             raise ConfigurationError("region_set is for algorithm='sigv4a'")
         if credentials is None:
@@ -206,6 +215,12 @@ class Signer:
         )
         self.algorithm = algorithm
         self._kernels = _backend.kernels
+        # A given timestamp costs what "now" does: the kernels read the usual forms in C.
+        self._epoch_seconds = self._kernels.epoch_seconds
+        # The legacy algorithms' module (fastsig._sigv2 or fastsig._hmacv1), or None.
+        self._legacy: Any = None
+        if algorithm in ("sigv2", "hmacv1"):
+            self._legacy = importlib.import_module(f"fastsig._{algorithm}")
         if algorithm == "sigv4a":
             from ._sigv4a import region_set_value
 
@@ -228,16 +243,23 @@ class Signer:
         who = self._credentials.access_key_id if self._credentials else type(self._provider).__name__
         return f"Signer({who!r}, region={self.region!r}, service={self.service!r})"
 
-    def _context(
-        self, timestamp: Optional[Timestamp]
-    ) -> Tuple[int, int, Credentials, "SigningContext"]:
-        """(epoch seconds, the next second, credentials, signing context) for this request;
-        the context is reused while the second and the credentials stay the same."""
+    def _resolve(self) -> Credentials:
         credentials = self._credentials
         if credentials is None:
             credentials = self._provider.resolve()  # type: ignore[union-attr]
             if not isinstance(credentials, Credentials):
                 raise CredentialsError("the credentials provider did not return Credentials")
+        return credentials
+
+    def _context(
+        self, timestamp: Optional[Timestamp]
+    ) -> Tuple[int, int, Credentials, "SigningContext"]:
+        """(epoch seconds, the next second, credentials, signing context) for this request;
+        the context is reused while the second and the credentials stay the same."""
+        if self._legacy is not None:
+            raise ConfigurationError(
+                f"algorithm={self.algorithm!r} signs with sign() and presign() only")
+        credentials = self._resolve()
         cached = self._cached
         if timestamp is None:
             now = time.time()
@@ -246,7 +268,7 @@ class Signer:
                 return cached
             epoch = int(now)
         else:
-            epoch = to_epoch_seconds(timestamp)
+            epoch = self._kernels.epoch_seconds(timestamp)
             if cached is not None and cached[0] == epoch and cached[2] is credentials:
                 return cached
         date_time = amz_date(epoch)
@@ -309,9 +331,17 @@ class Signer:
         '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'
         """
         fast = self._fast
-        if fast is not None and timestamp is None and fast[0] <= _now() < fast[1]:
+        if fast is not None and fast[0] <= (
+                _now() if timestamp is None else self._epoch_seconds(timestamp)) < fast[1]:
             context = fast[2]
         else:
+            if self._legacy is not None:
+                if payload_hash is not None:
+                    raise ConfigurationError(f"payload_hash is not part of {self.algorithm}")
+                epoch = int(_now()) if timestamp is None else to_epoch_seconds(timestamp)
+                signed: SignedRequest = self._legacy.sign(
+                    self._resolve(), epoch, method, url, headers, body)
+                return signed
             context = self._context(timestamp)[3]
         if payload_hash is not None:
             payload_hash = _check_payload_hash(payload_hash)
@@ -364,13 +394,23 @@ class Signer:
         fast = self._fast
         if (
             fast is not None
-            and timestamp is None
             and payload_hash is None
             and expires_in.__class__ is int
             and 0 < expires_in <= MAX_EXPIRES
-            and fast[0] <= _now() < fast[1]
+            and fast[0] <= (_now() if timestamp is None else self._epoch_seconds(timestamp)) < fast[1]
         ):
             return fast[2].presign(method, url, expires_in, headers, self._presign_payload)
+        if self._legacy is not None:
+            if payload_hash is not None:
+                raise ConfigurationError(f"payload_hash is not part of {self.algorithm}")
+            seconds: Optional[int] = expires_in  # type: ignore[assignment]
+            if isinstance(expires_in, datetime.timedelta):  # no seven-day limit here
+                total = expires_in.total_seconds()
+                seconds = int(total) if total == int(total) else None
+            epoch = int(_now()) if timestamp is None else to_epoch_seconds(timestamp)
+            url_out: str = self._legacy.presign(
+                self._resolve(), epoch, method, url, seconds, headers)
+            return url_out
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, payload_hash)
         return context.presign(method, url, expires_in, headers, payload_hash)
 
@@ -451,6 +491,41 @@ class Signer:
                                self._scope(date_time[:8]), signed.signature)
         stream = ChunkedBody(body, decoded_length, chunk_size, chain, checksum)
         return ChunkedUpload(signed.url, signed.headers, stream, signed.signature)
+
+    def sign_event(
+        self, payload: bytes, prior_signature: str, *, timestamp: Optional[Timestamp] = None
+    ) -> "SignedEvent":
+        """Sign one message of an event stream (Transcribe streaming, Lex, Kinesis
+        SubscribeToShard): ``payload`` is the event's encoded frame (``encode_event``), empty
+        for the message that ends the stream; ``prior_signature`` is the hex signature of the
+        previous message, or of the request that opened the stream (signed with
+        ``payload_hash=STREAMING_EVENTS_PAYLOAD``). Returns a ``SignedEvent``: its
+        ``encode()`` is the frame to send, its ``signature`` the next message's prior.
+
+        >>> from fastsig import Credentials, Signer
+        >>> signer = Signer(Credentials("access", "secret"), "us-east-1", "demo")
+        >>> signer.sign_event(b"", "c" * 64, timestamp="19810116T063004Z").headers[":date"]
+        datetime.datetime(1981, 1, 16, 6, 30, 4, tzinfo=datetime.timezone.utc)
+        """
+        from ._eventstream import SignedEvent, event_string_to_sign
+
+        if self.algorithm != "sigv4":
+            raise ConfigurationError("event streams are signed with algorithm='sigv4'")
+        if not isinstance(prior_signature, str) or not _HEX_DIGEST.fullmatch(prior_signature):
+            raise PayloadError("prior_signature must be a lowercase hex SHA-256 signature")
+        if not isinstance(payload, (bytes, bytearray, memoryview)):
+            raise PayloadError("an event payload must be bytes")
+        payload = bytes(payload)
+        epoch, _, credentials, _ = self._context(timestamp)
+        date_time = amz_date(epoch)
+        key = self._hmac_key(credentials, date_time[:8])
+        signature = key.sign(event_string_to_sign(
+            date_time, self._scope(date_time[:8]), prior_signature, epoch * 1000, payload))
+        headers = {
+            ":date": datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc),
+            ":chunk-signature": bytes.fromhex(signature),
+        }
+        return SignedEvent(headers, payload, signature)
 
     def _scope(self, date: str) -> str:
         return f"{date}/{self.region}/{self.service}/aws4_request"

@@ -17,6 +17,7 @@ from typing import (
     Any,
     Callable,
     Dict,
+    Iterable,
     List,
     Mapping,
     NamedTuple,
@@ -43,6 +44,8 @@ from ._errors import (
     UnsupportedSigningError,
 )
 from ._key_cache import signing_keys
+from ._legacy_verify import LEGACY_ALGORITHMS, legacy_kind, verify_legacy
+from ._sigv2 import FORM_TYPE
 from ._sigv4a import REGION_SET, derive_sigv4a_key
 
 if TYPE_CHECKING:
@@ -65,6 +68,7 @@ _EXPIRES = re.compile(r"[0-9]{1,6}")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _SIGV4A = "AWS4-ECDSA-P256-SHA256"
+_FORM_SIGNED = re.compile(r"(?:^|&)(?:X-Amz-Signature|X-Amz-Algorithm|Signature)=")
 _STREAMING = frozenset({"STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
                         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
                         "STREAMING-UNSIGNED-PAYLOAD-TRAILER"})
@@ -225,6 +229,11 @@ class Verifier:
     ``debug_errors``: ``SignatureDoesNotMatch`` errors carry, in ``details``, the canonical
     request and string to sign the verifier computed (session tokens hidden), as S3's error
     bodies do; never the secret, the signing key or the expected signature.
+    ``legacy``: the legacy signatures to accept as well, ``"sigv2"`` (query APIs) and
+    ``"hmacv1"`` (S3's ``AWS key:signature``, and its presigned URLs); by default none, and
+    they are refused with S3's ``InvalidRequest``. They sign neither region nor service:
+    their ``VerifiedRequest`` carries the verifier's own (``"s3"`` for HmacV1), and the body
+    is not signed (``payload_hash`` ``UNSIGNED-PAYLOAD``).
 
     >>> from fastsig import Credentials, Signer, Verifier
     >>> creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
@@ -245,10 +254,14 @@ class Verifier:
         double_encode: Optional[bool] = None,
         normalize_path: Optional[bool] = None,
         debug_errors: bool = False,
+        legacy: Iterable[str] = (),
     ) -> None:
         if not callable(lookup):
             raise TypeError("lookup must be a callable: access_key_id -> Credentials or None")
         self._lookup = lookup
+        self._legacy = frozenset([legacy] if isinstance(legacy, str) else legacy)
+        if not self._legacy <= LEGACY_ALGORITHMS:
+            raise ValueError("legacy takes 'sigv2' and 'hmacv1'")
         # Read-only: the compiled fast path holds its own copy of the settings.
         self._region = region
         self._service = service
@@ -395,8 +408,8 @@ class Verifier:
                     return cast(VerifiedRequest, verified)
         elif body is None or body.__class__ is bytes:
             if payload_hash is None and body is not None:
+                # The hash stands for the body from here on; the body stays for a SigV2 form.
                 payload_hash = _backend.kernels.sha256_hex(body)
-                body = None
             verified = fast[1].check(method, url, headers, payload_hash)
             if verified is not None:
                 return cast(VerifiedRequest, verified)
@@ -409,6 +422,19 @@ class Verifier:
         """The general path. ``streaming``: accept an aws-chunked payload, whose chunks the
         caller checks (``verify_chunked``)."""
         return self._prepare(method, url, headers, streaming).finish(body, payload_hash)
+
+    def _defer(self, method: str, url: str, headers: Headers) -> Any:
+        """The header phase of a request whose payload is its body's hash: the kernels'
+        one-call check where it takes the request (an object whose ``finish(payload_hash)``
+        is the VerifiedRequest or None), else ``_prepare``'s PendingVerification."""
+        fast = self._fast
+        if fast is None or fast[0].__class__ is not _backend.kernels.PresignedVerifier:
+            fast = self._fast_paths()
+        if headers is not None:
+            deferred = fast[1].check(method, url, headers, None, True)
+            if deferred is not None:
+                return deferred
+        return self._prepare(method, url, headers)
 
     def _prepare(self, method: str, url: str, headers: Headers,
                  streaming: bool = False) -> "PendingVerification":
@@ -452,6 +478,13 @@ class Verifier:
                 else:
                     found[lname] = [(name, value)]
 
+        kind = legacy_kind(found, query, None)
+        if kind is None and _FORM_SIGNED.search(query) is None and "authorization" not in found:
+            types = found.get("content-type")
+            if types and types[0][1].lower().startswith(FORM_TYPE):
+                kind = "form"  # a SigV2 form POST, perhaps: its body says
+        if kind is not None:
+            return _LegacyPending(self, kind, method, url_host, path, query, found)
         canonical_query, auth = kernels.split_auth_query(query)
         authorization = found.get("authorization")
         if auth:
@@ -461,9 +494,9 @@ class Verifier:
                     "not both"
                 )
             presigned = True
-            for name, value in auth.items():
-                if value is None:
-                    raise MalformedAuthorizationError(f"presigned URL repeats {name}")
+            repeated = sorted(name for name, value in auth.items() if value is None)
+            if repeated:  # named in one order, whichever kernel split the query
+                raise MalformedAuthorizationError(f"presigned URL repeats {', '.join(repeated)}")
             algorithm = auth.get("X-Amz-Algorithm")
             for name in _PRESIGN_REQUIRED:
                 if name not in auth:
@@ -844,3 +877,27 @@ class PendingVerification:
         return VerifiedRequest(access_key_id, region, service, signed_headers, epoch,
                                None if expires is None else expires + epoch, token,
                                expires is not None, payload)
+
+
+class _LegacyPending(PendingVerification):
+    """The header phase of a SigV2 or HmacV1 request (or of a form POST that may carry a
+    SigV2 signature in its body): verified whole once the body is there."""
+
+    __slots__ = ("_kind", "_request")
+
+    def __init__(self, verifier: Verifier, kind: str, *request: Any) -> None:
+        self._verifier = verifier
+        self._kind = kind
+        self._request = request
+        self.payload = UNSIGNED_PAYLOAD
+        self.body_needed = kind == "form"
+
+    def finish(self, body: Any = None, payload_hash: Optional[str] = None) -> VerifiedRequest:
+        method, url_host, path, query, found = self._request
+        kind: Optional[str] = self._kind
+        if kind == "form":
+            kind = legacy_kind(found, query, body)
+        if kind is None:
+            raise MissingAuthenticationError(
+                "request is not signed: no Authorization header and no X-Amz-Signature")
+        return verify_legacy(self._verifier, kind, method, url_host, path, query, found, body)

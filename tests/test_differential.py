@@ -6,6 +6,7 @@ These compare the two backends directly, so they run once (not per backend fixtu
 
 from __future__ import annotations
 
+import datetime
 from urllib.parse import quote
 
 import pytest
@@ -192,6 +193,28 @@ def test_canonical_headers_identical(headers):
         lambda: py.canonical_headers(headers, ("x-a",)))
 
 
+_UTC = datetime.timezone.utc
+_TIMESTAMPS = st.one_of(
+    st.datetimes(timezones=st.sampled_from([None, _UTC, datetime.timezone(
+        datetime.timedelta(hours=-5))])),
+    st.integers(min_value=-10, max_value=2**64), st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(), st.text(max_size=20), st.none())
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_TIMESTAMPS)
+@example(datetime.datetime(2106, 2, 7, 6, 28, 15, 999999))  # the last second the C path reads
+@example(datetime.datetime(2106, 2, 7, 6, 28, 16))
+@example(datetime.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=_UTC))  # float rounding
+@example(datetime.datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=_UTC))
+@example(253402300800)
+@example(-0.5)
+@example(True)
+def test_timestamps_read_alike(timestamp):
+    assert outcome(lambda: c.epoch_seconds(timestamp)) == outcome(
+        lambda: py.epoch_seconds(timestamp))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300), st.binary(max_size=100), st.text(max_size=20))
 def test_crypto_identical(data, key, text):
@@ -205,7 +228,7 @@ def test_crypto_identical(data, key, text):
 
 def test_same_public_names():
     imported = {"annotations", "hashlib", "hmac", "re", "Any", "Dict", "Iterable", "List",
-                "Optional", "Tuple", "SigningError", "parse_amz_date",
+                "NoReturn", "Optional", "Tuple", "cast", "to_epoch_seconds", "SigningError", "parse_amz_date",
                 "InvalidHeaderError", "InvalidRequestError", "InvalidURLError"}
     pure_names = {n for n in dir(py) if not n.startswith("_")} - imported
     compiled_names = {n for n in dir(c) if not n.startswith("_")} - imported

@@ -511,3 +511,38 @@ def test_public_api_names():
     for name in fastsig.__all__:
         assert hasattr(fastsig, name), name
     assert fastsig.backend in ("cython", "python")
+
+
+def test_given_timestamps_sign_their_own_second_on_the_fast_path():
+    # A datetime, an epoch int or float and an X-Amz-Date string name the same second; the
+    # fast path taken for a given timestamp must never serve a neighbouring second's context.
+    moment = datetime.datetime(2015, 8, 30, 12, 36, tzinfo=datetime.timezone.utc)
+    url = "https://examplebucket.s3.amazonaws.com/a b+c"
+    s3, ddb = Signer(CREDS, "us-east-1", "s3"), Signer(CREDS, "us-east-1", "dynamodb")
+    forms = [moment, moment.replace(tzinfo=None), 1440938160, 1440938160.75, WHEN]
+    urls = {s3.presign("GET", url, timestamp=form) for form in forms}
+    signed = {ddb.sign("POST", "https://dynamodb.us-east-1.amazonaws.com/", body=b"{}",
+                       timestamp=form).signature for form in forms}
+    assert len(urls) == 1 and len(signed) == 1
+    later = moment + datetime.timedelta(seconds=1)
+    assert "X-Amz-Date=20150830T123601Z" in s3.presign("GET", url, timestamp=later)
+    assert "X-Amz-Date=20150830T123600Z" in s3.presign("GET", url, timestamp=moment)
+    assert "X-Amz-Date=2015" not in s3.presign("GET", url)  # now, after a given second
+    assert s3.presign("GET", url, timestamp=moment) == urls.pop()
+    assert ddb.sign("POST", "https://dynamodb.us-east-1.amazonaws.com/", body=b"{}",
+                    timestamp=later).headers["X-Amz-Date"] == "20150830T123601Z"
+    with pytest.raises(fastsig.InvalidRequestError):
+        s3.presign("GET", url, timestamp=float("nan"))
+
+
+def test_compiled_results_stay_out_of_the_cyclic_gc(backend):
+    # 100,000 kept SignedRequests cost a fifth of the signing time in full collections when
+    # tracked; the compiled core leaves them untracked (strings and a dict of strings only).
+    import gc
+
+    signed = Signer(CREDS, "us-east-1", "dynamodb").sign(
+        "POST", "https://dynamodb.us-east-1.amazonaws.com/", {"X-Amz-Target": "T"}, b"{}",
+        timestamp=WHEN)
+    assert not gc.is_tracked(signed.headers)
+    assert gc.is_tracked(signed) == (backend == "python")
+    assert signed.headers["X-Amz-Date"] == WHEN and signed.string_to_sign.startswith("AWS4")
