@@ -333,7 +333,8 @@ def _dynamodb(operation: str, body: Dict[str, Any]) -> Response:
 def _log(request: Request, status: int, size: int) -> None:
     verified = request.verified
     line = json.dumps({"method": request.method, "path": request.path, "status": status,
-                       "bytes": size, "key_id": getattr(verified, "access_key_id", None)})
+                       "bytes": size, "key_id": getattr(verified, "access_key_id", None),
+                       "payload": request.headers.get("x-amz-content-sha256")})
     with _LOCK, open(os.path.join(STORE, "requests.jsonl"), "a") as log:
         log.write(line + "\n")
 

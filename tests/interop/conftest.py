@@ -151,6 +151,7 @@ class Server:
         if self.tls:
             args += [str(tls.cert), str(tls.key)]
         self.log = open(folder / "server.log", "wb")
+        self._checked = 0
         self.process = subprocess.Popen(args, cwd=str(ROOT), env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT)
         self._wait()
@@ -203,10 +204,13 @@ class Server:
         return [json.loads(line) for line in log.read_text().splitlines()]
 
     def tracebacks(self) -> str:
-        """What the server logged of unhandled exceptions (there must be none)."""
-        self.log.flush()
-        text = (self.store / "server.log").read_text(errors="replace")
-        return text if "Traceback" in text else ""
+        """What the server logged of unhandled exceptions since the last call (there must be
+        none): each test answers for its own."""
+        with open(self.store / "server.log", "rb") as log:
+            log.seek(self._checked)
+            data = log.read()
+        self._checked += len(data)
+        return data.decode(errors="replace") if b"Traceback" in data else ""
 
     def stop(self) -> None:
         self.proxy.close()
@@ -251,7 +255,8 @@ def server(request: Any, servers: Servers, backend: str) -> Iterator[Server]:
     running = servers.get(request.param, backend)
     yield running
     running.proxy.disarm()
-    assert not running.tracebacks(), f"{running.name} logged: {running.tracebacks()[-3000:]}"
+    logged = running.tracebacks()
+    assert not logged, f"{running.name} logged: {logged[-3000:]}"
 
 
 @pytest.fixture(params=sorted(TLS_SERVERS))
@@ -260,7 +265,8 @@ def https_server(request: Any, servers: Servers, backend: str) -> Iterator[Serve
     running = servers.get(request.param, backend)
     yield running
     running.proxy.disarm()
-    assert not running.tracebacks(), f"{running.name} logged: {running.tracebacks()[-3000:]}"
+    logged = running.tracebacks()
+    assert not logged, f"{running.name} logged: {logged[-3000:]}"
 
 
 @pytest.fixture(params=sorted(set(SERVERS) - TLS_SERVERS))
@@ -269,7 +275,8 @@ def http_server(request: Any, servers: Servers, backend: str) -> Iterator[Server
     running = servers.get(request.param, backend)
     yield running
     running.proxy.disarm()
-    assert not running.tracebacks(), f"{running.name} logged: {running.tracebacks()[-3000:]}"
+    logged = running.tracebacks()
+    assert not logged, f"{running.name} logged: {logged[-3000:]}"
 
 
 def new_bucket(server: Server) -> str:

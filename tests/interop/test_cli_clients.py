@@ -95,6 +95,8 @@ def test_awscli_s3_cp_20mb_multipart(aws: Any, server: Server, bucket: str, tmp_
     assert server.object(bucket, "big.bin") == data
     parts = [r for r in server.seen() if r["method"] == "PUT" and r["path"].endswith("/big.bin")]
     assert len(parts) == 3  # 8 + 8 + 4 MiB: a multipart upload
+    if server.tls:  # each part an aws-chunked upload with a CRC trailer
+        assert {r["payload"] for r in parts} == {"STREAMING-UNSIGNED-PAYLOAD-TRAILER"}
 
 
 def test_awscli_s3_presign(aws: Any, server: Server, bucket: str, tls: Tls) -> None:
