@@ -52,14 +52,19 @@ KEYS = {
 _INSTALLS: Dict[str, "Future[Dict[str, str]]"] = {}
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(config: Any, items: List[Any]) -> None:
     here = Path(__file__).parent
-    chosen = [item for item in items if here in Path(str(item.fspath)).parents]
-    for item in chosen:
-        item.add_marker(pytest.mark.interop)
-    if chosen and not _INSTALLS:
-        # A cold cache takes a minute or two (pip, npm): install every group at once, in the
-        # background, while the in-process clients' tests run.
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.interop)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _install_clients_early() -> None:
+    """A cold cache takes a minute or two (pip, npm): the first interop test starts every
+    group installing at once, in the background, while the in-process clients' tests run."""
+    if not _INSTALLS:
         pool = ThreadPoolExecutor(len(install.GROUPS))
         for group in install.GROUPS:
             _INSTALLS[group] = pool.submit(install.install, group)
