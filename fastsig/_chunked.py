@@ -289,8 +289,9 @@ class ChunkedReader(_Readable):
         self.decoded_length = decoded_length
         self._trailer = trailer
         self._max = max_chunk_size
-        self._buffer = b""
-        self._offset = 0
+        self._buffer = bytearray()
+        self._offset = 0  # where the unread bytes start
+        self._wanted = 0  # unread bytes the decoder waits for
         self._ended = False
         self._chunks: Optional[Iterator[bytes]] = None
         self.verified: Any = None  # the VerifiedRequest, set by Verifier.verify_chunked
@@ -306,7 +307,7 @@ class ChunkedReader(_Readable):
             raise TypeError("this reader is fed: drive steps() and feed()")
         for piece in self.steps():
             if piece is None:
-                self.feed(read(65536))
+                self.feed(read(max(65536, self._wanted)))
             else:
                 yield piece
 
@@ -315,15 +316,19 @@ class ChunkedReader(_Readable):
         if not more:
             self._ended = True
             return
-        # Whole pieces are kept with an offset, so a large piece is not copied once per chunk.
-        self._buffer = self._buffer[self._offset:] + bytes(more)
-        self._offset = 0
+        # Read bytes leave from the front (cheap for a bytearray); many small pieces that make
+        # one large chunk are appended, not copied together again at each piece.
+        if self._offset:
+            del self._buffer[:self._offset]
+            self._offset = 0
+        self._buffer += more
 
     def _fill(self, need: int) -> Generator[None, None, bool]:
         """At least ``need`` unread bytes in the buffer; False if the body ends first."""
         while len(self._buffer) - self._offset < need:
             if self._ended:
                 return False
+            self._wanted = need - (len(self._buffer) - self._offset)
             yield None
         return True
 
@@ -332,13 +337,14 @@ class ChunkedReader(_Readable):
             raise IncompleteBodyError("the body ended in the middle of a chunk")
         start = self._offset
         self._offset += count
-        return self._buffer[start:self._offset]
+        with memoryview(self._buffer) as view:
+            return view[start:self._offset].tobytes()
 
     def _line(self) -> Generator[None, None, str]:
         while True:
             end = self._buffer.find(b"\r\n", self._offset)
             if end >= 0:
-                line = self._buffer[self._offset:end]
+                line = bytes(self._buffer[self._offset:end])
                 self._offset = end + 2
                 try:
                     return line.decode("ascii")

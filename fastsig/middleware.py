@@ -167,7 +167,9 @@ class _Middleware:
         self.max_body_size = max_body_size
         self.max_chunk_size = max_chunk_size
         # Whether SignatureDoesNotMatch bodies show the canonical request and string to sign
-        # (by default as the verifier's debug_errors says; it must be on to compute them).
+        # (by default as the verifier's debug_errors says: the verifier computes them).
+        if debug_errors and not verifier.debug_errors:
+            raise ValueError("debug_errors=True needs a Verifier made with debug_errors=True")
         self.debug_errors = verifier.debug_errors if debug_errors is None else bool(debug_errors)
         self._bind_fast_path()
 
@@ -294,6 +296,9 @@ class WSGIMiddleware(_Middleware):
             reader._read = _limited(environ["wsgi.input"], length)
             environ["wsgi.input"] = _DecodedInput(reader)
             environ["CONTENT_LENGTH"] = str(reader.decoded_length)
+            encoding = _without_aws_chunked(environ.pop("HTTP_CONTENT_ENCODING", ""))
+            if encoding:
+                environ["HTTP_CONTENT_ENCODING"] = encoding
             verified = reader.verified
         elif verified.__class__ is _Pending:
             pending = verified
@@ -312,6 +317,12 @@ class WSGIMiddleware(_Middleware):
             environ["wsgi.input"] = pending.spool.file
             environ["CONTENT_LENGTH"] = str(pending.spool.size)
         environ[ENVIRON_KEY] = verified
+
+
+def _without_aws_chunked(encoding: str) -> str:
+    """Content-Encoding as S3 keeps it: without aws-chunked, which the app never sees."""
+    return ", ".join(part.strip() for part in encoding.split(",")
+                     if part.strip() and part.strip().lower() != "aws-chunked")
 
 
 def _limited(stream: Any, length: Optional[int]) -> Callable[[int], bytes]:
@@ -579,8 +590,16 @@ class ASGIMiddleware(_Entry, _Middleware):
             started = True
             await send(message)
 
-        headers = [(n, str(reader.decoded_length).encode()) if n.lower() == b"content-length"
-                   else (n, v) for n, v in scope["headers"]]
+        headers = []
+        for name, value in scope["headers"]:
+            lname = name.lower()
+            if lname == b"content-length":
+                value = str(reader.decoded_length).encode()
+            elif lname == b"content-encoding":
+                value = _without_aws_chunked(value.decode("latin-1")).encode("latin-1")
+                if not value:
+                    continue
+            headers.append((name, value))
         scope = dict(scope, headers=headers)
         try:
             await self.app(scope, decoded, guarded_send)

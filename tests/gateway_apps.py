@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 from fastsig import Credentials, Verifier
 from fastsig.middleware import ASGIMiddleware, WSGIMiddleware
@@ -19,7 +19,10 @@ READ = [0]  # bytes of body the middleware read from the server
 SEEN: List[Dict[str, Any]] = []  # what the apps were told, in this process
 
 
-def _answer(verified: Any, body: bytes, path: str, complete: bool = True) -> bytes:
+def _answer(verified: Any, body: bytes, path: str, complete: bool = True,
+            encoding: Optional[str] = None) -> bytes:
+    SEEN.append({"sha256": hashlib.sha256(body).hexdigest(), "length": len(body),
+                 "complete": complete, "payload": verified.payload_hash})
     return json.dumps({
         "key": verified.access_key_id,
         "service": verified.service,
@@ -28,6 +31,7 @@ def _answer(verified: Any, body: bytes, path: str, complete: bool = True) -> byt
         "length": len(body),
         "path": path,
         "complete": complete,
+        "encoding": encoding,
     }).encode()
 
 
@@ -36,8 +40,12 @@ def echo_wsgi(environ: dict, start_response: Callable[..., Any]) -> List[bytes]:
     body = environ["wsgi.input"].read(length) if length else b""
     # Reading exactly CONTENT_LENGTH bytes is all an app may do: that is the whole body.
     SEEN.append({"length": len(body), "complete": len(body) == length})
-    out = _answer(environ["fastsig.verified"], body, environ.get("PATH_INFO", ""))
-    start_response("200 OK", [("Content-Type", "application/json"),
+    out = _answer(environ["fastsig.verified"], body, environ.get("PATH_INFO", ""),
+                  encoding=environ.get("HTTP_CONTENT_ENCODING"))
+    if "Boto" in environ.get("HTTP_USER_AGENT", ""):
+        out = b""  # boto3 parses a PutObject body as an S3 error
+    start_response("200 OK", [("Content-Type", "application/json"), ("ETag", '"e"'),
+                              ("x-sha256", hashlib.sha256(body).hexdigest()),
                               ("Content-Length", str(len(out)))])
     return [out]
 
@@ -96,9 +104,12 @@ async def echo_asgi(scope: dict, receive: Callable[..., Any], send: Callable[...
         if not message.get("more_body", False):
             break
     SEEN.append({"length": len(body), "complete": True})
-    out = _answer(scope["fastsig.verified"], body, scope["path"])
+    encoding = next((v.decode() for n, v in scope["headers"] if n == b"content-encoding"), None)
+    out = _answer(scope["fastsig.verified"], body, scope["path"], encoding=encoding)
+    if any(n == b"user-agent" and b"Boto" in v for n, v in scope["headers"]):
+        out = b""  # boto3 parses a PutObject body as an S3 error
     await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"),
+                "headers": [(b"content-type", b"application/json"), (b"etag", b'"e"'),
                             (b"content-length", str(len(out)).encode())]})
     await send({"type": "http.response.body", "body": out})
 

@@ -73,7 +73,7 @@ def _wsgiref(app: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _gunicorn(backend: str) -> Iterator[str]:
+def _gunicorn(backend: str, tls: Optional[Tuple[str, str]] = None) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -83,7 +83,8 @@ def _gunicorn(backend: str) -> Iterator[str]:
         env["FASTSIG_NO_EXTENSIONS"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1",
-         "--log-level", "warning", "--timeout", "120", "tests.gateway_apps:wsgi_entry"],
+         "--log-level", "warning", "--timeout", "120", "tests.gateway_apps:wsgi_entry"]
+        + (["--certfile", tls[0], "--keyfile", tls[1]] if tls else []),
         cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 30
@@ -95,7 +96,7 @@ def _gunicorn(backend: str) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(20)
@@ -364,6 +365,7 @@ def test_chunked_upload_reaches_the_app_decoded(gateway, mode, checksum):
     answer = response.json
     assert answer["sha256"] == hashlib.sha256(data).hexdigest()
     assert answer["length"] == len(data) and answer["payload"].startswith("STREAMING-")
+    assert answer["encoding"] is None  # aws-chunked is the transfer's, not the object's
 
 
 def _tamper(framed: bytes, where: str) -> bytes:
@@ -542,3 +544,100 @@ def test_body_hash_payloads_pass_the_header_phase_before_the_body(backend):
         verifier._defer("POST", "/", dict(headers, Authorization=headers["Authorization"].replace(
             CREDS.access_key_id, "AKIDUNKNOWN")))
     assert info.value.code == "InvalidClientTokenId"
+
+
+# -- boto3's default upload: aws-chunked with a CRC trailer, over HTTPS only ----------------------
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: Any) -> Tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, made by cryptography: (cert, key) paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import datetime
+    import ipaddress
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+@contextlib.contextmanager
+def _uvicorn_tls(cert: str, key: str) -> Iterator[str]:
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(gateway_apps.asgi_entry, log_level="warning",
+                                           lifespan="on", ssl_certfile=cert, ssl_keyfile=key))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"https://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "gunicorn"])
+@pytest.mark.parametrize("tampered", [False, True])
+def test_boto3_default_put_object_over_tls(backend, tls_files, tampered, server):
+    """boto3's default PutObject over HTTPS: STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC
+    trailer, through ASGI (uvicorn) and WSGI (gunicorn) with TLS. The app gets the exact
+    bytes; a wrong trailing checksum never completes."""
+    boto3 = pytest.importorskip("boto3")
+    from botocore.config import Config
+
+    cert, key = tls_files
+    data = os.urandom(300_000)
+    context = _uvicorn_tls(cert, key) if server == "uvicorn" else _gunicorn(backend, tls_files)
+    with context as base:
+        client = boto3.client(
+            "s3", endpoint_url=base, region_name="us-east-1", verify=cert,
+            aws_access_key_id=CREDS.access_key_id, aws_secret_access_key=CREDS.secret_access_key,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+        if tampered:
+            def corrupt(request: Any, **kwargs: Any) -> None:
+                body = request.body  # the framed body, its trailer last
+                framed = body.read() if hasattr(body, "read") else b"".join(body)
+                head, _, value = framed.rstrip(b"\r\n").rpartition(b":")
+                request.body = head + b":" + bytes([value[0] ^ 2]) + value[1:] + b"\r\n\r\n"
+            client.meta.events.register_last("before-send.s3.PutObject", corrupt)
+        SEEN.clear()
+        if tampered:
+            from botocore.exceptions import ClientError
+
+            with pytest.raises(ClientError) as info:
+                client.put_object(Bucket="bucket", Key="dir/a b+c=~%.bin", Body=data)
+            assert info.value.response["Error"]["Code"] == "BadDigest"
+            assert not any(seen["complete"] and seen["length"] == len(data) for seen in SEEN)
+        elif server == "gunicorn":  # its app runs in the server's process: it says
+            answer = client.put_object(Bucket="bucket", Key="dir/a b+c=~%.bin", Body=data)
+            headers = answer["ResponseMetadata"]["HTTPHeaders"]
+            assert headers["x-sha256"] == hashlib.sha256(data).hexdigest()
+        else:
+            client.put_object(Bucket="bucket", Key="dir/a b+c=~%.bin", Body=data)
+            answers = [seen for seen in SEEN if "sha256" in seen]
+            assert answers[-1]["sha256"] == hashlib.sha256(data).hexdigest()
+            assert answers[-1]["payload"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
