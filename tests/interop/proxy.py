@@ -20,11 +20,12 @@ body is read whole first (the tests tamper small bodies).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import ssl
 import threading
-from typing import BinaryIO, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 _DIGIT_NEXT = {str(d): str((d + 1) % 10) for d in range(10)}
 
@@ -74,7 +75,10 @@ def tamper_body(body: bytes, mode: str, streaming: bool) -> bytes:
 
 
 class TamperProxy:
-    """Listens on 127.0.0.1:``port`` and forwards to ``upstream_port``."""
+    """Listens on 127.0.0.1:``port`` and forwards to ``upstream_port``.
+
+    asyncio in a thread of its own: a TLS connection is read and written from one thread
+    (OpenSSL's connections must not be read in one thread while written in another)."""
 
     def __init__(self, upstream_port: int, server_tls: Optional[ssl.SSLContext] = None,
                  client_tls: Optional[ssl.SSLContext] = None) -> None:
@@ -84,9 +88,12 @@ class TamperProxy:
         self.mode: Optional[str] = None
         self.method: Optional[str] = None
         self.tampered: List[str] = []  # request lines as altered
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._loop = asyncio.new_event_loop()
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.port = listener.getsockname()[1]
+        self._server = self._loop.run_until_complete(
+            asyncio.start_server(self._serve, sock=listener, ssl=server_tls))
+        threading.Thread(target=self._loop.run_forever, daemon=True).start()
 
     def arm(self, mode: str, method: Optional[str] = None) -> None:
         """Alter every request from now on (only ``method`` requests when given)."""
@@ -96,69 +103,54 @@ class TamperProxy:
         self.mode = None
 
     def close(self) -> None:
-        self._listener.close()
+        self._loop.call_soon_threadsafe(self._server.close)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        upstream = None
+    async def _serve(self, client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
         answers = None
+        to_server = None
         try:
-            conn.settimeout(60)  # nothing here may hang a test for ever
-            if self.server_tls is not None:
-                conn = self.server_tls.wrap_socket(conn, server_side=True)
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=60)
-            if self.client_tls is not None:
-                upstream = self.client_tls.wrap_socket(upstream, server_hostname="127.0.0.1")
-            answers = threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True)
-            answers.start()
-            reader = conn.makefile("rb")
-            while self._forward_request(reader, upstream):
+            server, to_server = await asyncio.open_connection(
+                "127.0.0.1", self.upstream_port, ssl=self.client_tls,
+                server_hostname="127.0.0.1" if self.client_tls else None)
+            answers = asyncio.ensure_future(self._pipe(server, to_client))
+            while await self._forward_request(client, to_server):
                 pass
-            upstream.shutdown(socket.SHUT_RDWR)  # the client is done: so is the server's side
-        except (OSError, ValueError):
+        except (OSError, ValueError, asyncio.IncompleteReadError):
             # The server may answer (a refusal) and close before the whole body went up:
             # the answer still goes back to the client before the connection closes.
             pass
         finally:
             if answers is not None:
-                answers.join(60)
-            for sock in (conn, upstream):
-                if sock is not None:
-                    try:
-                        sock.close()
-                    except OSError:
-                        pass
+                try:
+                    await asyncio.wait_for(answers, 60)
+                except (asyncio.TimeoutError, OSError):
+                    pass
+            for writer in (to_server, to_client):
+                if writer is not None:
+                    writer.close()
 
     @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         try:
             while True:
-                data = source.recv(65536)
+                data = await source.read(65536)
                 if not data:
                     break
-                sink.sendall(data)
+                sink.write(data)
+                await sink.drain()
         except OSError:
             pass
         finally:
-            try:
-                sink.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            sink.close()
 
-    def _forward_request(self, reader: BinaryIO, upstream: socket.socket) -> bool:
-        request_line = reader.readline()
+    async def _forward_request(self, reader: asyncio.StreamReader, upstream: asyncio.StreamWriter) -> bool:
+        request_line = await reader.readline()
         if not request_line:
+            upstream.close()  # the client is done: so is the server's side
             return False
         lines: List[bytes] = []
         while True:
-            line = reader.readline()
+            line = await reader.readline()
             if not line:
                 return False
             if line in (b"\r\n", b"\n"):
@@ -180,54 +172,60 @@ class TamperProxy:
         if mode is not None:
             self.tampered.append(f"{method} {target}")
         head = f"{method} {target} {version}\r\n" + "".join(f"{n}: {v}\r\n" for n, v in headers)
-        upstream.sendall(head.encode("latin-1") + b"\r\n")
+        upstream.write(head.encode("latin-1") + b"\r\n")
+        await upstream.drain()
         body_mode = mode if mode in ("body", "trailer", "chunk-signature") else None
         http_chunked = "chunked" in lower.get("transfer-encoding", "").lower()
         if http_chunked:
-            body = self._read_http_chunked(reader, upstream, body_mode is None)
+            body = await self._http_chunked(reader, upstream, body_mode is None)
         else:
             length = int(lower.get("content-length", "0") or "0")
-            body = self._copy(reader, upstream, length, body_mode is None)
+            body = await self._copy(reader, upstream, length, body_mode is None)
         if body_mode is not None:
             streaming = "aws-chunked" in lower.get("content-encoding", "") or \
                 lower.get("x-amz-content-sha256", "").startswith("STREAMING-")
             altered = tamper_body(body, body_mode, streaming)
             if http_chunked:  # boto3 sends aws-chunked inside HTTP chunks
                 altered = b"%x\r\n%s\r\n0\r\n\r\n" % (len(altered), altered)
-            upstream.sendall(altered)
+            upstream.write(altered)
+            await upstream.drain()
         return True
 
     @staticmethod
-    def _copy(reader: BinaryIO, upstream: socket.socket, length: int, stream: bool) -> bytes:
+    async def _copy(reader: asyncio.StreamReader, upstream: asyncio.StreamWriter, length: int,
+                    stream: bool) -> bytes:
         kept = []
         while length > 0:
-            data = reader.read(min(length, 65536))
+            data = await reader.read(min(length, 65536))
             if not data:
                 raise ValueError("the client closed in the middle of a body")
             length -= len(data)
             if stream:
-                upstream.sendall(data)
+                upstream.write(data)
+                await upstream.drain()
             else:
                 kept.append(data)
         return b"".join(kept)
 
     @staticmethod
-    def _read_http_chunked(reader: BinaryIO, upstream: socket.socket, stream: bool) -> bytes:
+    async def _http_chunked(reader: asyncio.StreamReader, upstream: asyncio.StreamWriter,
+                            stream: bool) -> bytes:
         """Forwards (``stream``) or collects an HTTP/1.1 chunked body; collected, it comes back
         decoded, for ``_forward_request`` to alter and send again as one chunk."""
         kept = []
         while True:
-            size_line = reader.readline()
+            size_line = await reader.readline()
             size = int(size_line.split(b";")[0].strip() or b"0", 16)
-            data = reader.read(size) + reader.readline() if size else b""
+            data = await reader.readexactly(size) + await reader.readline() if size else b""
             if size == 0:  # trailers, then the blank line
                 while True:
-                    line = reader.readline()
+                    line = await reader.readline()
                     data += line
                     if line in (b"\r\n", b"\n", b""):
                         break
             if stream:
-                upstream.sendall(size_line + data)
+                upstream.write(size_line + data)
+                await upstream.drain()
             elif size:
                 kept.append(data[:-2])
             if size == 0:
