@@ -83,8 +83,8 @@ class Result:
     count: int
     blank: int = 0
     skipped: List[int] = field(default_factory=list)  # line numbers of skipped invalid lines
-    # (what was presigned, the presigned URL, its region, its service)
-    sample: Optional[Tuple[str, str, str, str]] = None
+    # (what was presigned, the presigned URL, its region, its service): one per scope
+    samples: List[Tuple[str, str, str, str]] = field(default_factory=list)
     length: int = 0  # of the output, when a worker writes it itself
 
 
@@ -330,11 +330,16 @@ def work(payload: Union[bytes, List[Tuple[int, str]]], first_line: int) -> Resul
         # One entry is not usable: find it, to report or skip it by its line number.
         numbered = entries if entries is not None else lines.numbered()  # type: ignore[union-attr]
         texts, targets, scopes, urls = _one_by_one(job, numbered, skipped)
-    sample = None
-    if urls:
-        middle = len(urls) // 2
-        sample = (targets[middle], urls[middle], *scopes[middle])
-    return Result(_render(job, texts, urls), len(urls), blank, sorted(skipped), sample)
+    # A URL of each scope, for the command line's self-check: the middle one when they share
+    # one (the common case), else the first of each.
+    middles: Dict[Scope, int] = {}
+    if urls and scopes.count(scopes[0]) == len(scopes):
+        middles[scopes[0]] = len(urls) // 2
+    else:
+        for index, scope in enumerate(scopes):
+            middles.setdefault(scope, index)
+    samples = [(targets[i], urls[i], *scope) for scope, i in middles.items()]
+    return Result(_render(job, texts, urls), len(urls), blank, sorted(skipped), samples)
 
 
 def _presign_by_scope(job: Job, targets: List[str], scopes: List[Scope]) -> List[str]:
@@ -400,7 +405,7 @@ def _presign_block(job: Job, text: str) -> Optional[Result]:
         return None
     sample = (prefix + text[text.rfind("\n") + 1:],
               output[output.rfind(b"\n", 0, len(output) - 1) + 1:-1].decode(), *scope)
-    return Result(output, text.count("\n") + 1, 0, [], sample)
+    return Result(output, text.count("\n") + 1, 0, [], [sample])
 
 
 def _render(job: Job, texts: Sequence[str], urls: List[str]) -> bytes:

@@ -99,6 +99,9 @@ def check_bucket(bucket: Any, region: str) -> str:
         if bucket.startswith(prefix):
             raise _bad_bucket(bucket, f"starts with the reserved prefix {prefix!r}")
     if not bucket.endswith(_ALIAS_SUFFIXES):
+        if bucket.endswith("--x-s3"):
+            raise _bad_bucket(bucket, "ends with '--x-s3' but is not a directory bucket name "
+                                      "(bucket-base-name--zone-id--x-s3)")
         for suffix in _RESERVED_SUFFIXES:
             if bucket.endswith(suffix):
                 raise _bad_bucket(bucket, f"ends with the reserved suffix {suffix!r}")

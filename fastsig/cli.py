@@ -17,7 +17,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__, _backend, _bulk
-from ._errors import ConfigurationError, FastsigError, InvalidURLError, VerificationError
+from ._errors import FastsigError, InvalidURLError, VerificationError
 from ._integration import infer_scope
 from ._s3 import bucket_service, check_bucket, check_endpoint_url
 from ._timestamp import to_epoch_seconds
@@ -165,6 +165,9 @@ def _input_format(args: argparse.Namespace) -> str:
     return _FORMATS.get(os.path.splitext(name)[1], "lines")
 
 
+_SCOPE_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
 def _scope_options(args: argparse.Namespace, bucket: Optional[str]) -> Tuple[str, Optional[str]]:
     """(region, service of the keys) once --region, --service, --bucket and --endpoint-url
     are checked: a bad value is a usage error."""
@@ -184,12 +187,11 @@ def _scope_options(args: argparse.Namespace, bucket: Optional[str]) -> Tuple[str
             check_endpoint_url(args.endpoint_url)
         except InvalidURLError as exc:
             raise UsageError(f"--endpoint-url: {exc}") from None
-    try:
-        Signer(EXAMPLE_CREDENTIALS, region, service or "s3")
-    except ConfigurationError as exc:
-        if args.region is None and service is None:
-            raise  # from the environment or the profile: not an option of this command
-        raise UsageError(f"--region/--service: {exc}") from None
+    for option, value in (("--region", args.region), ("--service", args.service)):
+        if value is not None and not _SCOPE_NAME.fullmatch(value):
+            raise UsageError(f"{option} {value!r} is not a name such as us-east-1 or s3")
+    # A region from the environment or the profile: an input error (status 1), not a usage one.
+    Signer(EXAMPLE_CREDENTIALS, region, service or "s3")
     return region, service
 
 
@@ -298,8 +300,8 @@ def presign_command(args: argparse.Namespace) -> int:
         out.write(result.output)
         totals["blank"] += result.blank
         totals["skipped"] += len(result.skipped)
-        if result.sample is not None and len(sample) < 100:
-            sample.append(result.sample)
+        if len(sample) < 100:
+            sample.extend(result.samples)
         progress.add(result.count)
 
     # Workers write straight into a regular file that is ours alone; a pipe, a terminal or an
