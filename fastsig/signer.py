@@ -648,8 +648,8 @@ class Signer:
         ...                 "eu-west-1", "s3")
         >>> urls = signer.presign_upload_parts("my-bucket", "big.bin", "EXAMPLEUPLOAD", 3,
         ...                                    timestamp="20150830T123600Z")
-        >>> urls[2].split("&X-Amz-Algorithm")[0]
-        'https://my-bucket.s3.eu-west-1.amazonaws.com/big.bin?partNumber=3&uploadId=EXAMPLEUPLOAD'
+        >>> "&partNumber=3&uploadId=EXAMPLEUPLOAD&" in urls[2]
+        True
         """
         from ._key_urls import presign_parts
 
