@@ -17,7 +17,8 @@ NO_EXTENSIONS = bool(os.environ.get("FASTSIG_NO_EXTENSIONS"))
 DEBUG = bool(os.environ.get("FASTSIG_DEBUG_BUILD"))
 STRICT = os.environ.get("CIBUILDWHEEL") == "1"
 C_SOURCES = ["src_c/sha256.c", "src_c/sha256_x86.c", "src_c/sha256_arm.c", "src_c/uri.c", "src_c/crc.c"]
-C_HEADERS = ["src_c/sha256.h", "src_c/uri.h", "src_c/crc.h", "src_c/clock.h"]  # MANIFEST.in puts them in the sdist
+# MANIFEST.in puts the headers in the sdist.
+C_HEADERS = ["src_c/sha256.h", "src_c/uri.h", "src_c/crc.h", "src_c/clock.h"]
 
 
 def compile_args():
@@ -50,13 +51,13 @@ class OptionalBuildExt(build_ext):
     def run(self):
         try:
             super().run()
-        except Exception as exc:  # compiler missing, headers missing, Cython missing...
+        except Exception as exc:  # noqa: BLE001 - compiler, headers or Cython missing...
             fall_back(exc)
 
     def build_extension(self, ext):
         try:
             super().build_extension(ext)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the same fallback, per extension
             fall_back(exc)
 
 

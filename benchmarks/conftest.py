@@ -63,7 +63,7 @@ def pytest_terminal_summary(terminalreporter, config):
     write("")
     write("fastsig side-by-side (best round; ratio = rate / the group's baseline rate)")
     for group, rows in groups.items():
-        rates = dict((name, rate) for name, rate, _ in rows)
+        rates = {name: rate for name, rate, _ in rows}
         base_name = next((b for b in BASELINES if b in rates), None)
         base = rates.get(base_name)
         write("")

@@ -311,7 +311,7 @@ def main(argv=None):
             for app in apps:  # warm up: a server's first requests import and specialize code
                 url, headers = _requests(signer, ports[app])[kind]
                 _wrk(url, headers, 1, servers[app])
-            best = {app: 0.0 for app in apps}
+            best = dict.fromkeys(apps, 0.0)
             cost = {app: float("inf") for app in apps}
             # Each round's CPU-per-request ratio to the bare app (a slow spell hits both),
             # and the same for user-space CPU (the kernel's part is the network's).

@@ -9,22 +9,32 @@ from __future__ import annotations
 import contextlib
 import os
 from types import ModuleType
-from typing import Dict, Iterator
+from typing import TYPE_CHECKING, Dict, Iterator
 
 from . import _speedups_py
 
 available: Dict[str, ModuleType] = {"python": _speedups_py}
+#: Why the pure twin is in use ("" when the compiled core is): for the CLI's first line.
+reason: str = ""
 
-if not os.environ.get("FASTSIG_NO_EXTENSIONS"):
+if os.environ.get("FASTSIG_NO_EXTENSIONS"):
+    reason = "FASTSIG_NO_EXTENSIONS is set"
+else:
     try:
-        from . import _speedups  # type: ignore[attr-defined]
-    except ImportError:
-        pass
+        from . import _speedups
+    except ImportError as exc:
+        reason = f"the compiled core is not built ({exc})"
     else:
         available["cython"] = _speedups
 
 backend: str = "cython" if "cython" in available else "python"
-kernels: ModuleType = available[backend]
+if TYPE_CHECKING:
+    # Type checkers read the kernels through their stub, which both twins follow.
+    from . import _speedups
+
+    kernels = _speedups
+else:
+    kernels = available[backend]
 
 
 @contextlib.contextmanager

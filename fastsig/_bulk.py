@@ -21,7 +21,7 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 from urllib.parse import unquote_plus, urlsplit
 
 from ._errors import InvalidRequestError
@@ -37,7 +37,7 @@ IN_FLIGHT_PER_WORKER = 2
 
 # The characters of _key_urls.NEEDS_QUOTING as bytes, without '\n': a block of lines is
 # checked whole with translate, several times faster than a regex search.
-_SPECIAL_BYTES = bytes(range(0, 10)) + bytes(range(11, 32)) + b"\x7f%?#"
+_SPECIAL_BYTES = bytes(range(10)) + bytes(range(11, 32)) + b"\x7f%?#"
 # The scheme and authority of an absolute URL: where a URL list's scope is read.
 _AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 
@@ -264,7 +264,9 @@ def _decode_lines(block: bytes, first_line: int, skip_invalid: bool) -> _Lines:
     return _Lines(None, texts, numbers, first_line, blank, skipped, False)
 
 
-def _entries_from_jsonl(job: Job, numbered: List[Tuple[int, str]], skipped: List[int]) -> List[Tuple[int, str]]:
+def _entries_from_jsonl(
+    job: Job, numbered: List[Tuple[int, str]], skipped: List[int]
+) -> List[Tuple[int, str]]:
     entries = []
     for number, line in numbered:
         try:
@@ -456,7 +458,8 @@ def open_input(path: Optional[str]) -> Tuple[IO[bytes], Callable[[], Tuple[int, 
         total = os.fstat(raw.fileno()).st_size
     buffered = raw  # a BufferedReader either way: peek without consuming
     magic = buffered.peek(2)[:2]
-    stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if magic == b"\x1f\x8b" else buffered
+    stream: IO[bytes] = (cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb"))
+                         if magic == b"\x1f\x8b" else buffered)
 
     def position() -> Tuple[int, Optional[int]]:
         try:
@@ -635,7 +638,7 @@ class _Workers:
 
     def __init__(self, job: Job, count: int, output_path: Optional[str] = None) -> None:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        context = multiprocessing.get_context(method)
+        context: Any = multiprocessing.get_context(method)  # fork's or spawn's: both have Process
         self._tasks, self._results, self._offsets, self._processes = [], [], [], []
         self._writing = output_path is not None
         for _ in range(count):

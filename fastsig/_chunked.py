@@ -29,8 +29,10 @@ from ._errors import (IncompleteBodyError, PayloadError, SignatureMismatchError,
                       VerificationError)
 from .sigv4 import EMPTY_SHA256
 
-__all__ = ["CHECKSUMS", "ChunkChain", "ChunkedBody", "ChunkedReader", "ChunkedUpload", "MIN_CHUNK_SIZE", "STREAMING_SIGNED",
-           "STREAMING_SIGNED_TRAILER", "STREAMING_UNSIGNED_TRAILER", "framed_length"]
+__all__ = [
+    "CHECKSUMS", "ChunkChain", "ChunkedBody", "ChunkedReader", "ChunkedUpload", "MIN_CHUNK_SIZE",
+    "STREAMING_SIGNED", "STREAMING_SIGNED_TRAILER", "STREAMING_UNSIGNED_TRAILER", "framed_length",
+]
 
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
@@ -68,7 +70,7 @@ CHECKSUMS: Dict[str, Callable[[], Any]] = {
 }
 
 
-def checksum_header(algorithm: str) -> str:
+def checksum_header(algorithm: Optional[str]) -> str:
     if algorithm not in CHECKSUMS:
         raise PayloadError(f"unknown checksum algorithm {algorithm!r}: one of {', '.join(CHECKSUMS)}")
     return f"x-amz-checksum-{algorithm}"
@@ -345,7 +347,8 @@ class ChunkedReader(_Readable):
                     raise IncompleteBodyError("a chunk lacks its chunk-signature")
             elif signature_part:
                 raise IncompleteBodyError("an unsigned chunk carries a signature")
-            if not size_text or len(size_text) > 16 or not all(c in "0123456789abcdefABCDEF" for c in size_text):
+            if (not size_text or len(size_text) > 16
+                    or not all(c in "0123456789abcdefABCDEF" for c in size_text)):
                 raise IncompleteBodyError("a chunk size is not hexadecimal")
             size = int(size_text, 16)
             if size > self._max or received + size > self.decoded_length:

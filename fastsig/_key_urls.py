@@ -63,7 +63,7 @@ def presign_key_block(context: Any, method: str, prefix: str, keys: Sequence[str
     text = "\n".join(keys)
     if (not query and _NEEDS_QUOTING_IN_BLOCK.search(text) is None
             and text.count("\n") == len(keys) - 1):
-        return context.presign_lines(method, prefix, text, expires_in, payload_hash)  # type: ignore[no-any-return]
+        return context.presign_lines(method, prefix, text, expires_in, payload_hash)
     suffix = "?" + query if query else ""
     urls = context.presign_many(method, [prefix + quote_key(key) + suffix for key in keys],
                                 expires_in, payload_hash)
@@ -90,7 +90,7 @@ def presign_parts(context: Any, method: str, prefix: str, key: str, upload_id: A
         raise InvalidRequestError(f"the key must be a non-empty string, got {key!r}")
     base = prefix + quote_key(key) + "?"
     tail = "&" + extra_query if extra_query else ""
-    return context.presign_many(  # type: ignore[no-any-return]
+    return context.presign_many(
         method, [base + query + tail for query in part_query(upload_id, part_count)],
         expires_in, payload_hash)
 

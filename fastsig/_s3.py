@@ -111,18 +111,16 @@ def check_bucket(bucket: Any, region: str) -> str:
 def check_endpoint_url(endpoint_url: Any) -> Tuple[str, str]:
     """(scheme, authority and base path without the final '/') of an S3-compatible endpoint
     such as ``http://127.0.0.1:9000``; raises ``InvalidURLError`` for anything else."""
-    try:
-        parts = urlsplit(endpoint_url) if isinstance(endpoint_url, str) else None
-        valid = (parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
-                 and not parts.query and not parts.fragment and "@" not in parts.netloc
-                 and _UNSAFE_IN_URL.search(endpoint_url) is None)
-        if valid:
-            parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        valid = False
-    if not valid:
-        raise InvalidURLError(f"endpoint URL {endpoint_url!r} is not http(s)://host[:port][/path]")
-    return parts.scheme, parts.netloc + parts.path.rstrip("/")  # type: ignore[union-attr]
+    if isinstance(endpoint_url, str) and _UNSAFE_IN_URL.search(endpoint_url) is None:
+        try:
+            parts = urlsplit(endpoint_url)
+            if (parts.scheme in ("http", "https") and parts.hostname and not parts.query
+                    and not parts.fragment and "@" not in parts.netloc):
+                parts.port  # noqa: B018 - raises ValueError for a port out of range
+                return parts.scheme, parts.netloc + parts.path.rstrip("/")
+        except ValueError:
+            pass
+    raise InvalidURLError(f"endpoint URL {endpoint_url!r} is not http(s)://host[:port][/path]")
 
 
 def bucket_url(bucket: str, region: str, *, endpoint_url: Optional[str] = None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, NoReturn, Optional, Tuple, cast
 
 from ._errors import InvalidHeaderError, InvalidRequestError, InvalidURLError, SigningError
 from ._timestamp import parse_amz_date
@@ -412,7 +412,7 @@ def split_url(url: str) -> Tuple[str, str, str, str]:
     return origin[0], origin[1], path, query or ""
 
 
-def _raise_url_error(url: object) -> None:
+def _raise_url_error(url: object) -> NoReturn:
     if not isinstance(url, str):
         raise InvalidURLError("url must be a str")
     if _CONTROL.search(url):
@@ -879,7 +879,9 @@ class HeaderVerifier(PresignedVerifier):
     the verifier's work in C for requests in the usual form. In pure Python the verifier's
     general path is as fast as anything here could be, so this twin always defers to it."""
 
-    def check(self, method: str, url: str, headers: Any, payload_hash: Optional[str]) -> None:
+    def check(  # type: ignore[override]  # the compiled twin's signature, as the stub says
+        self, method: str, url: str, headers: Any, payload_hash: Optional[str]
+    ) -> Optional[Tuple[Any, ...]]:
         return None
 
     def check_scope(self, scope: Any, presigned: PresignedVerifier) -> Optional[tuple]:
@@ -917,7 +919,8 @@ class HeaderVerifier(PresignedVerifier):
         target = raw_path + b"?" + query if query else raw_path
         try:
             if header_signed:
-                return self.check(scope.get("method"), target.decode("utf-8"), headers, None)
+                return self.check(cast(str, scope.get("method")), target.decode("utf-8"), headers,
+                                  None)
             scheme = scope.get("scheme", "http")
             if host.__class__ is not bytes or not _PLAIN_HOST.fullmatch(host):
                 return None
@@ -929,6 +932,6 @@ class HeaderVerifier(PresignedVerifier):
             if _origin(scheme, host_header)[1] != host_header:
                 return None
             url = scheme.encode("utf-8") + b"://" + host + target
-            return presigned.check(scope.get("method"), url.decode("utf-8"))
+            return presigned.check(cast(str, scope.get("method")), url.decode("utf-8"))
         except (UnicodeError, InvalidURLError):
             return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from contextvars import ContextVar
-from typing import Awaitable, Callable, Optional, Tuple
+from typing import Any, Awaitable, Callable, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -67,7 +67,7 @@ class AWSAuth(AWSAuthBase):
                 raise RedirectRefusedError(
                     f"redirect from {origin(refused[0])} to {origin(url)} refused by the "
                     "redirect policy: a signed request carries the access key ID and session token")
-        body = request.body
+        body: Any = request.body
         if isinstance(body, aiohttp.payload.BytesPayload):
             body = await body.as_bytes()
         elif body != b"":

@@ -13,7 +13,7 @@ import stat
 import sys
 import time
 import traceback
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__, _backend, _bulk
@@ -68,7 +68,7 @@ def _verify_sample(sample: List[Sample], job: _bulk.Job) -> int:
     wrong region or service fails."""
     credentials = job.credentials
     lookup = {credentials.access_key_id: credentials}.get
-    verifiers = {}
+    verifiers: Dict[Tuple[str, str], Verifier] = {}
     failures = 0
     for _, url, region, service in sample:
         verifier = verifiers.get((region, service))
@@ -275,7 +275,7 @@ def presign_command(args: argparse.Namespace) -> int:
     rows_skipped: List[int] = []  # rows of CSV-like input skipped before they reach a worker
     if args.input is None and args.example:
         payloads: Iterator[Any] = _example_blocks(args.count)
-        position = lambda: (0, None)  # noqa: E731
+        position: Callable[[], Tuple[int, Optional[int]]] = lambda: (0, None)  # noqa: E731
     elif input_format == "inventory":
         from ._inventory import inventory_blocks
 
@@ -294,6 +294,12 @@ def presign_command(args: argparse.Namespace) -> int:
     progress = Progress(not args.quiet and sys.stderr.isatty(), position)
     totals = {"blank": 0, "skipped": 0}
     sample: List[Sample] = []
+    if not args.quiet:
+        # Once the input and output are open (their errors stay one line), before the
+        # run: the first line says which backend signs, and on the pure path why.
+        note = f" (pure-Python path: {_backend.reason})" if _backend.reason else ""
+        print(f"fastsig {__version__}, {_backend.backend} backend{note}, {workers} worker(s)",
+              file=sys.stderr)
     out.write(_bulk.render_header(job))
 
     def emit(result: _bulk.Result) -> None:
@@ -325,12 +331,8 @@ def presign_command(args: argparse.Namespace) -> int:
     count = progress.count
     if args.quiet:
         return 0
-    backend = _backend.backend
-    note = "" if backend == "cython" else (
-        " (pure-Python path: the compiled core is not built, or FASTSIG_NO_EXTENSIONS is set)")
     extra = "".join(f", {n:,} {what}" for n, what in (
         (totals["blank"], "blank lines skipped"), (totals["skipped"], "invalid lines skipped")) if n)
-    print(f"fastsig {__version__}, {backend} backend{note}, {workers} worker(s)", file=sys.stderr)
     print(f"presigned {count:,} URLs in {elapsed:.2f} s: {count / max(elapsed, 1e-9):,.0f} URLs/s, "
           f"expiring {job.expires_text}{extra}", file=sys.stderr)
     if sample and args.example:
@@ -486,7 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_examples("fastsig presign --example",
                          "fastsig presign keys.txt --bucket my-bucket --expires-in 12h -o urls.txt",
-                         "fastsig sign GET https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15 --curl",
+                         "fastsig sign GET 'https://sts.us-east-1.amazonaws.com/"
+                         "?Action=GetCallerIdentity&Version=2011-06-15' --curl",
                          "fastsig bench --group 'presign S3 GET'")
         + "\n\nexit status: 0 ok, 1 failure, 2 usage error")
     parser.add_argument("--version", action="version", version=f"fastsig {__version__}")
@@ -503,7 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
             "aws s3 ls s3://my-bucket --recursive | awk '{print $4}' | fastsig presign --bucket my-bucket",
             "fastsig presign urls.txt --method PUT --expires-in 15m",
             "fastsig presign inventory.csv.gz --format inventory --output-format csv",
-            "fastsig presign listing.csv --column key --bucket b --param response-content-disposition=attachment",
+            "fastsig presign listing.csv --column key --bucket b"
+            " --param response-content-disposition=attachment",
             "fastsig presign objects.jsonl --field Key --bucket b --output-format jsonl",
             "fastsig presign big.iso --bucket b --upload-id \"$UPLOAD_ID\" --parts 40",
             "fastsig presign inventory/manifest.json --format inventory   # CSV, Parquet or ORC"))
@@ -632,7 +636,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             traceback.print_exc()
         print(f"fastsig: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # one clear line, the traceback only with --debug
+    except Exception as exc:  # noqa: BLE001 - one clear line, the traceback only with --debug
         if args.debug:
             traceback.print_exc()
         print(f"fastsig: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -68,6 +68,8 @@ class Credentials:
     secret_access_key: str
     session_token: Optional[str]
     expiration: Optional[datetime.datetime]
+    _fingerprint: bytes  # SHA-256 of the secret: the key caches' key, never the secret
+    _expiration_epoch: Optional[float]
 
     def __init__(
         self,
@@ -133,7 +135,7 @@ class Credentials:
     def __hash__(self) -> int:
         return hash((self.access_key_id, self._fingerprint, self.session_token))
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> Tuple[Any, ...]:
         return (
             Credentials,
             (self.access_key_id, self.secret_access_key, self.session_token, self.expiration),

@@ -16,7 +16,7 @@ import json
 import re
 import tempfile
 from types import MethodType
-from typing import Any, Callable, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, cast
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -205,16 +205,16 @@ class WSGIMiddleware(_Middleware):
     >>> app = WSGIMiddleware(app, Verifier(keys.get))
     """
 
-    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
             self._verify(environ)
         except VerificationError as error:
             status, headers, body = _error_response(error, self.error_format)
             start_response(f"{status} {_STATUS_TEXT.get(status, 'Error')}", headers)
             return [body]
-        return self.app(environ, start_response)
+        return cast(Iterable[bytes], self.app(environ, start_response))
 
-    def _verify(self, environ: dict) -> None:
+    def _verify(self, environ: Dict[str, Any]) -> None:
         headers = _wsgi_headers(environ)
         length = _content_length(environ.get("CONTENT_LENGTH") or None, self.max_body_size)
         chunked = length is None and environ.get("wsgi.input_terminated", False)
@@ -239,7 +239,7 @@ class WSGIMiddleware(_Middleware):
         environ[ENVIRON_KEY] = verified
 
 
-def _wsgi_target(environ: dict) -> str:
+def _wsgi_target(environ: Dict[str, Any]) -> str:
     """The request target as the client sent it: servers that keep it (gunicorn's RAW_URI,
     REQUEST_URI of uWSGI and waitress) give it as is. Otherwise it is re-encoded from the
     decoded path: exact for S3's rules, which decode it anyway; for other services exact when
@@ -263,7 +263,7 @@ def _text(latin1: str) -> str:
         raise IncompleteBodyError("the request target is not valid UTF-8", "InvalidURI") from None
 
 
-def _wsgi_headers(environ: dict) -> List[Tuple[str, str]]:
+def _wsgi_headers(environ: Dict[str, Any]) -> List[Tuple[str, str]]:
     headers = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -277,7 +277,9 @@ class _CoroutineEntry:
     """Where each request enters ASGIMiddleware, as a coroutine function: its base class when
     the compiled core is not built (with it, ``_speedups._ASGIEntry`` does the same in C)."""
 
-    async def __call__(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(
+        self, scope: Dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         # Most requests have no body to read and are settled by one call into the kernels;
         # the rest, and every refusal, take the general path, a coroutine of its own.
         verified = self._check_scope(scope, self._presigned)  # type: ignore[attr-defined]
@@ -306,7 +308,9 @@ class ASGIMiddleware(_Entry, _Middleware):
             # looks there; it takes the type's. (A subclass's own __call__ is left alone.)
             self.__call__ = MethodType(_CoroutineEntry.__call__, self)
 
-    async def _general(self, scope: dict, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def _general(
+        self, scope: Dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         if self._kernels is not _backend.kernels:
             self._bind_fast_path()
         if scope["type"] != "http":
@@ -329,7 +333,7 @@ class ASGIMiddleware(_Entry, _Middleware):
             return
         await self.app(scope, receive, send)
 
-    def _start(self, scope: dict) -> Any:
+    def _start(self, scope: Dict[str, Any]) -> Any:
         """The VerifiedRequest of a request whose body need not be read first, or the
         _Pending work of one whose body must be."""
         method = scope["method"]
@@ -377,10 +381,11 @@ def _replay(file: Any, receive: Callable[..., Any]) -> Callable[..., Any]:
     """A ``receive`` that hands out the spooled body, then defers to the server's."""
     finished = False
 
-    async def replay() -> dict:
+    async def replay() -> Dict[str, Any]:
         nonlocal finished
         if finished:
-            return await receive()
+            message: Dict[str, Any] = await receive()
+            return message
         data = file.read(_CHUNK)
         more = len(data) == _CHUNK
         if not more:

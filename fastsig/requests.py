@@ -14,7 +14,7 @@ Requires ``pip install fastsig[requests]``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import requests
 from requests.structures import CaseInsensitiveDict
@@ -48,7 +48,7 @@ class AWSAuth(AWSAuthBase, requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         exchange = self.exchange(request.method or "GET", request.url or "",
-                                 request.headers.items(), request.body)
+                                 cast(Any, request.headers).items(), request.body)
         _apply(request, exchange)
 
         def on_response(response: requests.Response, **send_options: Any) -> requests.Response:

@@ -24,6 +24,7 @@ from .sigv4 import ALGORITHM, EMPTY_SHA256, UNSIGNED_PAYLOAD, hash_payload
 
 if TYPE_CHECKING:
     from ._chunked import ChunkedUpload
+    from ._speedups import SigningContext
     from ._s3 import PresignedPost
 
 __all__ = ["DEFAULT_EXCLUDED_HEADERS", "SignedRequest", "Signer", "S3_SERVICES"]
@@ -113,7 +114,7 @@ def _body_length(body: Any) -> Optional[int]:
         body.seek(position)
     except (AttributeError, OSError, ValueError):
         return None
-    return end - position
+    return int(end - position)
 
 
 class Signer:
@@ -221,13 +222,15 @@ class Signer:
         # other check: sign and presign then go straight to the cached context. ``_fast`` is
         # (start, end, context) of that second, as floats to compare with time.time() cheaply.
         self._fast_ok = self._credentials is not None and self._credentials.expiration is None
-        self._fast: Optional[Tuple[float, float, Any]] = None
+        self._fast: Optional[Tuple[float, float, "SigningContext"]] = None
 
     def __repr__(self) -> str:
         who = self._credentials.access_key_id if self._credentials else type(self._provider).__name__
         return f"Signer({who!r}, region={self.region!r}, service={self.service!r})"
 
-    def _context(self, timestamp: Optional[Timestamp]) -> Tuple[int, int, Credentials, Any]:
+    def _context(
+        self, timestamp: Optional[Timestamp]
+    ) -> Tuple[int, int, Credentials, "SigningContext"]:
         """(epoch seconds, the next second, credentials, signing context) for this request;
         the context is reused while the second and the credentials stay the same."""
         credentials = self._credentials
@@ -322,7 +325,7 @@ class Signer:
 
     def _presign_setup(
         self, expires_in: Any, timestamp: Optional[Timestamp], payload_hash: Optional[str]
-    ) -> Tuple[Any, int, str]:
+    ) -> Tuple["SigningContext", int, str]:
         if expires_in.__class__ is not int or not 0 < expires_in <= MAX_EXPIRES:
             expires_in = _check_expires(expires_in)
         epoch, _, credentials, context = self._context(timestamp)

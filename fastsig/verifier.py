@@ -23,6 +23,7 @@ from typing import (
     Optional,
     Tuple,
     Union,
+    cast,
 )
 from urllib.parse import unquote
 
@@ -337,8 +338,9 @@ class Verifier:
             VerifiedRequest,
             self._unsigned_payload,
         )
-        self._fast = (kernels.PresignedVerifier(*args), kernels.HeaderVerifier(*args))
-        return self._fast
+        fast = (kernels.PresignedVerifier(*args), kernels.HeaderVerifier(*args))
+        self._fast = fast
+        return fast
 
     def _scope_checker(self) -> Tuple[Any, Any, Any]:
         """(kernels, check, presigned) for the ASGI middleware: ``check(scope, presigned)``
@@ -378,14 +380,14 @@ class Verifier:
             if body is None and payload_hash is None:
                 verified = fast[0].check(method, url)
                 if verified is not None:
-                    return verified
+                    return cast(VerifiedRequest, verified)
         elif body is None or body.__class__ is bytes:
             if payload_hash is None and body is not None:
                 payload_hash = _backend.kernels.sha256_hex(body)
                 body = None
             verified = fast[1].check(method, url, headers, payload_hash)
             if verified is not None:
-                return verified
+                return cast(VerifiedRequest, verified)
         try:
             return self._verify(method, url, headers, body, payload_hash)
         except SigningError as exc:
@@ -407,8 +409,8 @@ class Verifier:
             raise MalformedRequestError("url must be a str")
         if url.startswith("/"):
             # Origin form: the scheme and host are placeholders; the Host header is required.
-            _, url_host, path, query = kernels.split_url("http://host.invalid" + url)
-            url_host = None
+            _, _, path, query = kernels.split_url("http://host.invalid" + url)
+            url_host: Optional[str] = None
         else:
             _, url_host, path, query = kernels.split_url(url)
 
@@ -485,11 +487,12 @@ class Verifier:
             raise SignatureMismatchError("the credential scope's date is not X-Amz-Date's date")
         expires = None
         if presigned:
-            if not _EXPIRES.fullmatch(expires_text) or not 1 <= int(expires_text) <= MAX_EXPIRES:
+            text = expires_text or ""
+            if not _EXPIRES.fullmatch(text) or not 1 <= int(text) <= MAX_EXPIRES:
                 raise MalformedAuthorizationError(
                     f"X-Amz-Expires must be a whole number of seconds in 1..{MAX_EXPIRES}"
                 )
-            expires = int(expires_text)
+            expires = int(text)
 
         # Signed headers: sorted, unique lowercase names including host, and every x-amz-*
         # header of the request among them.
@@ -553,7 +556,8 @@ class Verifier:
 
         verified = self._verify(method, url, headers, None, None, streaming=True)
         found: Dict[str, List[str]] = {}
-        for name, value in (headers.items() if hasattr(headers, "items") else headers):
+        pairs: Any = headers.items() if hasattr(headers, "items") else headers  # type: ignore[union-attr]
+        for name, value in pairs:
             found.setdefault(name.lower(), []).append(value.strip())
         decoded = found.get("x-amz-decoded-content-length", [])
         if len(decoded) != 1 or not decoded[0].isdigit():

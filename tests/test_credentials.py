@@ -249,7 +249,7 @@ def test_32_threads_across_an_expiry_boundary_cause_one_refresh(container, backe
                 headers = signer.sign("GET", "https://api.example.com/").headers
                 seen.append((headers["Authorization"].split("Credential=")[1].split("/")[0],
                              headers["X-Amz-Date"]))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(32)]
@@ -537,7 +537,8 @@ def test_shared_files_resolve_as_botocore_does(tmp_path, monkeypatch, config, cr
 def test_default_profile_from_aws_profile(tmp_path):
     environ = files(tmp_path, credentials="[work]\naws_access_key_id = AKIDWORK\n"
                                           "aws_secret_access_key = w\n")
-    assert SharedFilesProvider(environ=dict(environ, AWS_PROFILE="work")).resolve().access_key_id == "AKIDWORK"
+    provider = SharedFilesProvider(environ=dict(environ, AWS_PROFILE="work"))
+    assert provider.resolve().access_key_id == "AKIDWORK"
     with pytest.raises(NoCredentialsError):
         SharedFilesProvider(environ=environ).resolve()  # no [default]: nothing, not an error
 

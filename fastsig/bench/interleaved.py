@@ -15,6 +15,7 @@ import platform
 import sys
 import time
 from importlib import metadata
+from typing import Any, List
 
 from .contenders import GROUPS
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     for group, contenders in GROUPS.items():
         if args.group and group not in args.group:
             continue
-        runs = []
+        runs: List[List[Any]] = []  # [name, run, items, unit, best time]
         for name, factory, unit in contenders:
             try:
                 run, items = factory()
