@@ -36,6 +36,28 @@ def quote_key(key: str) -> str:
     return quote(key, safe=KEY_SAFE) if NEEDS_QUOTING.search(key) else key
 
 
+def quote_lines(text: str) -> str:
+    """``quote_key`` on each line of ``text`` (lines split on "\n"), touching only the lines
+    that need it: one regex scan of the block, so the few odd keys of a real listing cost
+    next to nothing and the block still goes to ``presign_lines`` whole."""
+    pieces = []
+    done = 0
+    for match in _NEEDS_QUOTING_IN_BLOCK.finditer(text):
+        if match.start() < done:
+            continue  # its line is quoted already
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        if end < 0:
+            end = len(text)
+        pieces.append(text[done:start])
+        pieces.append(quote(text[start:end], safe=KEY_SAFE))
+        done = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
 def encode_params(params: Params) -> str:
     """Extra query parameters, encoded as SigV4 wants them (RFC 3986, '~' kept), in order."""
     if not params:
@@ -61,9 +83,8 @@ def presign_key_block(context: Any, method: str, prefix: str, keys: Sequence[str
     if not keys:
         return b""
     text = "\n".join(keys)
-    if (not query and _NEEDS_QUOTING_IN_BLOCK.search(text) is None
-            and text.count("\n") == len(keys) - 1):
-        return context.presign_lines(method, prefix, text, expires_in, payload_hash)
+    if not query and text.count("\n") == len(keys) - 1:  # no key holds a newline
+        return context.presign_lines(method, prefix, quote_lines(text), expires_in, payload_hash)
     suffix = "?" + query if query else ""
     urls = context.presign_many(method, [prefix + quote_key(key) + suffix for key in keys],
                                 expires_in, payload_hash)
