@@ -194,7 +194,7 @@ def test_quote_lines_quotes_exactly_the_lines_that_need_it():
     from fastsig._key_urls import quote_key, quote_lines
 
     keys = [key for key in thousand_keys() if "\n" not in key]
-    for start in range(0, 40):
+    for start in range(40):
         chunk = keys[start:start + 60] + ["%", "a", "?#", "tail\t"]
         text = "\n".join(chunk)
         assert quote_lines(text) == "\n".join(quote_key(key) for key in chunk)
