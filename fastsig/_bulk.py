@@ -27,8 +27,7 @@ from urllib.parse import unquote_plus, urlsplit
 from ._errors import InvalidRequestError
 from ._integration import infer_scope
 from ._key_urls import quote_key, quote_lines
-from ._s3 import bucket_service
-from ._s3 import bucket_url as s3_bucket_url
+from ._s3 import bucket_service, presign_bucket_url
 from .credentials import Credentials
 from .signer import Signer
 
@@ -139,8 +138,8 @@ def _keep_freed_memory() -> None:
 
 
 def bucket_url(job: Job, bucket: str) -> str:
-    return s3_bucket_url(bucket, job.region, endpoint_url=job.endpoint_url,
-                         path_style=job.path_style, dualstack=job.dualstack)
+    return presign_bucket_url(bucket, job.region, endpoint_url=job.endpoint_url,
+                              path_style=job.path_style, dualstack=job.dualstack)
 
 
 def _target(job: Job, entry: str) -> str:
