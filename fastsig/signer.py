@@ -563,16 +563,13 @@ class Signer:
         ['https://my-bucket.s3.eu-west-1.amazonaws.com/a.txt', \
 'https://my-bucket.s3.eu-west-1.amazonaws.com/50%25%20off.txt']
         """
-        from ._key_urls import encode_params, presign_key_block
+        from ._key_urls import encode_params, presign_key_list
 
         prefix = self._bucket_prefix(bucket, endpoint_url, path_style, dualstack)
         query = encode_params(params)
         keys = keys if isinstance(keys, list) else list(keys)
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, None)
-        block = presign_key_block(context, method, prefix, keys, query, expires_in, payload_hash)
-        urls = block.decode().split("\n")
-        urls.pop()  # after the last newline
-        return urls
+        return presign_key_list(context, method, prefix, keys, query, expires_in, payload_hash)
 
     def write_presigned_keys(
         self,
