@@ -291,3 +291,39 @@ def test_verify_pins_the_scope_its_host_names(backend):
         "GET", "wss://abc.execute-api.eu-west-1.amazonaws.com/prod", expires_in=600)
     done = run_cli(backend, "verify", "--example", ws)
     assert done.returncode == 0 and "eu-west-1/execute-api" in done.stdout, done
+
+
+# ------------------------------------------------------------------------- workers
+
+
+def _job(region="eu-west-1"):
+    from fastsig import _bulk
+
+    return _bulk.Job(credentials=EXAMPLE_CREDENTIALS, region=region, service="s3", method="GET",
+                     expires_in=60, timestamp=1440938160, input_format="lines", field="key",
+                     bucket="bkt1", path_style=False, endpoint_url=None, dualstack=False,
+                     query="", output_format="lines", skip_invalid=False, expires_text="x")
+
+
+def test_a_worker_that_dies_is_reported_not_a_broken_pipe(backend):
+    import os
+    import signal
+
+    from fastsig import _bulk
+
+    with pytest.raises(_bulk.WorkerError, match="stopped unexpectedly"):
+        with _bulk._Workers(_job(), 2) as pool:
+            for process in pool._processes:
+                os.kill(process.pid, signal.SIGKILL)
+                process.join()
+            list(pool.map_in_order(iter([(b"k\n", 1)] * 50)))
+
+
+def test_a_worker_that_cannot_start_says_why(backend):
+    from fastsig import ConfigurationError, _bulk
+
+    # The command line checks the region first; a worker that fails anyway sends its error
+    # back in place of each result instead of dying with a traceback.
+    with pytest.raises(ConfigurationError, match="'us east'"):
+        with _bulk._Workers(_job(region="us east"), 2) as pool:
+            list(pool.map_in_order(iter([(b"k\n", 1)] * 5)))
