@@ -100,17 +100,25 @@ def inventory_blocks(path: Optional[str], bucket_wanted: bool, skip_invalid: boo
             yield from _arrow_blocks(source, kind, bucket_wanted, skip_invalid, skipped, done)
 
 
+def _check_columns(names: List[str], kind: str) -> None:
+    if "bucket" not in names or "key" not in names:
+        raise InputError(f"the {kind.upper()} inventory report has no 'bucket' and 'key' "
+                         f"columns (it has {', '.join(names)[:200]})")
+
+
 def _arrow_batches(source: Any, kind: str) -> Iterator[Any]:
     try:
         if kind == "parquet":
             import pyarrow.parquet as parquet
 
-            yield from parquet.ParquetFile(source).iter_batches(
-                batch_size=_ROWS_PER_BLOCK, columns=["bucket", "key"])
+            table = parquet.ParquetFile(source)
+            _check_columns(table.schema_arrow.names, kind)
+            yield from table.iter_batches(batch_size=_ROWS_PER_BLOCK, columns=["bucket", "key"])
         else:
             import pyarrow.orc as orc
 
             report = orc.ORCFile(source)
+            _check_columns(report.schema.names, kind)
             for stripe in range(report.nstripes):
                 yield report.read_stripe(stripe, columns=["bucket", "key"])
     except ImportError:

@@ -234,6 +234,15 @@ def test_a_broken_parquet_inventory_is_one_line(backend, tmp_path):
     done = presign(backend, str(broken), "--format", "inventory")
     assert done.returncode == 1 and len(problems(done.stderr)) == 1, done.stderr
     assert "PARQUET inventory report cannot be read" in done.stderr
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as parquet
+
+    no_key = tmp_path / "no_key.parquet"
+    parquet.write_table(pa.table({"Bucket": ["bkt"], "Key": ["k"]}), no_key)
+    done = presign(backend, str(no_key), "--format", "inventory")
+    assert done.returncode == 1 and problems(done.stderr) == [
+        "fastsig: the PARQUET inventory report has no 'bucket' and 'key' columns (it has "
+        "Bucket, Key)"], done.stderr
 
 
 # ------------------------------------------------------------------------- part URLs
