@@ -449,6 +449,18 @@ def _check_method(method: str) -> str:
     return method.upper()
 
 
+def wsgi_headers(environ: Dict[str, Any]) -> List[Tuple[str, str]]:
+    """A WSGI environ's request headers as (name, value) pairs: each ``HTTP_*`` key with its
+    underscores back to dashes, and CONTENT_TYPE and CONTENT_LENGTH when not empty."""
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers.append((key[5:].replace("_", "-"), value))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            headers.append((key.replace("_", "-"), value))
+    return headers
+
+
 def _header_items(headers: Any) -> Iterable[Any]:
     if headers is None:
         return ()

@@ -185,14 +185,16 @@ def _scope_options(args: argparse.Namespace, bucket: Optional[str]) -> Tuple[str
         if service is not None and service != wanted and args.endpoint_url is None:
             raise UsageError(f"--service {service!r}: bucket {bucket!r} is signed for {wanted!r}")
         service = service or wanted
+    # A region or endpoint that cannot be signed for is an input problem like a bad line
+    # (status 1, whatever the number of workers), not a usage error.
     if args.endpoint_url is not None:
         try:
             check_endpoint_url(args.endpoint_url)
         except InvalidURLError as exc:
-            raise UsageError(f"--endpoint-url: {exc}") from None
+            raise _bulk.InputError(f"--endpoint-url: {exc}") from None
     for option, value in (("--region", args.region), ("--service", args.service)):
         if value is not None and not _SCOPE_NAME.fullmatch(value):
-            raise UsageError(f"{option} {value!r} is not a name such as us-east-1 or s3")
+            raise _bulk.InputError(f"{option} {value!r} is not a name such as us-east-1 or s3")
     # A region from the environment or the profile: an input error (status 1), not a usage one.
     Signer(EXAMPLE_CREDENTIALS, region, service or "s3")
     return region, service
@@ -297,12 +299,13 @@ def presign_command(args: argparse.Namespace) -> int:
     progress = Progress(not args.quiet and sys.stderr.isatty(), position)
     totals = {"blank": 0, "skipped": 0}
     sample: List[Sample] = []
-    if not args.quiet:
-        # Once the input and output are open (their errors stay one line), before the
-        # run: the first line says which backend signs, and on the pure path why.
-        note = f" (pure-Python path: {_backend.reason})" if _backend.reason else ""
-        print(f"fastsig {__version__}, {_backend.backend} backend{note}, {workers} worker(s)",
-              file=sys.stderr)
+    backend_line = (f"fastsig {__version__}, {_backend.backend} backend"
+                    + (f" (pure-Python path: {_backend.reason})" if _backend.reason else "")
+                    + f", {workers} worker(s)")
+    if not args.quiet and _backend.reason:
+        # The pure path says so before it starts, and why (once the input and output are
+        # open, so that their errors stay one line); the compiled one in the summary.
+        print(backend_line, file=sys.stderr)
     out.write(_bulk.render_header(job))
 
     def emit(result: _bulk.Result) -> None:
@@ -334,6 +337,8 @@ def presign_command(args: argparse.Namespace) -> int:
     count = progress.count
     if args.quiet:
         return 0
+    if not _backend.reason:
+        print(backend_line, file=sys.stderr)
     extra = "".join(f", {n:,} {what}" for n, what in (
         (totals["blank"], "blank lines skipped"), (totals["skipped"], "invalid lines skipped")) if n)
     print(f"presigned {count:,} URLs in {elapsed:.2f} s: {count / max(elapsed, 1e-9):,.0f} URLs/s, "

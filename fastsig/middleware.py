@@ -23,6 +23,7 @@ the query string); a refused one never reaches the application.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -106,23 +107,43 @@ def _content_length(value: Optional[str], max_body_size: Optional[int]) -> Optio
 
 
 class _Spool:
-    """Collects a body while hashing it: in memory up to a limit, on disk beyond it."""
+    """Collects a body while hashing it: in memory up to a limit, on disk beyond it. ``file``
+    holds it, from the start, once ``done``."""
+
+    __slots__ = ("file", "hash", "size", "max_body_size", "_memory_limit", "_parts", "_disk")
 
     def __init__(self, memory_limit: int, max_body_size: Optional[int]) -> None:
-        self.file = tempfile.SpooledTemporaryFile(max_size=memory_limit)
+        self.file: Any = None
         self.hash = _backend.kernels.Sha256()
         self.size = 0
         self.max_body_size = max_body_size
+        self._memory_limit = memory_limit
+        self._parts: List[bytes] = []
+        # A temporary file only once the body outgrows memory: most bodies are small, and a
+        # file made (and left for the collector to close) for each costs more than verifying.
+        self._disk: Any = None
 
     def add(self, data: bytes) -> None:
         self.size += len(data)
         if self.max_body_size is not None and self.size > self.max_body_size:
             raise _TooLargeError()
         self.hash.update(data)
-        self.file.write(data)
+        if self._disk is None and self.size > self._memory_limit:
+            self._disk = tempfile.TemporaryFile()
+            self._disk.writelines(self._parts)
+            self._parts = []
+        if self._disk is not None:
+            self._disk.write(data)
+        else:
+            self._parts.append(data)
 
     def done(self) -> str:
-        self.file.seek(0)
+        if self._disk is not None:
+            self._disk.seek(0)
+            self.file = self._disk
+        else:
+            self.file = io.BytesIO(b"".join(self._parts))
+            self._parts = []
         return self.hash.hexdigest()
 
 
@@ -286,9 +307,12 @@ class WSGIMiddleware(_Middleware):
         return [body]
 
     def _verify(self, environ: Dict[str, Any]) -> None:
-        headers = _wsgi_headers(environ)
+        headers = _backend.kernels.wsgi_headers(environ)
         length = _content_length(environ.get("CONTENT_LENGTH") or None, self.max_body_size)
-        chunked = length is None and environ.get("wsgi.input_terminated", False)
+        # A body without Content-Length is a chunked one that the server ends for us; waitress
+        # and gunicorn set wsgi.input_terminated on every request, a bodiless GET's too.
+        chunked = (length is None and environ.get("wsgi.input_terminated", False)
+                   and "HTTP_TRANSFER_ENCODING" in environ)
         verified = self._begin(environ.get("REQUEST_METHOD", "GET"), _wsgi_target(environ),
                                headers, length, _declared_hash(headers), bool(length) or chunked)
         if verified.__class__ is ChunkedReader:
@@ -447,16 +471,6 @@ def _text(latin1: str) -> str:
         return latin1.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         raise IncompleteBodyError("the request target is not valid UTF-8", "InvalidURI") from None
-
-
-def _wsgi_headers(environ: Dict[str, Any]) -> List[Tuple[str, str]]:
-    headers = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            headers.append((key[5:].replace("_", "-"), value))
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            headers.append((key.replace("_", "-"), value))
-    return headers
 
 
 class _CoroutineEntry:

@@ -382,3 +382,46 @@ def test_asgi_subclass_with_its_own_call():
     scope = _signed_scope(b"")
     asyncio.run(app(scope, _no_body, send))
     assert seen == ["counted", "AKIDMIDDLEWARE"]
+
+
+class _Unreadable:
+    """A wsgi.input that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("a bodiless request's input was read")
+
+    readline = read
+
+
+def test_wsgi_bodiless_requests_under_input_terminated_are_not_spooled(backend):
+    # waitress and gunicorn set wsgi.input_terminated on every request and give a GET no
+    # CONTENT_LENGTH: such a request has no body to read (issue 24).
+    creds = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    url = Signer(creds, "us-east-1", "s3").presign("GET", "http://127.0.0.1:8000/b/k x")
+    target = url.split("8000", 1)[1]
+    seen = []
+
+    def app(environ, start_response):
+        seen.append(environ["fastsig.verified"].access_key_id)
+        start_response("200 OK", [])
+        return [b""]
+
+    middleware = WSGIMiddleware(app, Verifier({creds.access_key_id: creds}.get))
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/b/k x", "RAW_URI": target,
+               "QUERY_STRING": target.partition("?")[2], "HTTP_HOST": "127.0.0.1:8000",
+               "HTTP_USER_AGENT": "curl/8", "wsgi.input_terminated": True,
+               "wsgi.input": _Unreadable(), "wsgi.url_scheme": "http"}
+    statuses = []
+    list(middleware(environ, lambda status, headers, *exc: statuses.append(status)))
+    assert statuses == ["200 OK"] and seen == ["AKIDEXAMPLE"]
+
+
+def test_wsgi_headers_read_alike_on_both_twins():
+    from fastsig import _backend
+
+    environ = {"HTTP_HOST": "h", "HTTP_X_AMZ_DATE": "d", "CONTENT_TYPE": "t", "CONTENT_LENGTH": "",
+               "REQUEST_METHOD": "GET", "HTTP_": "empty name", "wsgi.input": None}
+    expected = [("HOST", "h"), ("X-AMZ-DATE", "d"), ("CONTENT-TYPE", "t"), ("", "empty name")]
+    for kernels in _backend.available.values():
+        assert kernels.wsgi_headers(environ) == expected
+        assert kernels.wsgi_headers({}) == []
