@@ -100,7 +100,7 @@ ERROR_CASES = [
     (["--bucket", "bkt1", "--region", "us east"], b"k\n", 1, "--region 'us east' is not a name"),
     (["--bucket", "bkt1", "--endpoint-url", "http://[::1"], b"k\n", 1, "--endpoint-url: endpoint URL"),
     (["--bucket", "logs#x", "--method", "DELETE"], b"k\n", 2, "--bucket: bucket name 'logs#x' holds '#'"),
-    (["--bucket", "bkt1", "--service", "bad service"], b"k\n", 1, "--service 'bad service'"),
+    (["--bucket", "bkt1", "--service", "bad service"], b"k\n", 2, "--service 'bad service'"),
     (["--bucket", "bkt1"], gzip.compress(b"k1\nk2\n" * 1000)[:40], 1,
      "the input is not a valid gzip file"),
     (["--bucket", "bkt1"], b"\x1f\x8b" + b"\x00" * 30, 1, "the input is not a valid gzip file"),
