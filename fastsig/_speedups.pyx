@@ -2900,3 +2900,6 @@ cdef class _ASGIEntry:
             return self._general(scope, receive, send)
         scope["fastsig.verified"] = verified  # middleware.ENVIRON_KEY
         return self.app(scope, receive, send)
+
+
+include "_arrow.pxi"

@@ -935,3 +935,7 @@ class HeaderVerifier(PresignedVerifier):
             return presigned.check(cast(str, scope.get("method")), url.decode("utf-8"))
         except (UnicodeError, InvalidURLError):
             return None
+
+
+# Presigning whole Arrow arrays (fastsig.arrow): the twin of _arrow.pxi, in its own module.
+from ._arrow_py import ArrowUrlArray, ArrowUrls, presign_arrow  # noqa: E402
