@@ -11,6 +11,7 @@ import csv
 import ctypes
 import datetime
 import gzip
+import zlib
 import io
 import json
 import multiprocessing
@@ -20,27 +21,36 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union, cast
-from urllib.parse import quote, unquote_plus
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union, cast
+from urllib.parse import unquote_plus, urlsplit
 
-from .credentials import Credentials
+from ._errors import InvalidRequestError
+from ._integration import infer_scope
+from ._key_urls import quote_key
+from ._s3 import bucket_service
 from ._s3 import bucket_url as s3_bucket_url
+from .credentials import Credentials
 from .signer import Signer
 
 BLOCK_BYTES = 512 * 1024  # of input per task: about 8,000 keys
 IN_FLIGHT_PER_WORKER = 2
 
-# Characters that cannot stay raw in the path of a URL built from a key: '%' would read as an
-# escape, '?' and '#' would end the path, control characters are refused by the signer.
-_NEEDS_QUOTING = re.compile(r"[%?#\x00-\x1f\x7f]")
-# The same set as bytes, without '\n': a block of lines is checked whole with translate,
-# several times faster than a regex search.
+# The characters of _key_urls.NEEDS_QUOTING as bytes, without '\n': a block of lines is
+# checked whole with translate, several times faster than a regex search.
 _SPECIAL_BYTES = bytes(range(10)) + bytes(range(11, 32)) + b"\x7f%?#"
-_KEY_SAFE = "/~!$&'()*+,;=:@"
+# The scheme and authority of an absolute URL: where a URL list's scope is read.
+_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
+
+Scope = Tuple[str, str]  # (region, service)
+T = TypeVar("T")
 
 
 class InputError(Exception):
     """A line of input cannot be used; the message starts with its line number."""
+
+
+class WorkerError(Exception):
+    """A worker process stopped without saying why (killed, out of memory)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,8 @@ class Job:
     """Everything a worker needs, picklable."""
 
     credentials: Credentials
-    region: str
+    region: str  # of keys, and of URLs whose host names no region (--region, else the default)
+    service: Optional[str]  # of keys (the bucket's); of URLs: --service, else from each host
     method: str
     expires_in: int
     timestamp: int
@@ -62,6 +73,8 @@ class Job:
     output_format: str  # lines, csv, jsonl
     skip_invalid: bool
     expires_text: str
+    pin_region: Optional[str] = None  # --region: a URL whose host names another is an error
+    pin_service: Optional[str] = None  # --service: likewise
 
 
 @dataclass
@@ -70,19 +83,38 @@ class Result:
     count: int
     blank: int = 0
     skipped: List[int] = field(default_factory=list)  # line numbers of skipped invalid lines
-    sample: Optional[Tuple[str, str]] = None  # (what was presigned, the presigned URL)
+    # (what was presigned, the presigned URL, its region, its service): one per scope
+    samples: List[Tuple[str, str, str, str]] = field(default_factory=list)
     length: int = 0  # of the output, when a worker writes it itself
 
 
-_signer: Optional[Signer] = None
 _job: Optional[Job] = None
+_signers: Dict[Scope, Signer] = {}
+_host_scopes: Dict[str, Union[Scope, str]] = {}  # a URL list's authority: scope, or the error
+_bucket_scopes: Dict[str, Scope] = {}
+_prefixes: Dict[str, str] = {}
 
 
 def _setup(job: Job) -> None:
-    global _signer, _job
+    global _job
     _keep_freed_memory()
     _job = job
-    _signer = Signer(job.credentials, job.region, "s3")
+    _signers.clear()
+    _host_scopes.clear()
+    _bucket_scopes.clear()
+    _prefixes.clear()
+    _signer_for(job, default_scope(job))  # a bad region or service shows here, once
+
+
+def default_scope(job: Job) -> Scope:
+    return job.region, job.service or "s3"
+
+
+def _signer_for(job: Job, scope: Scope) -> Signer:
+    signer = _signers.get(scope)
+    if signer is None:
+        signer = _signers[scope] = Signer(job.credentials, scope[0], scope[1])
+    return signer
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
@@ -109,9 +141,6 @@ def bucket_url(job: Job, bucket: str) -> str:
                          path_style=job.path_style, dualstack=job.dualstack)
 
 
-_prefixes: dict = {}
-
-
 def _target(job: Job, entry: str) -> str:
     """The URL to presign for one input entry: a key (of ``job.bucket``, or "bucket\0key"
     from an inventory report without --bucket), else a URL."""
@@ -119,11 +148,59 @@ def _target(job: Job, entry: str) -> str:
         bucket = job.bucket
         if bucket is None:
             bucket, _, entry = entry.partition("\0")
-        url = _prefix(job, bucket) + (quote(entry, safe=_KEY_SAFE) if _NEEDS_QUOTING.search(entry) else entry)
+        if not entry:
+            raise InvalidRequestError("an empty key would presign the bucket itself")
+        url = _prefix(job, bucket) + quote_key(entry)
         return url + "?" + job.query if job.query else url
     if job.query:
         return entry + ("&" if "?" in entry else "?") + job.query
     return entry
+
+
+def url_scope(job: Job, url: str) -> Scope:
+    """The (region, service) a URL of a URL list is signed for: what its host names
+    (``infer_scope``), checked against --region and --service, which stand in for what the
+    host does not name; raises ValueError (the caller adds the line number)."""
+    match = _AUTHORITY.match(url)
+    if match is None:
+        return default_scope(job)  # not an absolute URL: the signer says so
+    authority = match.group(1)
+    scope = _host_scopes.get(authority)
+    if scope is None:
+        scope = _host_scopes[authority] = _scope_of_authority(job, authority)
+    if scope.__class__ is str:
+        raise InvalidRequestError(scope)
+    return scope  # type: ignore[return-value]
+
+
+def _scope_of_authority(job: Job, authority: str) -> Union[Scope, str]:
+    try:
+        host = urlsplit("//" + authority).hostname
+    except ValueError:
+        host = None
+    if not host:
+        return default_scope(job)  # the signer refuses the URL with its own message
+    service, region = infer_scope(host)
+    if job.pin_service and service and service != job.pin_service:
+        return f"host {host!r} is signed for service {service!r}, not --service {job.pin_service!r}"
+    if job.pin_region and region and region != job.pin_region:
+        return f"host {host!r} is in region {region!r}, not --region {job.pin_region!r}"
+    service = service or job.pin_service
+    if service is None:
+        return f"cannot tell the service of host {host!r}: pass --service"
+    return region or job.region, service
+
+
+def _entry_scope(job: Job, entry: str, target: str) -> Scope:
+    if job.bucket is not None:
+        return default_scope(job)
+    if job.input_format == "inventory":
+        bucket = entry.partition("\0")[0]
+        scope = _bucket_scopes.get(bucket)
+        if scope is None:
+            scope = _bucket_scopes[bucket] = (job.region, bucket_service(bucket))
+        return scope
+    return url_scope(job, target)
 
 
 class _Lines:
@@ -216,12 +293,13 @@ def _prefix(job: Job, bucket: str) -> str:
 
 def work(payload: Union[bytes, List[Tuple[int, str]]], first_line: int) -> Result:
     """Presign one block: raw bytes of lines (lines, jsonl), or numbered entries (csv...)."""
-    job, signer = _job, _signer
-    assert job is not None and signer is not None
+    job = _job
+    assert job is not None
     blank = 0
     skipped: List[int] = []
     entries: Optional[List[Tuple[int, str]]] = None
     targets: Optional[List[str]] = None
+    lines: Optional[_Lines] = None
     if isinstance(payload, bytes):
         lines = _decode_lines(payload, first_line, job.skip_invalid)
         blank, skipped = lines.blank, lines.skipped
@@ -230,7 +308,7 @@ def work(payload: Union[bytes, List[Tuple[int, str]]], first_line: int) -> Resul
             texts = [entry for _, entry in entries]
         elif lines.plain and job.bucket is not None and not job.query and lines.text:
             if job.output_format == "lines":
-                result = _presign_block(job, signer, lines.text)
+                result = _presign_block(job, lines.text)
                 if result is not None:
                     return result
             # Keys that need no quoting: one string concatenation each.
@@ -242,45 +320,94 @@ def work(payload: Union[bytes, List[Tuple[int, str]]], first_line: int) -> Resul
     else:
         entries = payload
         texts = [entry for _, entry in entries]
-    if targets is None:
-        targets = [_target(job, entry) for entry in texts]
     try:
-        urls = signer.presign_many(job.method, targets, expires_in=job.expires_in,
-                                   timestamp=job.timestamp)
+        if targets is None:
+            targets = [_target(job, entry) for entry in texts]
+        if job.bucket is not None:
+            scopes = [default_scope(job)] * len(targets)
+        else:
+            scopes = [_entry_scope(job, entry, target) for entry, target in zip(texts, targets)]
+        urls = _presign_by_scope(job, targets, scopes)
     except ValueError:
-        # One entry is not a valid URL: find it, to report or skip it by its line number.
-        numbered = entries if entries is not None else lines.numbered()
-        urls, kept, kept_targets = [], [], []
-        for (number, entry), target in zip(numbered, targets):
-            try:
-                urls.append(signer.presign(job.method, target, expires_in=job.expires_in,
-                                           timestamp=job.timestamp))
-            except ValueError as exc:
-                if not job.skip_invalid:
-                    raise InputError(f"line {number}: {exc}") from None
-                skipped.append(number)
-                continue
-            kept.append(entry)
-            kept_targets.append(target)
-        texts, targets = kept, kept_targets
-    middle = len(urls) // 2
-    return Result(_render(job, texts, urls), len(urls), blank, sorted(skipped),
-                  (targets[middle], urls[middle]) if urls else None)
+        # One entry is not usable: find it, to report or skip it by its line number.
+        numbered = entries if entries is not None else lines.numbered()  # type: ignore[union-attr]
+        texts, targets, scopes, urls = _one_by_one(job, numbered, skipped)
+    # A URL of each scope, for the command line's self-check: the middle one when they share
+    # one (the common case), else the first of each.
+    middles: Dict[Scope, int] = {}
+    if urls and scopes.count(scopes[0]) == len(scopes):
+        middles[scopes[0]] = len(urls) // 2
+    else:
+        for index, scope in enumerate(scopes):
+            middles.setdefault(scope, index)
+    samples = [(targets[i], urls[i], *scope) for scope, i in middles.items()]
+    return Result(_render(job, texts, urls), len(urls), blank, sorted(skipped), samples)
 
 
-def _presign_block(job: Job, signer: Signer, text: str) -> Optional[Result]:
+def _presign_by_scope(job: Job, targets: List[str], scopes: List[Scope]) -> List[str]:
+    """``presign_many`` for each scope's URLs (one call when they share one), in order."""
+    if not targets:
+        return []
+    first = scopes[0]
+    if scopes.count(first) == len(scopes):
+        return _signer_for(job, first).presign_many(job.method, targets,
+                                                    expires_in=job.expires_in,
+                                                    timestamp=job.timestamp)
+    groups: Dict[Scope, List[int]] = {}
+    for index, scope in enumerate(scopes):
+        groups.setdefault(scope, []).append(index)
+    urls = [""] * len(targets)
+    for scope, indexes in groups.items():
+        signed = _signer_for(job, scope).presign_many(
+            job.method, [targets[i] for i in indexes], expires_in=job.expires_in,
+            timestamp=job.timestamp)
+        for index, url in zip(indexes, signed):
+            urls[index] = url
+    return urls
+
+
+def _one_by_one(job: Job, numbered: List[Tuple[int, str]], skipped: List[int]
+                ) -> Tuple[List[str], List[str], List[Scope], List[str]]:
+    """(entries, targets, scopes, URLs) of the usable entries; an unusable one stops the run
+    with its line number, or is skipped and counted with --skip-invalid."""
+    texts: List[str] = []
+    targets: List[str] = []
+    scopes: List[Scope] = []
+    urls: List[str] = []
+    for number, entry in numbered:
+        try:
+            target = _target(job, entry)
+            scope = _entry_scope(job, entry, target)
+            url = _signer_for(job, scope).presign(job.method, target, expires_in=job.expires_in,
+                                                  timestamp=job.timestamp)
+        except ValueError as exc:
+            if not job.skip_invalid:
+                raise InputError(f"line {number}: {exc}") from None
+            skipped.append(number)
+            continue
+        texts.append(entry)
+        targets.append(target)
+        scopes.append(scope)
+        urls.append(url)
+    return texts, targets, scopes, urls
+
+
+def _presign_block(job: Job, text: str) -> Optional[Result]:
     """The hot path: a block of keys that need no quoting, presigned into lines of output in
     one call, without a Python object per URL; None when an entry is not usable (the
     general path then finds it by its line number)."""
+    scope = default_scope(job)
+    signer = _signer_for(job, scope)
     context, expires_in, payload_hash = signer._presign_setup(job.expires_in, job.timestamp, None)
     prefix = _prefix(job, job.bucket)  # type: ignore[arg-type]
     try:
+        # No blank line here (_decode_lines): no key is empty.
         output = context.presign_lines(job.method, prefix, text, expires_in, payload_hash)
     except ValueError:
         return None
     sample = (prefix + text[text.rfind("\n") + 1:],
-              output[output.rfind(b"\n", 0, len(output) - 1) + 1:-1].decode())
-    return Result(output, text.count("\n") + 1, 0, [], sample)
+              output[output.rfind(b"\n", 0, len(output) - 1) + 1:-1].decode(), *scope)
+    return Result(output, text.count("\n") + 1, 0, [], [sample])
 
 
 def _render(job: Job, texts: Sequence[str], urls: List[str]) -> bytes:
@@ -293,14 +420,24 @@ def _render(job: Job, texts: Sequence[str], urls: List[str]) -> bytes:
         return text.encode()
     shown = [text.rpartition("\0")[2] for text in texts]  # inventory rows: the key alone
     if job.output_format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerows((key, url, job.expires_text) for key, url in zip(shown, urls))
-        return out.getvalue().encode()
+        # Not csv.writer: with a "\n" line terminator it leaves a field holding a lone "\r"
+        # unquoted, and the file no longer reads back. RFC 4180's rule, on every field.
+        tail = "," + _csv_field(job.expires_text) + "\n"
+        return "".join(_csv_field(key) + "," + _csv_field(url) + tail
+                       for key, url in zip(shown, urls)).encode()
     dumps = json.dumps
     return "".join(
         dumps({"key": key, "url": url, "expires": job.expires_text}, ensure_ascii=False) + "\n"
         for key, url in zip(shown, urls)).encode()
+
+
+_CSV_SPECIAL = re.compile(r'[,"\r\n]')
+
+
+def _csv_field(value: str) -> str:
+    if _CSV_SPECIAL.search(value) is None:
+        return value
+    return '"' + value.replace('"', '""') + '"'
 
 
 def render_header(job: Job) -> bytes:
@@ -331,6 +468,15 @@ def open_input(path: Optional[str]) -> Tuple[IO[bytes], Callable[[], Tuple[int, 
             return 0, total
 
     return stream, position
+
+
+def input_errors(blocks: Iterator[T]) -> Iterator[T]:
+    """``blocks``, with a truncated or corrupt gzip input reported as an input error."""
+    try:
+        yield from blocks
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        why = "it ends early" if isinstance(exc, EOFError) else str(exc)
+        raise InputError(f"the input is not a valid gzip file: {why}") from None
 
 
 def byte_blocks(stream: IO[bytes]) -> Iterator[Tuple[bytes, int]]:
@@ -437,7 +583,11 @@ def _serve(job: Job, tasks: Any, results: Any, offsets: Any, output_path: Option
     error. When it writes the output itself, it sends the result without its output, waits
     for the offset of that output in the file and writes it there; a final None (or the
     write's error) says that all its writes are done."""
-    _setup(job)
+    try:
+        _setup(job)
+        failed: Optional[Exception] = None
+    except Exception as exc:  # noqa: BLE001 - sent back in place of every result
+        failed = exc
     fd = os.open(output_path, os.O_WRONLY) if output_path is not None else None
     try:
         while True:
@@ -445,6 +595,8 @@ def _serve(job: Job, tasks: Any, results: Any, offsets: Any, output_path: Option
             if task is None:
                 break
             try:
+                if failed is not None:
+                    raise failed
                 outcome: Any = work(*task)
             except Exception as exc:  # noqa: BLE001 - re-raised in the main process
                 results.send(exc)
@@ -521,6 +673,8 @@ class _Workers:
             for connection in self._tasks:
                 connection.send(None)
             self._order.put(None)
+        except BrokenPipeError:  # a worker's pipe, not our output: the worker is gone
+            self._order.put(WorkerError("a worker process stopped unexpectedly"))
         except BaseException as exc:  # noqa: BLE001 - reading the input failed: tell the reader
             self._order.put(exc)
 
@@ -528,7 +682,7 @@ class _Workers:
         try:
             outcome = self._results[worker].recv()
         except EOFError:
-            raise RuntimeError("a worker process died") from None
+            raise WorkerError("a worker process stopped unexpectedly") from None
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome

@@ -40,6 +40,13 @@ class InvalidRequestError(SigningError):
     """The method, timestamp, expiry or another request-level input is invalid."""
 
 
+class InvalidBucketNameError(InvalidRequestError):
+    """A bucket name that S3 would refuse, or that would change the structure of the URL
+    built from it (``/``, ``?``, ``#``, ``%``, spaces...). No URL is built from it."""
+
+    code = "InvalidBucketName"
+
+
 class PayloadError(SigningError):
     """The body cannot be read or hashed, or ``payload_hash`` is not a valid value."""
 

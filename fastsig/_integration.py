@@ -34,6 +34,9 @@ _HOST_PATTERNS = [
     r"(?:^|\.)(?P<service>s3)-" + _REGION + r"\.amazonaws\.com$",
     r"(?:^|\.)(?P<service>s3)(?:-external-1)?\.amazonaws\.com$",
     r"(?:^|\.)(?P<service>s3-accelerate)(?:\.dualstack)?\.amazonaws\.com$",
+    # S3 Express zonal endpoints: bucket--usw2-az1--x-s3.s3express-usw2-az1.us-west-2...
+    r"(?:^|\.)(?P<service>s3express)(?:-fips)?-[a-z0-9]+(?:-[a-z0-9]+)*-az[0-9]+"
+    r"(?:\.dualstack)?\." + _REGION + _SUFFIX + "$",
     # <prefix...>.<service>[-fips][.dualstack].<region>.<suffix>: most services, S3 buckets,
     # access points, API Gateway (<api>.execute-api...), Lambda function URLs.
     r"(?:^|\.)(?P<service>[a-z0-9-]+?)(?:-fips)?(?:\.dualstack)?\." + _REGION + _SUFFIX + "$",
@@ -47,6 +50,7 @@ _SIGNING_NAMES = {
     "s3-accelerate": "s3",
     "s3-accesspoint": "s3",
     "s3-control": "s3",
+    "s3express-control": "s3express",
     "lambda-url": "lambda",
     "aps-workspaces": "aps",
 }
@@ -64,6 +68,8 @@ def infer_scope(host: str) -> Tuple[Optional[str], Optional[str]]:
     ('execute-api', 'eu-west-1')
     >>> infer_scope("my.bucket.s3.dualstack.us-west-2.amazonaws.com")
     ('s3', 'us-west-2')
+    >>> infer_scope("logs--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com")
+    ('s3express', 'us-west-2')
     >>> infer_scope("search-logs-abc.eu-central-1.es.amazonaws.com")
     ('es', 'eu-central-1')
     >>> infer_scope("localhost")

@@ -12,32 +12,149 @@ import base64
 import datetime
 import json
 import re
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
+from urllib.parse import urlsplit
 
 from ._errors import (
+    InvalidBucketNameError,
     InvalidRequestError,
+    InvalidURLError,
     MalformedAuthorizationError,
     RequestExpiredError,
     VerificationError,
 )
 
-__all__ = ["PresignedPost", "bucket_url", "check_post", "post_policy"]
+__all__ = ["PresignedPost", "bucket_service", "bucket_url", "check_bucket", "check_endpoint_url",
+           "check_post", "post_policy"]
 
-_DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 # Form fields a policy need not name (S3's rule).
 _UNCONDITIONED = frozenset({"policy", "x-amz-signature", "file"})
+
+# ---------------------------------------------------------------------------------------------
+# Bucket names and addresses (S3 User Guide, "General purpose bucket naming rules" and
+# "Directory bucket naming rules"). Checked once per bucket, never per key.
+
+# What would change the URL built from the name: end the path or the host, start a query or
+# a fragment, read as an escape; and whatever a URL cannot hold raw.
+_STRUCTURE = re.compile(r"[/?#%\s\x00-\x1f\x7f]|[^\x00-\x7f]")
+_UNSAFE_IN_URL = re.compile(r"[%\s\x00-\x1f\x7f]|[^\x00-\x7f]")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# Buckets made in us-east-1 before March 2018 may hold capitals and underscores, up to 255
+# characters; no host label can hold them, so they are addressed path-style only.
+_LEGACY_BUCKET = re.compile(r"[A-Za-z0-9._-]{3,255}")
+_IP_ADDRESS = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = (".mrap", "--table-s3", "--x-s3", "-s3alias", "--ol-s3")
+# Access point aliases (-s3alias) and Object Lambda access point aliases (--ol-s3) stand in
+# a bucket's place wherever S3 takes a bucket name.
+_ALIAS_SUFFIXES = ("-s3alias", "--ol-s3")
+# bucket-base-name--zone-id--x-s3, such as logs--usw2-az1--x-s3 (or a Local Zone's
+# usw2-lax1-az1): served only by its zone's endpoint, s3express-<zone>.<region>.amazonaws.com.
+_DIRECTORY_BUCKET = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?--(?P<zone>[a-z0-9]+(?:-[a-z0-9]+)*-az[0-9]+)--x-s3")
+
+VIRTUAL_HOSTED = "virtual"
+PATH_STYLE_ONLY = "path"
+DIRECTORY = "directory"
+
+
+def _bad_bucket(bucket: str, why: str) -> InvalidBucketNameError:
+    return InvalidBucketNameError(f"bucket name {bucket!r} {why}")
+
+
+def check_bucket(bucket: Any, region: str) -> str:
+    """How S3 addresses a valid bucket name: ``"virtual"`` (it can be a host label),
+    ``"path"`` (dots, which break TLS wildcard certificates, or a legacy us-east-1 name) or
+    ``"directory"`` (an S3 Express directory bucket); raises ``InvalidBucketNameError`` for
+    a name S3 refuses or one that would change the URL's structure.
+
+    >>> check_bucket("my-bucket", "eu-west-1"), check_bucket("logs.example.com", "eu-west-1")
+    ('virtual', 'path')
+    """
+    if not isinstance(bucket, str) or not bucket:
+        raise InvalidBucketNameError("the bucket name must be a non-empty string")
+    odd = _STRUCTURE.search(bucket)
+    if odd is not None:
+        raise _bad_bucket(bucket, f"holds {odd.group()!r}, which would change the URL")
+    directory = _DIRECTORY_BUCKET.fullmatch(bucket)
+    if directory is not None:
+        if len(bucket) > 63:
+            raise _bad_bucket(bucket, "is longer than 63 characters")
+        return DIRECTORY
+    if _BUCKET.fullmatch(bucket) is None:
+        if region == "us-east-1" and _LEGACY_BUCKET.fullmatch(bucket) is not None:
+            return PATH_STYLE_ONLY
+        if not 3 <= len(bucket) <= 63:
+            raise _bad_bucket(bucket, "is not 3 to 63 characters long")
+        if bucket.endswith("--x-s3"):
+            raise _bad_bucket(bucket, "is not a directory bucket name "
+                                      "(bucket-base-name--zone-id--x-s3)")
+        raise _bad_bucket(bucket, "may hold only lowercase letters, digits, '.' and '-', and "
+                                  "must begin and end with a letter or digit")
+    if ".." in bucket:
+        raise _bad_bucket(bucket, "holds two adjacent periods")
+    if _IP_ADDRESS.fullmatch(bucket):
+        raise _bad_bucket(bucket, "is formatted as an IP address")
+    for prefix in _RESERVED_PREFIXES:
+        if bucket.startswith(prefix):
+            raise _bad_bucket(bucket, f"starts with the reserved prefix {prefix!r}")
+    if not bucket.endswith(_ALIAS_SUFFIXES):
+        if bucket.endswith("--x-s3"):
+            raise _bad_bucket(bucket, "ends with '--x-s3' but is not a directory bucket name "
+                                      "(bucket-base-name--zone-id--x-s3)")
+        for suffix in _RESERVED_SUFFIXES:
+            if bucket.endswith(suffix):
+                raise _bad_bucket(bucket, f"ends with the reserved suffix {suffix!r}")
+    return PATH_STYLE_ONLY if "." in bucket else VIRTUAL_HOSTED
+
+
+def check_endpoint_url(endpoint_url: Any) -> Tuple[str, str]:
+    """(scheme, authority and base path without the final '/') of an S3-compatible endpoint
+    such as ``http://127.0.0.1:9000``; raises ``InvalidURLError`` for anything else."""
+    if isinstance(endpoint_url, str) and _UNSAFE_IN_URL.search(endpoint_url) is None:
+        try:
+            parts = urlsplit(endpoint_url)
+            if (parts.scheme in ("http", "https") and parts.hostname and not parts.query
+                    and not parts.fragment and "@" not in parts.netloc):
+                parts.port  # noqa: B018 - raises ValueError for a port out of range
+                return parts.scheme, parts.netloc + parts.path.rstrip("/")
+        except ValueError:
+            pass
+    raise InvalidURLError(f"endpoint URL {endpoint_url!r} is not http(s)://host[:port][/path]")
 
 
 def bucket_url(bucket: str, region: str, *, endpoint_url: Optional[str] = None,
                path_style: bool = False, dualstack: bool = False) -> str:
-    """The URL of a bucket's root, ending in '/': virtual-hosted style unless asked otherwise
-    or the name cannot be a host label (dots break TLS wildcards; uppercase), as the SDKs do."""
-    virtual = not path_style and _DNS_BUCKET.fullmatch(bucket) is not None
-    if endpoint_url:
-        scheme, _, host = endpoint_url.rstrip("/").partition("://")
-        return f"{scheme}://{bucket}.{host}/" if virtual else f"{scheme}://{host}/{bucket}/"
+    """The URL of a bucket's root, ending in '/', once the name passes ``check_bucket``:
+    virtual-hosted style unless asked otherwise or the name cannot be a host label, as the
+    SDKs do; a directory bucket's zonal endpoint.
+
+    >>> bucket_url("logs--usw2-az1--x-s3", "us-west-2")
+    'https://logs--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com/'
+    """
+    kind = check_bucket(bucket, region)
+    if endpoint_url is not None:
+        scheme, host = check_endpoint_url(endpoint_url)
+        if kind == PATH_STYLE_ONLY or path_style:
+            return f"{scheme}://{host}/{bucket}/"
+        return f"{scheme}://{bucket}.{host}/"
+    if kind == DIRECTORY:
+        if path_style or dualstack:
+            raise InvalidRequestError(
+                f"directory bucket {bucket!r} is served only by its zonal endpoint: "
+                "no path-style or dualstack URL")
+        zone = _DIRECTORY_BUCKET.fullmatch(bucket).group("zone")  # type: ignore[union-attr]
+        return f"https://{bucket}.s3express-{zone}.{region}.amazonaws.com/"
     host = f"s3.dualstack.{region}.amazonaws.com" if dualstack else f"s3.{region}.amazonaws.com"
-    return f"https://{bucket}.{host}/" if virtual else f"https://{host}/{bucket}/"
+    if kind == PATH_STYLE_ONLY or path_style:
+        return f"https://{host}/{bucket}/"
+    return f"https://{bucket}.{host}/"
+
+
+def bucket_service(bucket: str) -> str:
+    """The signing name of requests to a (valid) bucket: ``s3express`` for a directory
+    bucket, ``s3`` otherwise."""
+    return "s3express" if _DIRECTORY_BUCKET.fullmatch(bucket) else "s3"
 
 
 class PresignedPost(NamedTuple):

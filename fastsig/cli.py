@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import re
 import shlex
@@ -12,11 +13,13 @@ import stat
 import sys
 import time
 import traceback
-from typing import Any, Callable, Iterator, List, Optional, Tuple, cast
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import __version__, _backend, _bulk
-from ._errors import FastsigError, VerificationError
+from ._errors import FastsigError, InvalidURLError, VerificationError
+from ._integration import infer_scope
+from ._s3 import bucket_service, check_bucket, check_endpoint_url
 from ._timestamp import to_epoch_seconds
 from .credentials import Credentials, default_provider, default_region
 from .signer import MAX_EXPIRES, Signer
@@ -44,24 +47,34 @@ def _example_blocks(count: int) -> Iterator[Tuple[bytes, int]]:
         line += len(chunk)
 
 
-def _check_sample(sample: List[Tuple[str, str]], job: _bulk.Job) -> int:
-    """Recompute a sample from scratch on the pure-Python reference."""
-    with _backend.using("python"):
-        reference = Signer(job.credentials, job.region, "s3")
+Sample = Tuple[str, str, str, str]  # (what was presigned, the URL, its region, its service)
+
+
+def _check_sample(sample: List[Sample], job: _bulk.Job) -> int:
+    """Recompute a sample from scratch on the pure-Python reference, each URL in its scope."""
     mismatches = 0
-    for target, url in sample:
+    for target, url, region, service in sample:
+        with _backend.using("python"):
+            reference = Signer(job.credentials, region, service)
         again = reference.presign(job.method, target, expires_in=job.expires_in,
                                   timestamp=job.timestamp)
         mismatches += again != url
     return mismatches
 
 
-def _verify_sample(sample: List[Tuple[str, str]], job: _bulk.Job) -> int:
-    """Check a sample with the verifier: the other side of what was signed."""
+def _verify_sample(sample: List[Sample], job: _bulk.Job) -> int:
+    """Check a sample with the verifier, the other side of what was signed: each URL with a
+    verifier pinned to the scope its host (or the bucket) implies, so a URL signed for the
+    wrong region or service fails."""
     credentials = job.credentials
-    verifier = Verifier({credentials.access_key_id: credentials}.get)
+    lookup = {credentials.access_key_id: credentials}.get
+    verifiers: Dict[Tuple[str, str], Verifier] = {}
     failures = 0
-    for _, url in sample:
+    for _, url, region, service in sample:
+        verifier = verifiers.get((region, service))
+        if verifier is None:
+            verifier = verifiers[region, service] = Verifier(lookup, region=region,
+                                                             service=service)
         try:
             verifier.verify(job.method, url)
         except VerificationError:
@@ -152,51 +165,135 @@ def _input_format(args: argparse.Namespace) -> str:
     return _FORMATS.get(os.path.splitext(name)[1], "lines")
 
 
-def presign_command(args: argparse.Namespace) -> int:
-    if args.input is None and not args.example and sys.stdin.isatty():
-        raise UsageError("give a file of keys or URLs, pipe them in, or use --example")
-    input_format = _input_format(args)
-    bucket = args.bucket or ("examplebucket" if args.example and args.input is None else None)
-    if input_format in ("lines", "jsonl", "csv", "tsv") and bucket is None and (
-            args.path_style or args.dualstack):
-        raise UsageError("--path-style and --dualstack apply to keys: give --bucket")
-    if args.endpoint_url and urlsplit(args.endpoint_url).scheme not in ("http", "https"):
-        raise UsageError("--endpoint-url must start with http:// or https://")
+_SCOPE_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def _scope_options(args: argparse.Namespace, bucket: Optional[str]) -> Tuple[str, Optional[str]]:
+    """(region, service of the keys) once --region, --service, --bucket and --endpoint-url
+    are checked: a bad value is a usage error."""
+    region = _region(args)
+    service = args.service
+    if bucket is not None:
+        try:
+            check_bucket(bucket, region)
+        except FastsigError as exc:
+            raise UsageError(f"--bucket: {exc}") from None
+        wanted = bucket_service(bucket)
+        if service is not None and service != wanted and args.endpoint_url is None:
+            raise UsageError(f"--service {service!r}: bucket {bucket!r} is signed for {wanted!r}")
+        service = service or wanted
+    if args.endpoint_url is not None:
+        try:
+            check_endpoint_url(args.endpoint_url)
+        except InvalidURLError as exc:
+            raise UsageError(f"--endpoint-url: {exc}") from None
+    for option, value in (("--region", args.region), ("--service", args.service)):
+        if value is not None and not _SCOPE_NAME.fullmatch(value):
+            raise UsageError(f"{option} {value!r} is not a name such as us-east-1 or s3")
+    # A region from the environment or the profile: an input error (status 1), not a usage one.
+    Signer(EXAMPLE_CREDENTIALS, region, service or "s3")
+    return region, service
+
+
+def _query(args: argparse.Namespace) -> str:
     params = []
     for item in args.param:
         name, equals, value = item.partition("=")
         if not equals or not name:
             raise UsageError(f"--param {item!r}: expected NAME=VALUE")
         params.append((name, value))
+    return urlencode(params, quote_via=quote, safe="~")
+
+
+def _upload_parts_command(args: argparse.Namespace, bucket: Optional[str], region: str,
+                          service: Optional[str], query: str) -> int:
+    """``--upload-id ID --parts N KEY``: the presigned PUT URL of each part, in order."""
+    from ._key_urls import MAX_PARTS
+
+    if bucket is None or args.input is None or args.input == "-":
+        raise UsageError("--upload-id takes --bucket and the object's KEY as the input")
+    if not 1 <= args.parts <= MAX_PARTS:
+        raise UsageError(f"--parts must be 1..{MAX_PARTS}, got {args.parts}")
+    if args.method not in (None, "PUT") or query:
+        raise UsageError("part URLs are PUT URLs without extra parameters: drop --method "
+                         "and --param")
+    credentials = _credentials(args)
+    timestamp = to_epoch_seconds(args.timestamp) if args.timestamp else int(time.time())
+    signer = Signer(credentials, region, service or "s3")
+    urls = signer.presign_upload_parts(
+        bucket, args.input, args.upload_id, args.parts, expires_in=args.expires_in,
+        timestamp=timestamp, path_style=args.path_style, endpoint_url=args.endpoint_url,
+        dualstack=args.dualstack)
+    expires = _bulk.expiry_text(timestamp, args.expires_in)
+    if args.output_format == "csv":
+        text = "part,url,expires\n" + "".join(f"{n},{url},{expires}\n"
+                                               for n, url in enumerate(urls, 1))
+    elif args.output_format == "jsonl":
+        text = "".join(json.dumps({"part": n, "url": url, "expires": expires}) + "\n"
+                       for n, url in enumerate(urls, 1))
+    else:
+        text = "".join(url + "\n" for url in urls)
+    if args.output and args.output != "-":
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0
+
+
+def presign_command(args: argparse.Namespace) -> int:
+    if args.input is None and not args.example and sys.stdin.isatty():
+        raise UsageError("give a file of keys or URLs, pipe them in, or use --example")
+    input_format = _input_format(args)
+    bucket = args.bucket or ("examplebucket" if args.example and args.input is None else None)
+    if input_format in ("lines", "jsonl", "csv", "tsv") and bucket is None and (
+            args.path_style or args.dualstack or args.endpoint_url):
+        raise UsageError("--path-style, --dualstack and --endpoint-url apply to keys: give --bucket")
+    if (args.upload_id is None) != (args.parts is None):
+        raise UsageError("--upload-id and --parts go together")
+    region, service = _scope_options(args, bucket)
+    query = _query(args)
+    if args.upload_id is not None:
+        return _upload_parts_command(args, bucket, region, service, query)
     credentials = _credentials(args)
     timestamp = to_epoch_seconds(args.timestamp) if args.timestamp else int(time.time())
     job = _bulk.Job(
-        credentials=credentials, region=_region(args), method=args.method,
+        credentials=credentials, region=region, service=service, method=args.method or "GET",
         expires_in=args.expires_in, timestamp=timestamp, input_format=input_format,
         field=args.field, bucket=bucket, path_style=args.path_style,
         endpoint_url=args.endpoint_url, dualstack=args.dualstack,
-        query=urlencode(params, quote_via=quote, safe="~"), output_format=args.output_format,
+        query=query, output_format=args.output_format,
         skip_invalid=args.skip_invalid,
-        expires_text=_bulk.expiry_text(timestamp, args.expires_in))
+        expires_text=_bulk.expiry_text(timestamp, args.expires_in),
+        pin_region=args.region, pin_service=args.service)
     workers = args.workers or os.cpu_count() or 1
+    if workers < 1:
+        raise UsageError("--workers must be 1 or more (0: one per core)")
 
     stream = None
     rows_skipped: List[int] = []  # rows of CSV-like input skipped before they reach a worker
     if args.input is None and args.example:
         payloads: Iterator[Any] = _example_blocks(args.count)
         position: Callable[[], Tuple[int, Optional[int]]] = lambda: (0, None)  # noqa: E731
+    elif input_format == "inventory":
+        from ._inventory import inventory_blocks
+
+        payloads = inventory_blocks(args.input, bucket is None, args.skip_invalid, rows_skipped)
+        position = lambda: (0, None)  # noqa: E731
     else:
         stream, position = _bulk.open_input(args.input)
         if input_format in ("lines", "jsonl"):
-            payloads = _bulk.byte_blocks(stream)
+            payloads = _bulk.input_errors(_bulk.byte_blocks(stream))
         else:
-            payloads = _bulk.row_blocks(stream, input_format, args.column, args.header,
-                                        bucket is None, args.skip_invalid, rows_skipped)
+            payloads = _bulk.input_errors(_bulk.row_blocks(
+                stream, input_format, args.column, args.header, bucket is None,
+                args.skip_invalid, rows_skipped))
 
     out = open(args.output, "wb") if args.output and args.output != "-" else sys.stdout.buffer
     progress = Progress(not args.quiet and sys.stderr.isatty(), position)
     totals = {"blank": 0, "skipped": 0}
-    sample: List[Tuple[str, str]] = []
+    sample: List[Sample] = []
     if not args.quiet:
         # Once the input and output are open (their errors stay one line), before the
         # run: the first line says which backend signs, and on the pure path why.
@@ -209,8 +306,8 @@ def presign_command(args: argparse.Namespace) -> int:
         out.write(result.output)
         totals["blank"] += result.blank
         totals["skipped"] += len(result.skipped)
-        if result.sample is not None and len(sample) < 100:
-            sample.append(result.sample)
+        if len(sample) < 100:
+            sample.extend(result.samples)
         progress.add(result.count)
 
     # Workers write straight into a regular file that is ours alone; a pipe, a terminal or an
@@ -256,27 +353,6 @@ def presign_command(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------------- sign
 
-_HOST_PATTERNS = [
-    # (pattern on the host, service group, region group or a fixed region)
-    (re.compile(r"(?:.+\.)?s3[.-](?:dualstack\.)?([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"), "s3", 1),
-    (re.compile(r"(?:.+\.)?s3\.amazonaws\.com"), "s3", "us-east-1"),
-    (re.compile(r"([a-z0-9-]+)\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?"), 1, 2),
-    (re.compile(r"([a-z0-9-]+)\.amazonaws\.com"), 1, "us-east-1"),
-]
-
-
-def service_and_region(host: str) -> Tuple[Optional[str], Optional[str]]:
-    """What an AWS endpoint's host name says: ``sqs.eu-west-1.amazonaws.com`` is sqs in
-    eu-west-1, ``bucket.s3.us-west-2.amazonaws.com`` is s3 in us-west-2."""
-    for pattern, service, region in _HOST_PATTERNS:
-        match = pattern.fullmatch(host.lower())
-        if match:
-            found_service = match.group(service) if isinstance(service, int) else service
-            found_region = match.group(region) if isinstance(region, int) else region
-            return cast(Optional[str], found_service), cast(Optional[str], found_region)
-    return None, None
-
-
 def _headers(items: List[str]) -> List[Tuple[str, str]]:
     headers = []
     for item in items:
@@ -299,17 +375,31 @@ def _body(data: Optional[str]) -> Optional[bytes]:
     return data.encode()
 
 
-def sign_command(args: argparse.Namespace) -> int:
-    parts = urlsplit(args.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError("URL must be absolute: https://host/path")
-    guessed_service, guessed_region = service_and_region(parts.hostname)
+_SCHEMES = ("http", "https", "ws", "wss")
+
+
+def _url_scope(args: argparse.Namespace) -> Tuple[str, str]:
+    """(service, region) of ``args.url``: --service and --region, else what the host names
+    (``fastsig.infer_scope``), else the default region."""
+    try:
+        parts = urlsplit(args.url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if host is None or parts.scheme.lower() not in _SCHEMES:
+        raise UsageError("URL must be absolute: https://host/path (http, https, ws or wss)")
+    guessed_service, guessed_region = infer_scope(host)
     service = args.service or guessed_service
     if service is None:
-        raise UsageError(f"cannot tell the service from {parts.hostname!r}: pass --service")
+        raise UsageError(f"cannot tell the service from {host!r}: pass --service")
     region = args.region or guessed_region or default_region(args.profile)
     if region is None:
-        raise UsageError(f"cannot tell the region from {parts.hostname!r}: pass --region")
+        raise UsageError(f"cannot tell the region from {host!r}: pass --region")
+    return service, region
+
+
+def sign_command(args: argparse.Namespace) -> int:
+    service, region = _url_scope(args)
     credentials = _credentials(args)
     signer = Signer(credentials, region, service, unsigned_payload=args.unsigned_payload)
     body = _body(args.data)
@@ -353,9 +443,18 @@ def bench_command(args: argparse.Namespace) -> int:
 
 
 def verify_command(args: argparse.Namespace) -> int:
+    # A presigned URL names its scope itself; the host (or --region/--service) says which
+    # scope it must name, so a URL signed for another region or service is invalid.
+    try:
+        host = urlsplit(args.url).hostname
+    except ValueError:
+        host = None
+    if host is None:
+        raise UsageError("URL must be absolute: https://host/path?X-Amz-... (http, https, ws or wss)")
+    service, region = infer_scope(host)
     credentials = _credentials(args)
-    verifier = Verifier({credentials.access_key_id: credentials}.get, region=args.region,
-                        service=args.service)
+    verifier = Verifier({credentials.access_key_id: credentials}.get,
+                        region=args.region or region, service=args.service or service)
     try:
         verified = verifier.verify(args.method, args.url)
     except VerificationError as error:
@@ -409,13 +508,16 @@ def build_parser() -> argparse.ArgumentParser:
             "fastsig presign inventory.csv.gz --format inventory --output-format csv",
             "fastsig presign listing.csv --column key --bucket b"
             " --param response-content-disposition=attachment",
-            "fastsig presign objects.jsonl --field Key --bucket b --output-format jsonl"))
+            "fastsig presign objects.jsonl --field Key --bucket b --output-format jsonl",
+            "fastsig presign big.iso --bucket b --upload-id \"$UPLOAD_ID\" --parts 40",
+            "fastsig presign inventory/manifest.json --format inventory   # CSV, Parquet or ORC"))
     presign.add_argument("input", nargs="?",
                          help="file of keys or URLs (gzip too); '-' or none: standard input "
                               "(none with --example: a generated listing)")
     presign.add_argument("--format", choices=["lines", "csv", "tsv", "jsonl", "inventory"],
                          help="input format (default: by extension, else one entry per line); "
-                              "inventory: an S3 Inventory CSV report (bucket,key,...)")
+                              "inventory: an S3 Inventory report, CSV, Parquet or ORC (told "
+                              "apart by their content), or its manifest.json")
     presign.add_argument("--column", help="CSV/TSV column: a header name, or a number from 1 "
                                           "(default 1)")
     presign.add_argument("--header", action="store_true",
@@ -426,18 +528,27 @@ def build_parser() -> argparse.ArgumentParser:
                               "stopping at the first")
     target = presign.add_argument_group("target")
     target.add_argument("--bucket", help="the input holds keys of this bucket (without it: full URLs)")
-    target.add_argument("--region", help="default: AWS_REGION, AWS_DEFAULT_REGION, the profile, us-east-1")
+    target.add_argument("--region", help="the keys' region; for URLs, the region of hosts that "
+                                         "name none, and a URL whose host names another is an "
+                                         "error (default: AWS_REGION, AWS_DEFAULT_REGION, the "
+                                         "profile, us-east-1)")
+    target.add_argument("--service", help="for URLs: the service of hosts that name none, and "
+                                          "a URL whose host names another is an error")
     target.add_argument("--path-style", action="store_true",
                         help="https://s3.REGION.amazonaws.com/BUCKET/KEY instead of virtual-hosted")
     target.add_argument("--endpoint-url", help="an S3-compatible endpoint, such as http://127.0.0.1:9000")
     target.add_argument("--dualstack", action="store_true", help="the IPv4/IPv6 endpoints")
-    target.add_argument("--method", default="GET", choices=["GET", "PUT", "HEAD", "DELETE"])
+    target.add_argument("--method", choices=["GET", "PUT", "HEAD", "DELETE"],
+                        help="default GET")
     target.add_argument("--expires-in", type=parse_expires, default=3600,
                         help="1 s to 7 days: 3600, 15m, 12h, 7d (default 3600)")
     target.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="an extra signed query parameter (repeatable), such as "
                              "response-content-disposition=attachment")
     target.add_argument("--timestamp", help="sign as of this time (YYYYMMDDTHHMMSSZ) instead of now")
+    target.add_argument("--upload-id", help="with --parts N and the object's KEY as the input: "
+                                            "the PUT URLs of parts 1..N of this multipart upload")
+    target.add_argument("--parts", type=int, help="the number of parts, 1..10000 (with --upload-id)")
     output = presign.add_argument_group("output")
     output.add_argument("-o", "--output", help="write here instead of standard output")
     output.add_argument("--output-format", choices=["lines", "csv", "jsonl"], default="lines",
@@ -485,8 +596,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "amazonaws.com/k?X-Amz-Algorithm=...'"))
     verify.add_argument("url", help="the presigned URL")
     verify.add_argument("--method", default="GET", help="the HTTP method it will be used with")
-    verify.add_argument("--region", help="require this region in the credential scope")
-    verify.add_argument("--service", help="require this service in the credential scope")
+    verify.add_argument("--region", help="require this region in the credential scope "
+                                         "(default: the one the host names, if any)")
+    verify.add_argument("--service", help="require this service in the credential scope "
+                                          "(default: the one the host names, if any)")
     _add_credentials(verify, "check against the AWS documentation's example credentials")
     verify.set_defaults(run=verify_command)
 
@@ -518,7 +631,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     except UsageError as exc:
         parser.exit(2, f"fastsig: {exc}\n")
-    except (FastsigError, _bulk.InputError, OSError) as exc:
+    except (FastsigError, _bulk.InputError, _bulk.WorkerError, OSError) as exc:
         if args.debug:
             traceback.print_exc()
         print(f"fastsig: {exc}", file=sys.stderr)

@@ -487,6 +487,8 @@ class Signer:
         if self.algorithm != "sigv4" or self.service not in S3_SERVICES:
             raise ConfigurationError("presign_post is for S3 signers with algorithm='sigv4'")
         expires_in = _check_expires(expires_in)
+        # The name is checked before anything is signed: a bad one yields no form.
+        url = bucket_url(bucket, self.region, endpoint_url=endpoint_url, path_style=path_style)
         epoch, _, credentials, _ = self._context(timestamp)
         policy, form = post_policy(bucket, key, epoch + expires_in, conditions, fields)
         date_time = amz_date(epoch)
@@ -502,7 +504,6 @@ class Signer:
             policy["conditions"].append({name: value})
         form["policy"] = encode_policy(policy)
         form["x-amz-signature"] = self._hmac_key(credentials, date_time[:8]).sign(form["policy"])
-        url = bucket_url(bucket, self.region, endpoint_url=endpoint_url, path_style=path_style)
         return PresignedPost(url, form)
 
     def presign_many(
@@ -517,3 +518,145 @@ class Signer:
         key for the whole batch."""
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, None)
         return context.presign_many(method, urls, expires_in, payload_hash)
+
+    def _bucket_prefix(self, bucket: str, endpoint_url: Optional[str], path_style: bool,
+                       dualstack: bool) -> str:
+        from ._s3 import bucket_service, bucket_url
+
+        if self.algorithm != "sigv4" or self.service not in S3_SERVICES:
+            raise ConfigurationError("presigning keys is for S3 signers with algorithm='sigv4'")
+        prefix = bucket_url(bucket, self.region, endpoint_url=endpoint_url,
+                            path_style=path_style, dualstack=dualstack)
+        wanted = bucket_service(bucket)
+        if endpoint_url is None and self.service != wanted and self.service != "s3-object-lambda":
+            raise ConfigurationError(
+                f"bucket {bucket!r} is signed for service {wanted!r}: this signer's is "
+                f"{self.service!r}")
+        return prefix
+
+    def presign_keys(
+        self,
+        bucket: str,
+        keys: Iterable[str],
+        *,
+        method: str = "GET",
+        expires_in: Union[int, datetime.timedelta] = 3600,
+        timestamp: Optional[Timestamp] = None,
+        path_style: bool = False,
+        endpoint_url: Optional[str] = None,
+        dualstack: bool = False,
+        params: Union[Mapping[str, str], Iterable[Tuple[str, str]], None] = None,
+    ) -> List[str]:
+        """A presigned URL for each key of ``bucket``, in order: what ``fastsig presign
+        --bucket`` writes, made the same way (one kernel call per block of keys).
+
+        Keys are object keys as S3 stores them (any Unicode, ``%``, ``+``, ``#``, ``?``, CR
+        and LF included); the bucket name is checked by S3's naming rules first
+        (``InvalidBucketNameError``). ``params`` are extra signed query parameters, such as
+        ``{"response-content-disposition": "attachment"}``. A directory bucket
+        (``name--zone-id--x-s3``) needs a signer for service ``s3express``.
+
+        >>> from fastsig import Credentials, Signer
+        >>> signer = Signer(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        ...                 "eu-west-1", "s3")
+        >>> urls = signer.presign_keys("my-bucket", ["a.txt", "50% off.txt"],
+        ...                            timestamp="20150830T123600Z")
+        >>> [url.split("?")[0] for url in urls]
+        ['https://my-bucket.s3.eu-west-1.amazonaws.com/a.txt', \
+'https://my-bucket.s3.eu-west-1.amazonaws.com/50%25%20off.txt']
+        """
+        from ._key_urls import encode_params, presign_key_block
+
+        prefix = self._bucket_prefix(bucket, endpoint_url, path_style, dualstack)
+        query = encode_params(params)
+        keys = keys if isinstance(keys, list) else list(keys)
+        context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, None)
+        block = presign_key_block(context, method, prefix, keys, query, expires_in, payload_hash)
+        urls = block.decode().split("\n")
+        urls.pop()  # after the last newline
+        return urls
+
+    def write_presigned_keys(
+        self,
+        out: Any,
+        bucket: str,
+        keys: Iterable[str],
+        *,
+        method: str = "GET",
+        expires_in: Union[int, datetime.timedelta] = 3600,
+        timestamp: Optional[Timestamp] = None,
+        path_style: bool = False,
+        endpoint_url: Optional[str] = None,
+        dualstack: bool = False,
+        params: Union[Mapping[str, str], Iterable[Tuple[str, str]], None] = None,
+        block_size: int = 8192,
+    ) -> int:
+        """``presign_keys`` streamed: writes each URL and a newline (UTF-8) to the binary file
+        object ``out``, ``block_size`` keys at a time, so memory stays bounded whatever the
+        number of keys (a generator of millions is fine). All URLs share one timestamp (now,
+        unless given). Returns the number of URLs written.
+
+        >>> import io
+        >>> from fastsig import Credentials, Signer
+        >>> signer = Signer(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        ...                 "eu-west-1", "s3")
+        >>> out = io.BytesIO()
+        >>> signer.write_presigned_keys(out, "my-bucket", (f"k{i}" for i in range(3)))
+        3
+        """
+        from ._key_urls import encode_params, presign_key_block
+
+        if block_size.__class__ is not int or block_size < 1:
+            raise InvalidRequestError("block_size must be a positive int")
+        prefix = self._bucket_prefix(bucket, endpoint_url, path_style, dualstack)
+        query = encode_params(params)
+        if timestamp is None:
+            timestamp = int(_now())  # one moment for the whole stream
+        context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, None)
+        count = 0
+        block: List[str] = []
+        for key in keys:
+            block.append(key)
+            if len(block) == block_size:
+                out.write(presign_key_block(context, method, prefix, block, query, expires_in,
+                                            payload_hash))
+                count += len(block)
+                block = []
+        if block:
+            out.write(presign_key_block(context, method, prefix, block, query, expires_in,
+                                        payload_hash))
+            count += len(block)
+        return count
+
+    def presign_upload_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_count: int,
+        *,
+        expires_in: Union[int, datetime.timedelta] = 3600,
+        timestamp: Optional[Timestamp] = None,
+        path_style: bool = False,
+        endpoint_url: Optional[str] = None,
+        dualstack: bool = False,
+    ) -> List[str]:
+        """Presigned ``PUT`` URLs for parts 1..``part_count`` (at most 10,000) of the multipart
+        upload ``upload_id`` of ``key``: what botocore's ``generate_presigned_url("upload_part",
+        ...)`` gives for each part number. Start the upload (CreateMultipartUpload) and
+        complete it with the parts' ETags (CompleteMultipartUpload) with signed requests.
+
+        >>> from fastsig import Credentials, Signer
+        >>> signer = Signer(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        ...                 "eu-west-1", "s3")
+        >>> urls = signer.presign_upload_parts("my-bucket", "big.bin", "EXAMPLEUPLOAD", 3,
+        ...                                    timestamp="20150830T123600Z")
+        >>> "&partNumber=3&uploadId=EXAMPLEUPLOAD&" in urls[2]
+        True
+        """
+        from ._key_urls import presign_parts
+
+        prefix = self._bucket_prefix(bucket, endpoint_url, path_style, dualstack)
+        context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, None)
+        return presign_parts(context, "PUT", prefix, key, upload_id, part_count, expires_in,
+                             payload_hash)
