@@ -11,7 +11,9 @@ import pytest
 @pytest.mark.parametrize("module", ["fastsig", "fastsig.credentials", "fastsig.signer",
                                     "fastsig.sigv4", "fastsig.verifier", "fastsig.middleware",
                                     "fastsig._integration", "fastsig._s3", "fastsig.requests",
-                                    "fastsig.httpx", "fastsig.urllib3"])
+                                    "fastsig.httpx", "fastsig.urllib3", "fastsig.arrow",
+                                    "fastsig.engines.polars", "fastsig.engines.duckdb",
+                                    "fastsig.engines.pandas"])
 def test_docstring_examples(module):
     client = module.rpartition(".")[2]
     if client in ("requests", "httpx", "urllib3"):
