@@ -139,6 +139,10 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
     cdef bint nulls = a.null_count != 0 and a.buffers[0] != NULL
     cdef bytes payload = context.payload_bytes(payload_hash)
     cdef bint keys = PyBytes_GET_SIZE(prefix) != 0
+    cdef Url pu
+    cdef const char *query_p = PyBytes_AS_STRING(query) if PyBytes_GET_SIZE(query) else NULL
+    cdef Py_ssize_t path_at = -1  # where the prefix's path starts, when keys skip the parse
+    cdef tuple key_origin = None
     # Rows are judged in order: invalid UTF-8 first (as the twin's decoding), then the rest.
     for i in range(length):
         j = a.offset + i
@@ -160,8 +164,17 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
     buf_init(&sent, 1024)
     buf_init(&canonical, 1024)
     buf_init(&creq, 2048)
-    buf_init(&data, INLINE_BYTES + 1 + length * 64)  # on the heap: it becomes the chunk's
+    # On the heap (it becomes the chunk's), room for typical URLs: untouched pages cost nothing.
+    buf_init(&data, INLINE_BYTES + 1 + length * (PyBytes_GET_SIZE(prefix) + 320))
     try:
+        # Keys of one bucket: the prefix is parsed once. A quoted key holds no '?', '#' or
+        # control character, so prefix + key parses to that path, as presign_one would see it.
+        if keys and m is not None and not parse_url_at(&pu, PyBytes_AS_STRING(prefix),
+                                                       PyBytes_GET_SIZE(prefix), False):
+            if pu.query_start < 0 and pu.path_end == pu.n and pu.authority_end < pu.n:
+                key_origin = context.origins.get(&pu)
+                if key_origin is not None:
+                    path_at = pu.authority_end
         chunk.offsets[0] = 0
         for i in range(length):
             j = a.offset + i
@@ -184,6 +197,15 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
             else:
                 buf_add(&url, s, n)
             mark = data.n
+            if path_at >= 0:
+                if not context.presign_into(
+                        m, key_origin, url.p + path_at,
+                        url.n - path_at - (PyBytes_GET_SIZE(query) + 1 if query_p else 0),
+                        query_p, PyBytes_GET_SIZE(query), expires_in, None, payload, &sent,
+                        &canonical, &creq, &data):
+                    chunk.offsets[i + 1] = data.n
+                    continue
+                data.n = mark
             # presign_one's steps, on bytes; anything else is the pure twin's to judge.
             origin = None
             if m is not None and not parse_url_at(&u, url.p, url.n, False):

@@ -1712,7 +1712,7 @@ cdef class SigningContext:
         cdef bytes auth
         cdef HeaderSet hs
         cdef Buf block, signed
-        cdef list held = None if type(headers) is dict else []  # a dict is read in place
+        cdef list held = None if headers is None or type(headers) is dict else []  # a dict is read in place
         scheme, host = origin
         sent.n = canonical.n = creq.n = 0
         if path_into(sent, canonical, path, path_n, self.double_encode, self.normalize):
