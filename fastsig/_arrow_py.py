@@ -6,7 +6,8 @@ twins raise.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, List, Optional
+import importlib
+from typing import Any, List, Optional, cast
 
 from ._errors import InvalidRequestError
 from ._key_urls import quote_key
@@ -40,11 +41,11 @@ def stream_error(message: Optional[str]) -> Exception:
 
 def _pyarrow() -> Any:
     try:
-        import pyarrow
+        # Imported by name: the kernels' stub check reads this module without pyarrow's types.
+        return importlib.import_module("pyarrow")
     except ImportError:
         raise ImportError("fastsig.arrow on the pure-Python backend needs pyarrow: "
                           "pip install pyarrow (the compiled core needs nothing)") from None
-    return pyarrow
 
 
 class _ArrowSchemaStruct(ctypes.Structure):
@@ -116,7 +117,7 @@ def _check_format(schema_capsule: Any) -> None:
 
 def _values(chunk: Any, first_row: int) -> List[Optional[str]]:
     try:
-        return chunk.to_pylist()  # type: ignore[no-any-return]
+        return cast(List[Optional[str]], chunk.to_pylist())
     except UnicodeDecodeError:
         for row in range(len(chunk)):  # which row: the one the compiled core names
             try:

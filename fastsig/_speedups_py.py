@@ -938,4 +938,6 @@ class HeaderVerifier(PresignedVerifier):
 
 
 # Presigning whole Arrow arrays (fastsig.arrow): the twin of _arrow.pxi, in its own module.
-from ._arrow_py import ArrowUrlArray, ArrowUrls, presign_arrow  # noqa: E402
+from ._arrow_py import ArrowUrlArray as ArrowUrlArray  # noqa: E402
+from ._arrow_py import ArrowUrls as ArrowUrls  # noqa: E402
+from ._arrow_py import presign_arrow as presign_arrow  # noqa: E402

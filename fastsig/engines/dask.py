@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .pandas import presign_series
 
 if TYPE_CHECKING:
-    from ..signer import Signer
+    from fastsig.signer import Signer
 
 __all__ = ["presign_column"]
 

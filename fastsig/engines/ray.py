@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import arrow
+from fastsig import arrow
 
 if TYPE_CHECKING:
-    from ..signer import Signer
+    from fastsig.signer import Signer
 
 __all__ = ["presign_column"]
 

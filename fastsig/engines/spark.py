@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .. import arrow
+from fastsig import arrow
 from . import pyarrow_urls
 
 if TYPE_CHECKING:
-    from ..signer import Signer
+    from fastsig.signer import Signer
 
 __all__ = ["presign_column"]
 
