@@ -26,9 +26,8 @@ from urllib.parse import unquote_plus, urlsplit
 
 from ._errors import InvalidRequestError
 from ._integration import infer_scope
-from ._key_urls import quote_key
-from ._s3 import bucket_service
-from ._s3 import bucket_url as s3_bucket_url
+from ._key_urls import quote_key, quote_lines
+from ._s3 import bucket_service, presign_bucket_url
 from .credentials import Credentials
 from .signer import Signer
 
@@ -91,6 +90,7 @@ class Result:
 _job: Optional[Job] = None
 _signers: Dict[Scope, Signer] = {}
 _host_scopes: Dict[str, Union[Scope, str]] = {}  # a URL list's authority: scope, or the error
+_prefix_scopes: Dict[str, Scope] = {}  # a URL's text to the first '/' of its path: its scope
 _bucket_scopes: Dict[str, Scope] = {}
 _prefixes: Dict[str, str] = {}
 
@@ -101,6 +101,7 @@ def _setup(job: Job) -> None:
     _job = job
     _signers.clear()
     _host_scopes.clear()
+    _prefix_scopes.clear()
     _bucket_scopes.clear()
     _prefixes.clear()
     _signer_for(job, default_scope(job))  # a bad region or service shows here, once
@@ -137,8 +138,8 @@ def _keep_freed_memory() -> None:
 
 
 def bucket_url(job: Job, bucket: str) -> str:
-    return s3_bucket_url(bucket, job.region, endpoint_url=job.endpoint_url,
-                         path_style=job.path_style, dualstack=job.dualstack)
+    return presign_bucket_url(bucket, job.region, endpoint_url=job.endpoint_url,
+                              path_style=job.path_style, dualstack=job.dualstack)
 
 
 def _target(job: Job, entry: str) -> str:
@@ -171,6 +172,37 @@ def url_scope(job: Job, url: str) -> Scope:
     if scope.__class__ is str:
         raise InvalidRequestError(scope)
     return scope  # type: ignore[return-value]
+
+
+def _url_scopes(job: Job, urls: List[str], text: Optional[str] = None) -> List[Scope]:
+    """``url_scope`` of each URL. Neighbours mostly share a host: a URL that starts with the
+    last one's "scheme://authority/" has its scope without another look. ``text``, the URLs
+    as lines when given, tells in one search whether they all share the first one's."""
+    if text is not None and urls:
+        match = _AUTHORITY.match(urls[0])
+        if match is not None:
+            prefix = match.group() + "/"
+            if text.startswith(prefix) and text.count("\n" + prefix) == len(urls) - 1:
+                return [url_scope(job, urls[0])] * len(urls)
+    # URLs that share their text up to the first '/' after "://" share their authority, so
+    # that text finds a scope already known without parsing.
+    scopes: List[Scope] = []
+    append = scopes.append
+    known = _prefix_scopes
+    same = "\0"  # no URL starts with it
+    scope = default_scope(job)
+    for url in urls:
+        if not url.startswith(same):
+            end = url.find("/", url.find("://") + 3)
+            same = url[:end + 1] if end > 0 else "\0"
+            found = known.get(same)
+            if found is None:
+                found = url_scope(job, url)
+                if end > 0:
+                    known[same] = found
+            scope = found
+        append(scope)
+    return scopes
 
 
 def _scope_of_authority(job: Job, authority: str) -> Union[Scope, str]:
@@ -306,27 +338,36 @@ def work(payload: Union[bytes, List[Tuple[int, str]]], first_line: int) -> Resul
         if job.input_format == "jsonl":
             entries = _entries_from_jsonl(job, lines.numbered(), skipped)
             texts = [entry for _, entry in entries]
-        elif lines.plain and job.bucket is not None and not job.query and lines.text:
+        elif job.bucket is not None and not job.query and lines.text:
             if job.output_format == "lines":
-                result = _presign_block(job, lines.text)
+                text = lines.text if lines.plain else quote_lines(lines.text)
+                result = _presign_block(job, text)
                 if result is not None:
                     return result
-            # Keys that need no quoting: one string concatenation each.
             prefix = _prefix(job, job.bucket)
             texts = lines.texts
-            targets = [prefix + key for key in texts]
+            if lines.plain:  # keys that need no quoting: one string concatenation each
+                targets = [prefix + key for key in texts]
         else:
             texts = lines.texts
     else:
         entries = payload
         texts = [entry for _, entry in entries]
     try:
-        if targets is None:
-            targets = [_target(job, entry) for entry in texts]
+        if targets is None and job.bucket is not None and not job.query:
+            # Keys of one bucket (never empty: blank lines and fields are dropped on reading).
+            prefix = _prefix(job, job.bucket)
+            targets = [prefix + quote_key(entry) for entry in texts]
+        elif targets is None:
+            targets = [_target(job, entry) for entry in texts] if (
+                job.query or job.input_format == "inventory") else texts
         if job.bucket is not None:
             scopes = [default_scope(job)] * len(targets)
-        else:
+        elif job.input_format == "inventory":
             scopes = [_entry_scope(job, entry, target) for entry, target in zip(texts, targets)]
+        else:
+            scopes = _url_scopes(job, targets, lines.text if lines is not None and
+                                 entries is None and not job.query else None)
         urls = _presign_by_scope(job, targets, scopes)
     except ValueError:
         # One entry is not usable: find it, to report or skip it by its line number.

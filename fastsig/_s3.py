@@ -25,7 +25,7 @@ from ._errors import (
 )
 
 __all__ = ["PresignedPost", "bucket_service", "bucket_url", "check_bucket", "check_endpoint_url",
-           "check_post", "post_policy"]
+           "check_post", "post_policy", "presign_bucket_url"]
 
 # Form fields a policy need not name (S3's rule).
 _UNCONDITIONED = frozenset({"policy", "x-amz-signature", "file"})
@@ -149,6 +149,22 @@ def bucket_url(bucket: str, region: str, *, endpoint_url: Optional[str] = None,
     if kind == PATH_STYLE_ONLY or path_style:
         return f"https://{host}/{bucket}/"
     return f"https://{bucket}.{host}/"
+
+
+def presign_bucket_url(bucket: str, region: str, *, endpoint_url: Optional[str] = None,
+                       path_style: bool = False, dualstack: bool = False) -> str:
+    """``bucket_url`` for presigned URLs and POST forms. A directory bucket on AWS is refused
+    with a clear error: its zonal endpoint takes only requests signed with an S3 Express
+    session (CreateSession's credentials and ``X-Amz-S3session-Token``), and a URL signed
+    with the caller's own credentials would be refused there."""
+    url = bucket_url(bucket, region, endpoint_url=endpoint_url, path_style=path_style,
+                     dualstack=dualstack)
+    if endpoint_url is None and _DIRECTORY_BUCKET.fullmatch(bucket):
+        raise InvalidRequestError(
+            f"bucket {bucket!r} is a directory bucket ({url}): S3 Express One Zone takes "
+            "presigned requests signed with a CreateSession session only, which this does "
+            "not make")
+    return url
 
 
 def bucket_service(bucket: str) -> str:

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from . import __version__, _backend, _bulk
 from ._errors import FastsigError, InvalidURLError, VerificationError
 from ._integration import infer_scope
-from ._s3 import bucket_service, check_bucket, check_endpoint_url
+from ._s3 import bucket_service, check_endpoint_url, presign_bucket_url
 from ._timestamp import to_epoch_seconds
 from .credentials import Credentials, default_provider, default_region
 from .signer import MAX_EXPIRES, Signer
@@ -176,7 +176,10 @@ def _scope_options(args: argparse.Namespace, bucket: Optional[str]) -> Tuple[str
     service = args.service
     if bucket is not None:
         try:
-            check_bucket(bucket, region)
+            presign_bucket_url(bucket, region, endpoint_url=args.endpoint_url,
+                               path_style=args.path_style, dualstack=args.dualstack)
+        except InvalidURLError:
+            pass  # --endpoint-url's own message, below
         except FastsigError as exc:
             raise UsageError(f"--bucket: {exc}") from None
         wanted = bucket_service(bucket)

@@ -525,13 +525,14 @@ class Signer:
         max]``; the bucket, the key and the signing fields are added. A key ending in
         ``${filename}`` allows any name after its prefix. ``fields`` are sent as given (name
         them in a condition too)."""
-        from ._s3 import PresignedPost, bucket_url, encode_policy, post_policy
+        from ._s3 import PresignedPost, encode_policy, post_policy, presign_bucket_url
 
         if self.algorithm != "sigv4" or self.service not in S3_SERVICES:
             raise ConfigurationError("presign_post is for S3 signers with algorithm='sigv4'")
         expires_in = _check_expires(expires_in)
         # The name is checked before anything is signed: a bad one yields no form.
-        url = bucket_url(bucket, self.region, endpoint_url=endpoint_url, path_style=path_style)
+        url = presign_bucket_url(bucket, self.region, endpoint_url=endpoint_url,
+                                 path_style=path_style)
         epoch, _, credentials, _ = self._context(timestamp)
         policy, form = post_policy(bucket, key, epoch + expires_in, conditions, fields)
         date_time = amz_date(epoch)
@@ -564,18 +565,15 @@ class Signer:
 
     def _bucket_prefix(self, bucket: str, endpoint_url: Optional[str], path_style: bool,
                        dualstack: bool) -> str:
-        from ._s3 import bucket_service, bucket_url
+        from ._s3 import presign_bucket_url
 
         if self.algorithm != "sigv4" or self.service not in S3_SERVICES:
             raise ConfigurationError("presigning keys is for S3 signers with algorithm='sigv4'")
-        prefix = bucket_url(bucket, self.region, endpoint_url=endpoint_url,
-                            path_style=path_style, dualstack=dualstack)
-        wanted = bucket_service(bucket)
-        if endpoint_url is None and self.service != wanted and self.service != "s3-object-lambda":
-            raise ConfigurationError(
-                f"bucket {bucket!r} is signed for service {wanted!r}: this signer's is "
-                f"{self.service!r}")
-        return prefix
+        if endpoint_url is None and self.service not in ("s3", "s3-object-lambda"):
+            raise ConfigurationError(f"S3 buckets on AWS are signed for service 's3', not "
+                                     f"{self.service!r}")
+        return presign_bucket_url(bucket, self.region, endpoint_url=endpoint_url,
+                                  path_style=path_style, dualstack=dualstack)
 
     def presign_keys(
         self,
@@ -597,7 +595,7 @@ class Signer:
         and LF included); the bucket name is checked by S3's naming rules first
         (``InvalidBucketNameError``). ``params`` are extra signed query parameters, such as
         ``{"response-content-disposition": "attachment"}``. A directory bucket
-        (``name--zone-id--x-s3``) needs a signer for service ``s3express``.
+        (``name--zone-id--x-s3``) is refused: its zonal endpoint takes S3 Express sessions only.
 
         >>> from fastsig import Credentials, Signer
         >>> signer = Signer(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
@@ -608,16 +606,13 @@ class Signer:
         ['https://my-bucket.s3.eu-west-1.amazonaws.com/a.txt', \
 'https://my-bucket.s3.eu-west-1.amazonaws.com/50%25%20off.txt']
         """
-        from ._key_urls import encode_params, presign_key_block
+        from ._key_urls import encode_params, presign_key_list
 
         prefix = self._bucket_prefix(bucket, endpoint_url, path_style, dualstack)
         query = encode_params(params)
         keys = keys if isinstance(keys, list) else list(keys)
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, None)
-        block = presign_key_block(context, method, prefix, keys, query, expires_in, payload_hash)
-        urls = block.decode().split("\n")
-        urls.pop()  # after the last newline
-        return urls
+        return presign_key_list(context, method, prefix, keys, query, expires_in, payload_hash)
 
     def write_presigned_keys(
         self,

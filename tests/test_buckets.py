@@ -71,13 +71,34 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize("bucket,region,url", VALID + DIRECTORY)
+@pytest.mark.parametrize("bucket,region,url", VALID)
 def test_valid_names_through_presign_keys(bucket, region, url):
-    service = "s3express" if bucket.endswith("--x-s3") else "s3"
-    signer = Signer(CREDS, region, service)
+    signer = Signer(CREDS, region, "s3")
     (presigned,) = signer.presign_keys(bucket, ["k"], timestamp=WHEN)
     assert presigned.split("?")[0] == url
-    assert infer_scope(url.split("/")[2]) == (service, region)
+    assert infer_scope(url.split("/")[2]) == ("s3", region)
+
+
+@pytest.mark.parametrize("bucket,region,url", DIRECTORY)
+def test_directory_buckets_get_their_zonal_endpoint_or_a_clear_error(backend, bucket, region, url):
+    # The zonal endpoint, whose scope infer_scope names s3express...
+    assert bucket_url(bucket, region) + "k" == url
+    assert infer_scope(url.split("/")[2]) == ("s3express", region)
+    # ...takes only requests signed with an S3 Express session: no presigned URL is made
+    # with the caller's own credentials, and never a regional one.
+    signer = Signer(CREDS, region, "s3")
+    for call in (lambda: signer.presign_keys(bucket, ["k"]),
+                 lambda: signer.presign_post(bucket, "k"),
+                 lambda: signer.presign_upload_parts(bucket, "k", "id", 1)):
+        with pytest.raises(InvalidRequestError, match="directory bucket .*CreateSession"):
+            call()
+    for options in ({"path_style": True}, {"dualstack": True}):
+        with pytest.raises(InvalidRequestError, match="zonal endpoint"):
+            signer.presign_keys(bucket, ["k"], **options)
+    done = run_cli(backend, "presign", "-", "--example", f"--bucket={bucket}", "--region", region,
+                   input="k\n")
+    assert done.returncode == 2 and done.stdout == "" and done.stderr.count("\n") == 1
+    assert "directory bucket" in done.stderr and "CreateSession" in done.stderr
 
 
 @pytest.mark.parametrize("bucket,region,url", VALID)
@@ -100,7 +121,7 @@ def test_invalid_names_yield_no_url(bucket, region, why):
         signer.presign_upload_parts(bucket, "k", "upload", 2, timestamp=WHEN)
 
 
-CLI_CASES = [(b, r, u) for b, r, u in VALID + DIRECTORY] + [(b, r, None) for b, r, _ in INVALID
+CLI_CASES = [(b, r, u) for b, r, u in VALID] + [(b, r, None) for b, r, _ in INVALID
                                                             if b and "\n" not in b]
 
 
@@ -118,14 +139,9 @@ def test_names_through_the_command_line(backend, bucket, region, url):
         assert "all match" in done.stderr
 
 
-def test_directory_buckets_have_no_regional_url():
-    signer = Signer(CREDS, "us-west-2", "s3express")
-    for options in ({"path_style": True}, {"dualstack": True}):
-        with pytest.raises(InvalidRequestError, match="zonal endpoint"):
-            signer.presign_keys("logs--usw2-az1--x-s3", ["k"], **options)
-    # The bucket's service is s3express: a plain S3 signer says so instead of signing wrong.
-    with pytest.raises(Exception, match="s3express"):
-        Signer(CREDS, "us-west-2", "s3").presign_keys("logs--usw2-az1--x-s3", ["k"])
+def test_s3_buckets_are_signed_for_s3():
+    with pytest.raises(Exception, match="service 's3'"):
+        Signer(CREDS, "us-west-2", "s3express").presign_keys("my-bucket", ["k"])
 
 
 def test_endpoint_url_is_checked():

@@ -188,3 +188,31 @@ def test_part_urls_upload_to_moto(backend, open_moto):
     call("POST", f"{path}?uploadId={quote(upload_id, safe='')}", complete.encode())
     body = call("GET", path).content
     assert hashlib.sha256(body).digest() == hashlib.sha256(b"".join(parts)).digest()
+
+
+def test_quote_lines_quotes_exactly_the_lines_that_need_it():
+    from fastsig._key_urls import quote_key, quote_lines
+
+    keys = [key for key in thousand_keys() if "\n" not in key]
+    for start in range(40):
+        chunk = keys[start:start + 60] + ["%", "a", "?#", "tail\t"]
+        text = "\n".join(chunk)
+        assert quote_lines(text) == "\n".join(quote_key(key) for key in chunk)
+    assert quote_lines("plain\nkeys") == "plain\nkeys"
+
+
+def test_cli_hot_path_with_odd_keys_equals_presign_keys(backend):
+    # A listing without blank lines or CRLF, odd keys mixed in: the block goes to
+    # presign_lines whole, the odd keys quoted first.
+    from .test_cli import EXAMPLE, check_keys, presign
+
+    keys = [key for key in thousand_keys() if "\n" not in key and "\r" not in key]
+    done = presign(backend, "--bucket", "bkt", "--region", "eu-west-1", "--expires-in", "7d",
+                   "--workers", "2", input="\n".join(keys) + "\n")
+    assert done.returncode == 0, done.stderr
+    urls = done.stdout.splitlines()
+    signer = Signer(Credentials(*EXAMPLE), "eu-west-1", "s3")
+    assert urls == signer.presign_keys("bkt", keys, expires_in=604800,
+                                       timestamp="20150830T123600Z")
+    odd = [i for i, key in enumerate(keys) if any(c in key for c in "%?#\t+")]
+    check_keys([urls[i] for i in odd], [keys[i] for i in odd])
