@@ -8,9 +8,10 @@ reads the keys straight from the Arrow buffers (``utf8``, ``large_utf8`` or ``st
 sliced or not) and writes the URLs into Arrow buffers of its own: no Python object per URL, and
 no pyarrow needed. The pure-Python backend does the same through pyarrow.
 
-The result exports itself the same way, so ``pyarrow.array(urls)`` (array input),
-``pyarrow.chunked_array(urls)`` (chunked or stream input) or ``polars.from_arrow(urls)`` take
-it without a copy. URLs are ``large_utf8``; a null key gives a null URL.
+The result exports itself the same way: ``pyarrow.array(urls)`` (array input) or
+``pyarrow.chunked_array(urls)`` (chunked or stream input) take it without a copy,
+``polars.from_arrow(urls)`` through the same interface. URLs are ``large_utf8``; a null key
+gives a null URL.
 
 >>> import pyarrow as pa
 >>> from fastsig import Credentials, Signer
