@@ -18,7 +18,7 @@ DEBUG = bool(os.environ.get("FASTSIG_DEBUG_BUILD"))
 STRICT = os.environ.get("CIBUILDWHEEL") == "1"
 C_SOURCES = ["src_c/sha256.c", "src_c/sha256_x86.c", "src_c/sha256_arm.c", "src_c/uri.c", "src_c/crc.c"]
 # MANIFEST.in puts the headers in the sdist.
-C_HEADERS = ["src_c/sha256.h", "src_c/uri.h", "src_c/crc.h", "src_c/clock.h"]
+C_HEADERS = ["src_c/sha256.h", "src_c/uri.h", "src_c/crc.h", "src_c/clock.h", "src_c/arrow_abi.h"]
 
 
 def compile_args():

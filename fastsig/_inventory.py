@@ -100,32 +100,37 @@ def inventory_blocks(path: Optional[str], bucket_wanted: bool, skip_invalid: boo
             yield from _arrow_blocks(source, kind, bucket_wanted, skip_invalid, skipped, done)
 
 
-def _check_columns(names: List[str], kind: str) -> None:
-    if "bucket" not in names or "key" not in names:
-        raise InputError(f"the {kind.upper()} inventory report has no 'bucket' and 'key' "
-                         f"columns (it has {', '.join(names)[:200]})")
+def _check_columns(names: List[str], wanted: Optional[List[str]], kind: str, what: str) -> None:
+    if wanted and any(column not in names for column in wanted):
+        raise InputError(f"the {kind.upper()} {what} has no "
+                         f"{' and '.join(repr(c) for c in wanted)} columns "
+                         f"(it has {', '.join(names)[:200]})")
 
 
-def _arrow_batches(source: Any, kind: str) -> Iterator[Any]:
+def arrow_batches(source: Any, kind: str, columns: Optional[List[str]] = None,
+                  batch_size: int = _ROWS_PER_BLOCK, what: str = "inventory report"
+                  ) -> Iterator[Any]:
+    """Record batches of a Parquet or ORC file (``columns``, default all), errors as one
+    ``InputError`` line: the one reader of inventories and of ``--format parquet``."""
     try:
         if kind == "parquet":
             import pyarrow.parquet as parquet
 
             table = parquet.ParquetFile(source)
-            _check_columns(table.schema_arrow.names, kind)
-            yield from table.iter_batches(batch_size=_ROWS_PER_BLOCK, columns=["bucket", "key"])
+            _check_columns(table.schema_arrow.names, columns, kind, what)
+            yield from table.iter_batches(batch_size=batch_size, columns=columns)
         else:
             import pyarrow.orc as orc
 
             report = orc.ORCFile(source)
-            _check_columns(report.schema.names, kind)
+            _check_columns(report.schema.names, columns, kind, what)
             for stripe in range(report.nstripes):
-                yield report.read_stripe(stripe, columns=["bucket", "key"])
+                yield report.read_stripe(stripe, columns=columns)
     except ImportError:
-        raise InputError(f"reading {kind.upper()} inventory reports needs pyarrow: "
+        raise InputError(f"reading {kind.upper()} {what}s needs pyarrow: "
                          "pip install 'fastsig[parquet]'") from None
     except (OSError, ValueError, KeyError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        raise InputError(f"the {kind.upper()} inventory report cannot be read: "
+        raise InputError(f"the {kind.upper()} {what} cannot be read: "
                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
                          ) from None
 
@@ -133,7 +138,7 @@ def _arrow_batches(source: Any, kind: str) -> Iterator[Any]:
 def _arrow_blocks(source: Any, kind: str, bucket_wanted: bool, skip_invalid: bool,
                   skipped: List[int], done: List[int]) -> Iterator[Block]:
     number = done[0] + 1
-    for batch in _arrow_batches(source, kind):
+    for batch in arrow_batches(source, kind, ["bucket", "key"]):
         buckets = batch.column(0).to_pylist()
         keys = batch.column(1).to_pylist()
         block: List[Tuple[int, str]] = []

@@ -129,3 +129,25 @@ class _ASGIEntry:
     _check_scope: Any
     _presigned: Any
     def __call__(self, scope: Any, receive: Any, send: Any) -> Any: ...
+
+@disjoint_base
+class ArrowUrls:
+    def __len__(self) -> int: ...
+    @property
+    def null_count(self) -> int: ...
+    @property
+    def num_chunks(self) -> int: ...
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any: ...
+
+class ArrowUrlArray(ArrowUrls):
+    def __arrow_c_array__(self, requested_schema: Any = None) -> Tuple[Any, Any]: ...
+
+def presign_arrow(
+    context: Any,
+    method: str,
+    prefix: str,
+    query: str,
+    source: Any,
+    expires_in: int,
+    payload_hash: str,
+) -> ArrowUrls: ...

@@ -1824,7 +1824,7 @@ cdef class SigningContext:
         cdef bytes auth
         cdef HeaderSet hs
         cdef Buf block, signed
-        cdef list held = None if type(headers) is dict else []  # a dict is read in place
+        cdef list held = None if headers is None or type(headers) is dict else []  # a dict is read in place
         scheme, host = origin
         sent.n = canonical.n = creq.n = 0
         if path_into(sent, canonical, path, path_n, self.double_encode, self.normalize):
@@ -3125,3 +3125,6 @@ cdef class _ASGIEntry:
             return self._general(scope, receive, send)
         scope["fastsig.verified"] = verified  # middleware.ENVIRON_KEY
         return self.app(scope, receive, send)
+
+
+include "_arrow.pxi"

@@ -981,3 +981,9 @@ class HeaderVerifier(PresignedVerifier):
             return presigned.check(cast(str, scope.get("method")), url.decode("utf-8"))
         except (UnicodeError, InvalidURLError):
             return None
+
+
+# Presigning whole Arrow arrays (fastsig.arrow): the twin of _arrow.pxi, in its own module.
+from ._arrow_py import ArrowUrlArray as ArrowUrlArray  # noqa: E402
+from ._arrow_py import ArrowUrls as ArrowUrls  # noqa: E402
+from ._arrow_py import presign_arrow as presign_arrow  # noqa: E402

@@ -153,7 +153,8 @@ class Progress:
             sys.stderr.flush()
 
 
-_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+            ".parquet": "parquet"}
 
 
 def _input_format(args: argparse.Namespace) -> str:
@@ -200,14 +201,71 @@ def _scope_options(args: argparse.Namespace, bucket: Optional[str]) -> Tuple[str
     return region, service
 
 
-def _query(args: argparse.Namespace) -> str:
+def _params(args: argparse.Namespace) -> List[Tuple[str, str]]:
     params = []
     for item in args.param:
         name, equals, value = item.partition("=")
         if not equals or not name:
             raise UsageError(f"--param {item!r}: expected NAME=VALUE")
         params.append((name, value))
-    return urlencode(params, quote_via=quote, safe="~")
+    return params
+
+
+def _query(args: argparse.Namespace) -> str:
+    return urlencode(_params(args), quote_via=quote, safe="~")
+
+
+def _parquet_command(args: argparse.Namespace, bucket: Optional[str], region: str,
+                     service: Optional[str]) -> int:
+    """``--format parquet``: a column of a Parquet file through fastsig.arrow, written as
+    lines or (``-o x.parquet``) as the input's columns plus ``url``."""
+    from ._parquet import presign_parquet
+
+    if args.input is None or args.input == "-":
+        raise UsageError("--format parquet reads a file: give its path")
+    parquet_out = None
+    if args.output_format == "parquet" or (args.output or "").lower().endswith(".parquet"):
+        if not args.output or args.output == "-":
+            raise UsageError("Parquet output goes to a file: give -o URLS.parquet")
+        parquet_out = args.output
+    elif args.output_format != "lines":
+        raise UsageError("--format parquet writes lines or Parquet (-o URLS.parquet)")
+    workers = args.workers or os.cpu_count() or 1
+    if workers < 1:
+        raise UsageError("--workers must be 1 or more (0: one per core)")
+    credentials = _credentials(args)
+    timestamp = to_epoch_seconds(args.timestamp) if args.timestamp else int(time.time())
+    signer = Signer(credentials, region, service or "s3")
+    options: Dict[str, Any] = {"method": args.method or "GET", "expires_in": args.expires_in,
+                               "timestamp": timestamp}
+    if bucket is not None:
+        options.update(bucket=bucket, path_style=args.path_style, dualstack=args.dualstack,
+                       endpoint_url=args.endpoint_url, params=_params(args))
+    elif args.param:
+        raise UsageError("--param applies to keys: give --bucket")
+    if not args.quiet:
+        note = f" (pure-Python path: {_backend.reason})" if _backend.reason else ""
+        print(f"fastsig {__version__}, {_backend.backend} backend{note}, {workers} worker(s)",
+              file=sys.stderr)
+    out = sys.stdout.buffer if parquet_out or not args.output or args.output == "-" else open(
+        args.output, "wb")
+    progress = Progress(not args.quiet and sys.stderr.isatty(), lambda: (0, None))
+    try:
+        count, skipped = presign_parquet(signer, args.input, args.column or "key", options,
+                                         workers, args.skip_invalid, out, parquet_out,
+                                         progress.add)
+        out.flush()
+    finally:
+        progress.finish()
+        if out is not sys.stdout.buffer:
+            out.close()
+    if not args.quiet:
+        elapsed = time.perf_counter() - progress.started
+        extra = f", {skipped:,} rows without a key skipped" if skipped else ""
+        print(f"presigned {count:,} URLs in {elapsed:.2f} s: "
+              f"{count / max(elapsed, 1e-9):,.0f} URLs/s, expiring "
+              f"{_bulk.expiry_text(timestamp, args.expires_in)}{extra}", file=sys.stderr)
+    return 0
 
 
 def _upload_parts_command(args: argparse.Namespace, bucket: Optional[str], region: str,
@@ -252,7 +310,7 @@ def presign_command(args: argparse.Namespace) -> int:
         raise UsageError("give a file of keys or URLs, pipe them in, or use --example")
     input_format = _input_format(args)
     bucket = args.bucket or ("examplebucket" if args.example and args.input is None else None)
-    if input_format in ("lines", "jsonl", "csv", "tsv") and bucket is None and (
+    if input_format in ("lines", "jsonl", "csv", "tsv", "parquet") and bucket is None and (
             args.path_style or args.dualstack or args.endpoint_url):
         raise UsageError("--path-style, --dualstack and --endpoint-url apply to keys: give --bucket")
     if (args.upload_id is None) != (args.parts is None):
@@ -261,6 +319,10 @@ def presign_command(args: argparse.Namespace) -> int:
     query = _query(args)
     if args.upload_id is not None:
         return _upload_parts_command(args, bucket, region, service, query)
+    if input_format == "parquet":
+        return _parquet_command(args, bucket, region, service)
+    if args.output_format == "parquet":
+        raise UsageError("--output-format parquet goes with --format parquet")
     credentials = _credentials(args)
     timestamp = to_epoch_seconds(args.timestamp) if args.timestamp else int(time.time())
     job = _bulk.Job(
@@ -663,12 +725,13 @@ def build_parser() -> argparse.ArgumentParser:
     presign.add_argument("input", nargs="?",
                          help="file of keys or URLs (gzip too); '-' or none: standard input "
                               "(none with --example: a generated listing)")
-    presign.add_argument("--format", choices=["lines", "csv", "tsv", "jsonl", "inventory"],
+    presign.add_argument("--format", choices=["lines", "csv", "tsv", "jsonl", "inventory", "parquet"],
                          help="input format (default: by extension, else one entry per line); "
                               "inventory: an S3 Inventory report, CSV, Parquet or ORC (told "
-                              "apart by their content), or its manifest.json")
+                              "apart by their content), or its manifest.json; parquet: a "
+                              "column of a Parquet file (--column, default 'key')")
     presign.add_argument("--column", help="CSV/TSV column: a header name, or a number from 1 "
-                                          "(default 1)")
+                                          "(default 1); Parquet: a column name (default 'key')")
     presign.add_argument("--header", action="store_true",
                          help="the CSV/TSV input's first row is a header (implied by a named --column)")
     presign.add_argument("--field", default="key", help="JSON Lines field (default 'key')")
@@ -700,8 +763,9 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--parts", type=int, help="the number of parts, 1..10000 (with --upload-id)")
     output = presign.add_argument_group("output")
     output.add_argument("-o", "--output", help="write here instead of standard output")
-    output.add_argument("--output-format", choices=["lines", "csv", "jsonl"], default="lines",
-                        help="lines: URLs only (default); csv/jsonl: key, url, expires")
+    output.add_argument("--output-format", choices=["lines", "csv", "jsonl", "parquet"], default="lines",
+                        help="lines: URLs only (default); csv/jsonl: key, url, expires; "
+                             "parquet (implied by -o X.parquet): the input's columns plus url")
     output.add_argument("--workers", type=int, default=0,
                         help=f"processes (default: the number of cores, {os.cpu_count()})")
     output.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")

@@ -7,7 +7,7 @@ import importlib
 import re
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _backend, _speedups_py
 from ._speedups_py import SignedRequest
@@ -173,6 +173,8 @@ class Signer:
         algorithm: str = "sigv4",
         region_set: Optional[Iterable[str]] = None,
     ) -> None:
+        if region_set is not None and not isinstance(region_set, str):
+            region_set = tuple(region_set)  # read once: kept for a pickled copy
         if algorithm not in _ALGORITHMS:
             raise ConfigurationError(
                 f"algorithm must be one of {', '.join(map(repr, _ALGORITHMS))}, got {algorithm!r}")
@@ -239,6 +241,14 @@ class Signer:
         self._fast_ok = self._credentials is not None and self._credentials.expiration is None
         self._fast: Optional[Tuple[float, float, "SigningContext"]] = None
         self._event_key: Optional[Tuple[Credentials, str, Any]] = None  # sign_event's key
+        # What a pickled Signer is rebuilt from on a worker: everything but the credentials.
+        self._options: Dict[str, Any] = {
+            "double_encode": double_encode, "normalize_path": normalize_path,
+            "unsigned_payload": unsigned_payload, "omit_session_token": omit_session_token,
+            "excluded_headers": self.excluded_headers,
+            "content_sha256_header": content_sha256_header, "algorithm": algorithm,
+            "region_set": region_set}
+        self._ships_credentials = False
 
     def __repr__(self) -> str:
         who = self._credentials.access_key_id if self._credentials else type(self._provider).__name__
@@ -251,6 +261,39 @@ class Signer:
             if not isinstance(credentials, Credentials):
                 raise CredentialsError("the credentials provider did not return Credentials")
         return credentials
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        """Pickled for a worker (Dask, Spark, Ray, multiprocessing): without credentials, so
+        the worker resolves its own from the default chain (environment, profile, container
+        or instance role) when it first signs. ``portable(include_credentials=True)`` makes a
+        Signer that carries its credentials instead."""
+        credentials = self._credentials if self._ships_credentials else None
+        return (_unpickle_signer, (credentials, self.region, self.service, self._options,
+                                   self._ships_credentials))
+
+    def portable(self, *, include_credentials: bool = False) -> "Signer":
+        """A copy of this Signer to send to workers. By default it is what pickling sends
+        anyway (no credentials: each worker uses its own chain). With
+        ``include_credentials=True`` the credentials resolved now travel with it, secret key
+        and session token included, in every pickle of it: opt in only where the task graph
+        is as private as the keys (temporary credentials stop working when they expire).
+
+        >>> import pickle
+        >>> from fastsig import Credentials, Signer
+        >>> signer = Signer(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        ...                 "us-east-1", "s3")
+        >>> b"wJalrXUtnFEMI" in pickle.dumps(signer)
+        False
+        >>> b"wJalrXUtnFEMI" in pickle.dumps(signer.portable(include_credentials=True))
+        True
+        """
+        source: Any = self._credentials if self._credentials is not None else self._provider
+        if include_credentials and self._credentials is None:
+            source = self._provider.resolve()  # type: ignore[union-attr]
+            if not isinstance(source, Credentials):
+                raise CredentialsError("the credentials provider did not return Credentials")
+        return _unpickle_signer(source, self.region, self.service, self._options,
+                                include_credentials)
 
     def _context(
         self, timestamp: Optional[Timestamp]
@@ -737,3 +780,10 @@ class Signer:
         context, expires_in, payload_hash = self._presign_setup(expires_in, timestamp, None)
         return presign_parts(context, "PUT", prefix, key, upload_id, part_count, expires_in,
                              payload_hash)
+
+
+def _unpickle_signer(credentials: Any, region: str, service: str, options: Dict[str, Any],
+                     ships_credentials: bool = False) -> Signer:
+    signer = Signer(credentials, region, service, **options)
+    signer._ships_credentials = ships_credentials
+    return signer

@@ -14,7 +14,8 @@ import pytest
                                     "fastsig.sigv4", "fastsig.verifier", "fastsig.middleware",
                                     "fastsig._integration", "fastsig._eventstream", "fastsig._s3",
                                     "fastsig._s3express", "fastsig.requests", "fastsig.httpx",
-                                    "fastsig.urllib3"])
+                                    "fastsig.urllib3", "fastsig.arrow", "fastsig.engines.polars",
+                                    "fastsig.engines.duckdb", "fastsig.engines.pandas"])
 def test_docstring_examples(module):
     client = module.rpartition(".")[2]
     if client in ("requests", "httpx", "urllib3"):

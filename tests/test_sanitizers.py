@@ -1,5 +1,6 @@
 """The compiled core under AddressSanitizer and UBSan: a FASTSIG_DEBUG_BUILD copy of the package
-runs the differential tests in a subprocess, and any sanitizer report fails the test."""
+runs the differential tests and fastsig.arrow's in a subprocess, and any sanitizer report fails
+the test."""
 
 from __future__ import annotations
 
@@ -43,8 +44,9 @@ def test_differential_tests_pass_under_asan_and_ubsan(tmp_path):
         PYTHONPATH=str(tmp_path),
     )
     run = subprocess.run(
+        # fastsig.arrow's tests too: the core reads and hands out Arrow buffers of others'.
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-         "tests/test_differential.py",
+         "tests/test_differential.py", "tests/test_arrow.py", "-k", "not million",
          # The regressions of defects that only a sanitizer sees (an over-read, a NULL memchr).
          "tests/test_verifier.py::test_d_short_authorization_values_are_refused_without_reading_past_them",
          "tests/test_verifier.py::test_e_a_bodiless_asgi_request_without_a_query_is_checked_cleanly"],

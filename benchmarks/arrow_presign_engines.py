@@ -1,0 +1,68 @@
+"""One engine's run for arrow_presign.py's ``engines`` part, in a process of its own:
+``python arrow_presign_engines.py dask|spark SOURCE.parquet FOLDER``; prints a JSON line
+{"start": s, "run": s, "overhead": what it is}."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+
+from fastsig import Credentials, Signer
+
+WHEN = "20261204T120000Z"
+
+
+def main():
+    engine, source, folder = sys.argv[1:4]
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    signer = Signer(Credentials(os.environ["AWS_ACCESS_KEY_ID"],
+                                os.environ["AWS_SECRET_ACCESS_KEY"]), "eu-west-1", "s3")
+    out = os.path.join(folder, f"fastsig-bench-{engine}-urls")
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    if engine == "dask":
+        import dask.dataframe as dd
+        import distributed
+
+        from fastsig.engines.dask import presign_column
+
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None)
+        client = distributed.Client(cluster)
+        ready = time.perf_counter()
+        frame = dd.read_parquet(source, dtype_backend="pyarrow")
+        presign_column(frame, signer, "key", bucket="my-bucket",
+                       timestamp=WHEN).to_parquet(out)
+        done = time.perf_counter()
+        client.close()
+        cluster.close()
+        overhead = ("scheduling, pandas partitions (Arrow-backed) and the Parquet writer "
+                    "per partition")
+    else:
+        os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+        os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+        from pyspark.sql import SparkSession
+
+        from fastsig.engines.spark import presign_column
+
+        spark = (SparkSession.builder.master("local[2]").appName("fastsig-bench")
+                 .config("spark.driver.host", "127.0.0.1")
+                 .config("spark.driver.bindAddress", "127.0.0.1")
+                 .config("spark.ui.enabled", "false").getOrCreate())
+        ready = time.perf_counter()
+        presign_column(spark.read.parquet(source), signer, "key", bucket="my-bucket",
+                       timestamp=WHEN).write.parquet(out)
+        done = time.perf_counter()
+        spark.stop()
+        overhead = ("the JVM reading and writing Parquet, and every batch crossing "
+                    "JVM -> Python worker -> JVM through Arrow IPC")
+    shutil.rmtree(out, ignore_errors=True)
+    print(json.dumps({"start": ready - started, "run": done - ready, "overhead": overhead}))
+
+
+if __name__ == "__main__":
+    main()
