@@ -23,8 +23,9 @@ from urllib.parse import quote
 from . import _http
 from ._errors import CredentialsError, InvalidRequestError
 from ._s3 import directory_bucket_zone, zonal_endpoint
-from ._timestamp import Timestamp, parse_iso8601
+from ._timestamp import Timestamp
 from .credentials import Credentials, CredentialsProvider
+from .credentials.sts import credentials_from_xml
 from .signer import SignedRequest, Signer
 
 __all__ = ["S3ExpressSessionProvider", "S3ExpressSessions", "create_session_request",
@@ -79,22 +80,7 @@ def _s3_error(body: bytes) -> str:
 
 def parse_create_session(body: bytes) -> Credentials:
     """The session ``Credentials`` (with their expiration) of a CreateSession answer."""
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise CredentialsError("CreateSession: the answer is not XML") from None
-    found = root.find(".//{*}Credentials")
-    fields = {} if found is None else {child.tag.rpartition("}")[2]: (child.text or "").strip()
-                                       for child in found}
-    missing = [name for name in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
-               if not fields.get(name)]
-    if missing:
-        raise CredentialsError(f"CreateSession: the answer lacks {', '.join(missing)}")
-    expiration = parse_iso8601(fields["Expiration"])
-    if expiration is None:
-        raise CredentialsError("CreateSession: Expiration is not an ISO 8601 time")
-    return Credentials(fields["AccessKeyId"], fields["SecretAccessKey"], fields["SessionToken"],
-                       expiration)
+    return credentials_from_xml(body, "CreateSession")
 
 
 def _send(signed: SignedRequest) -> Tuple[int, bytes]:

@@ -83,22 +83,7 @@ def _call(action: str, params: Dict[str, str], *, region: Optional[str], environ
         raise CredentialsError(f"{what}: {exc}") from None
     if response.status != 200:
         raise CredentialsError(f"{what}: HTTP {response.status} {_error_summary(response.body)}")
-    try:
-        root = _xml().fromstring(response.body)
-    except _xml().ParseError:
-        raise CredentialsError(f"{what}: the answer is not XML") from None
-    found = root.find(".//{*}Credentials")
-    fields = {} if found is None else {child.tag.rpartition("}")[2]: (child.text or "").strip()
-                                       for child in found}
-    missing = [name for name in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
-               if not fields.get(name)]
-    if missing:
-        raise CredentialsError(f"{what}: the answer lacks {', '.join(missing)}")
-    expiration = parse_iso8601(fields["Expiration"])
-    if expiration is None:
-        raise CredentialsError(f"{what}: Expiration {fields['Expiration']!r} is not an ISO 8601 time")
-    return Credentials(fields["AccessKeyId"], fields["SecretAccessKey"], fields["SessionToken"],
-                       expiration)
+    return credentials_from_xml(response.body, what)
 
 
 def sign_post(credentials: Credentials, region: str, service: str, url: str,
@@ -190,3 +175,25 @@ def assume_role_with_web_identity(
         params["DurationSeconds"] = str(duration_seconds)
     return _call("AssumeRoleWithWebIdentity", params, region=region, environ=environ,
                  source=None, what=f"STS AssumeRoleWithWebIdentity for {role_arn}")
+
+
+def credentials_from_xml(body: bytes, what: str) -> Credentials:
+    """The temporary ``Credentials`` (with their expiration) in an STS or S3 CreateSession
+    answer: a ``Credentials`` element of AccessKeyId, SecretAccessKey, SessionToken and
+    Expiration, whatever the namespace."""
+    try:
+        root = _xml().fromstring(body)
+    except _xml().ParseError:
+        raise CredentialsError(f"{what}: the answer is not XML") from None
+    found = root.find(".//{*}Credentials")
+    fields = {} if found is None else {child.tag.rpartition("}")[2]: (child.text or "").strip()
+                                       for child in found}
+    missing = [name for name in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
+               if not fields.get(name)]
+    if missing:
+        raise CredentialsError(f"{what}: the answer lacks {', '.join(missing)}")
+    expiration = parse_iso8601(fields["Expiration"])
+    if expiration is None:
+        raise CredentialsError(f"{what}: Expiration {fields['Expiration']!r} is not an ISO 8601 time")
+    return Credentials(fields["AccessKeyId"], fields["SecretAccessKey"], fields["SessionToken"],
+                       expiration)
