@@ -28,15 +28,10 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote, unquote
 
 from ._errors import InvalidHeaderError, InvalidRequestError
-from ._speedups_py import (
-    S3_PATHS,
-    SignedRequest,
-    _check_header,
-    _check_method,
-    _header_items,
-    _reencode,
-    split_url,
-)
+from ._kernels.headers import _check_header, _header_items
+from ._kernels.request import _check_method, split_url
+from ._kernels.signing import SignedRequest
+from ._kernels.uri import S3_PATHS, _reencode
 
 __all__ = ["SUB_RESOURCES", "presign", "sign", "string_to_sign"]
 

@@ -23,15 +23,10 @@ from urllib.parse import parse_qsl
 
 from . import _backend
 from ._errors import InvalidRequestError, PayloadError
-from ._speedups_py import (
-    S3_PATHS,
-    SignedRequest,
-    _check_header,
-    _check_method,
-    _header_items,
-    _unescape,
-    split_url,
-)
+from ._kernels.headers import _check_header, _header_items
+from ._kernels.request import _check_method, split_url
+from ._kernels.signing import SignedRequest
+from ._kernels.uri import S3_PATHS, _unescape
 
 __all__ = ["presign", "sign", "string_to_sign"]
 

@@ -19,7 +19,8 @@ from collections import OrderedDict
 from typing import Any, Iterable, Tuple
 
 from ._errors import ConfigurationError, CredentialsError
-from ._speedups_py import _AUTH_QUERY_KEYS, SigningContext
+from ._kernels.query import _AUTH_QUERY_KEYS
+from ._kernels.signing import SigningContext
 from .credentials import Credentials
 
 __all__ = ["ALGORITHM", "REGION_SET", "SigV4aContext", "derive_sigv4a_key", "region_set_value"]

@@ -69,7 +69,7 @@ def presign(
     from ._key_urls import encode_params
 
     if not hasattr(array, "__arrow_c_array__") and not hasattr(array, "__arrow_c_stream__"):
-        from ._arrow_py import source_error
+        from ._kernels.arrow import source_error
 
         raise TypeError(source_error(array))
     if bucket is None:

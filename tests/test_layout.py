@@ -76,3 +76,22 @@ def test_public_names_stay_importable():
 
     for name in fastsig.credentials.__all__:
         assert getattr(fastsig.credentials, name) is not None
+
+
+KERNELS = PACKAGE.parent / "_kernels"
+# Kernels with no pure twin: C plumbing (the byte buffer) and the compiled server entries, whose
+# pure-backend behaviour is the middleware's own Python path.
+C_ONLY = {"buffer", "asgi", "wsgi"}
+
+
+def test_each_kernel_step_has_its_twin_of_the_same_name():
+    compiled = {path.stem for path in KERNELS.glob("*.pxi")} - C_ONLY
+    pure = {path.stem for path in KERNELS.glob("*.py")} - {"__init__"}
+    assert compiled == pure, f"without a twin: {sorted(compiled ^ pure)}"
+
+
+def test_no_kernel_file_outgrows_a_reading():
+    long = {path.name: n for path in [*KERNELS.glob("*.pxi"), *KERNELS.glob("*.py"),
+                                      KERNELS.parent / "_speedups.pyx"]
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 800}
+    assert not long, f"split these by spec step: {long}"

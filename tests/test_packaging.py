@@ -17,6 +17,9 @@ COMPARES_BACKENDS = True  # builds once, whatever backend the suite is on
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not (ROOT / "pyproject.toml").exists(),
                                 reason="runs from a source tree (a clone or an sdist)")
+# The kernels' spec steps: each a compiled .pxi beside its pure twin .py of the same name.
+KERNEL_STEPS = ("hashing", "timestamp", "uri", "query", "request", "headers", "signing",
+                "verify", "verify_headers", "arrow")
 
 
 def _run(*args, **kwargs):
@@ -45,6 +48,7 @@ def test_sdist_holds_what_building_and_testing_need(dists):
         names = {name.partition("/")[2] for name in tar.getnames()}
     for needed in ("setup.py", "pyproject.toml", "README.md", "LICENSE",
                    "fastsig/_speedups.pyx", "fastsig/_speedups.pyi", "fastsig/_speedups_py.py",
+                   *(f"fastsig/_kernels/{step}.{ext}" for step in KERNEL_STEPS for ext in ("pxi", "py")),
                    "fastsig/py.typed", "src_c/sha256.c", "src_c/sha256.h", "src_c/uri.c",
                    "src_c/uri.h", "src_c/crc.h", "src_c/clock.h", "tests/conftest.py",
                    "tests/suite.py", "tests/test_suite_vectors.py", "tests/vectors/README.md",
@@ -65,10 +69,11 @@ def test_wheel_holds_the_core_and_its_stubs_but_no_tests(dists):
     names = zipfile.ZipFile(wheel).namelist()
     assert [n for n in names if n.startswith("fastsig/_speedups.") and n.endswith((".so", ".pyd"))]
     for needed in ("fastsig/_speedups.pyi", "fastsig/py.typed", "fastsig/__init__.py",
-                   "fastsig/_speedups_py.py", "fastsig/cli.py"):
+                   "fastsig/_speedups_py.py", "fastsig/cli.py",
+                   *(f"fastsig/_kernels/{step}.py" for step in KERNEL_STEPS)):
         assert needed in names, f"{needed} is not in {wheel.name}"
     assert not [n for n in names if n.startswith("tests/") or "/tests/" in n]
-    assert not [n for n in names if n.endswith((".c", ".pyx"))]
+    assert not [n for n in names if n.endswith((".c", ".pyx", ".pxi"))]
     # Every package of the source tree is in the wheel.
     packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "fastsig").rglob("__init__.py")}
     for package in packages:

@@ -1,4 +1,4 @@
-"""Presigning whole Arrow arrays, pure-Python twin of ``_arrow.pxi``: through pyarrow, one
+"""Presigning whole Arrow arrays, pure-Python twin of ``_kernels/arrow.pxi``: through pyarrow, one
 ``presign_many`` call per chunk. Same results, same errors; its messages are the ones both
 twins raise.
 """
@@ -9,8 +9,8 @@ import ctypes
 import importlib
 from typing import Any, List, Optional, cast
 
-from ._errors import InvalidRequestError
-from ._key_urls import quote_key
+from fastsig._errors import InvalidRequestError
+from fastsig._key_urls import quote_key
 
 __all__ = ["ArrowUrlArray", "ArrowUrls", "presign_arrow"]
 

@@ -4,13 +4,13 @@
 # large_utf8, string_view; sliced, with nulls), each URL is made by the same steps as
 # SigningContext.presign_one (parse_url_at, presign_into, the pure twin for anything else),
 # and written into one large_utf8 data buffer: no Python object per URL. The twin is
-# _arrow_py.py, through pyarrow.
+# _kernels/arrow.py, through pyarrow.
 
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid, PyCapsule_New
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport calloc
 
-from . import _arrow_py as _py_arrow
+from ._kernels import arrow as _py_arrow
 
 cdef extern from "arrow_abi.h" nogil:
     struct ArrowSchema:
