@@ -401,21 +401,21 @@ class Verifier:
         fast = self._fast
         if fast is None or fast[0].__class__ is not _backend.kernels.PresignedVerifier:
             fast = self._fast_paths()
-        if headers is None:
-            if body is None and payload_hash is None:
-                verified = fast[0].check(method, url)
-                if verified is not None:
-                    return cast(VerifiedRequest, verified)
-        elif body is None or body.__class__ is bytes:
-            if (body is None and payload_hash is None and url.__class__ is str
-                    and "X-Amz-Signature=" in url):
-                # A presigned URL with the headers a server hands over.
-                verified = fast[0].check_headers(method, url, headers)
-                if verified is not None:
-                    return cast(VerifiedRequest, verified)
-            if payload_hash is None and body is not None:
-                # The hash stands for the body from here on; the body stays for a SigV2 form.
-                payload_hash = _backend.kernels.sha256_hex(body)
+        if body is None or body.__class__ is bytes:
+            if payload_hash is None:
+                if body is not None:
+                    # The hash stands for the body from here on; the body stays for a SigV2 form.
+                    payload_hash = _backend.kernels.sha256_hex(body)
+                elif headers is None:
+                    verified = fast[0].check(method, url)
+                    if verified is not None:
+                        return cast(VerifiedRequest, verified)
+                elif url.__class__ is str and "X-Amz-Signature=" in url:
+                    # A presigned URL with the headers a server hands over, none of them signed.
+                    verified = fast[0].check_headers(method, url, headers)
+                    if verified is not None:
+                        return cast(VerifiedRequest, verified)
+            # Header-signed, or presigned with signed headers or a body.
             verified = fast[1].check(method, url, headers, payload_hash)
             if verified is not None:
                 return cast(VerifiedRequest, verified)

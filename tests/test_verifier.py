@@ -4,6 +4,7 @@ part fails with the error code AWS would give; hostile input gets a clean Verifi
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import re
 from urllib.parse import quote
@@ -707,4 +708,60 @@ def test_presigned_urls_with_a_servers_headers_take_the_compiled_path(backend):
         "AccessDenied")
     assert presigned.check_headers(method, target, [("Host", "evil.example")]) is None
     assert code_of(lambda: checker.verify(method, target, [("Host", "evil.example")])) == (
+        "SignatureDoesNotMatch")
+
+
+def _sha256_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _presigned_with_headers_or_body():
+    """Presigned requests the bare check does not take: signed headers beyond host (x-amz-*
+    ones too), a body (hashed into a non-S3 signature; S3 presigns UNSIGNED-PAYLOAD), the
+    body's hash given instead; as (method, target, headers, body, payload_hash)."""
+    s3 = Signer(CREDS, "us-east-1", "s3")
+    api = Signer(CREDS, "us-east-1", "execute-api")
+    host = "b.s3.us-east-1.amazonaws.com"
+    server = [("User-Agent", "aws-cli/2"), ("Accept", "*/*"), ("X-Forwarded-For", "203.0.113.7")]
+    put = s3.presign("PUT", f"https://{host}/a b+c", timestamp=WHEN,
+                     headers={"Content-Type": "text/plain", "X-Amz-Meta-Owner": "ann"})
+    body = b'{"a": 1}'
+    post = api.presign("POST", "https://api.example.com/stage/p?x=1", timestamp=WHEN,
+                       payload_hash=_sha256_hex(body))
+    sent = [("Host", host), ("Content-Type", "text/plain"), ("x-amz-meta-owner", "ann")] + server
+    return [
+        ("PUT", put, sent, b"hello", None),
+        ("PUT", put[put.index(".com") + 4:], sent, None, None),
+        ("PUT", put, dict(sent), None, EMPTY_SHA256),
+        ("POST", post, [("Host", "api.example.com")] + server, body, None),
+        ("POST", post, None, body, None),
+        ("POST", post, [(b"host", b"api.example.com"), (b"user-agent", b"x")], None,
+         _sha256_hex(body)),
+    ]
+
+
+def test_presigned_urls_with_signed_headers_or_a_body_take_the_compiled_path(backend):
+    checker = verifier()
+    header_path = checker._fast_paths()[1]
+    for method, target, headers, body, payload_hash in _presigned_with_headers_or_body():
+        digest = payload_hash or (None if body is None else _sha256_hex(body))
+        fast = header_path.check(method, target, headers, digest)
+        assert (fast is not None) == (backend == "cython"), target
+        general = checker._prepare(method, target, headers).finish(body, payload_hash)
+        assert checker.verify(method, target, headers, body, payload_hash=payload_hash) == general
+        assert fast is None or fast == general
+        assert general.presigned and general.expires_at is not None
+    # What they sign must come as signed, and what a presigned URL does not sign may not
+    # ride along, x-amz-content-sha256 included: the general path answers, as before.
+    method, target, headers, body, _ = _presigned_with_headers_or_body()[0]
+    changed = [(n, "x" if n == "Content-Type" else v) for n, v in headers]
+    assert header_path.check(method, target, changed, None) is None
+    assert code_of(lambda: checker.verify(method, target, changed, body)) == (
+        "SignatureDoesNotMatch")
+    for extra in (("X-Amz-Acl", "private"), ("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD")):
+        assert header_path.check(method, target, headers + [extra], None) is None
+        assert code_of(lambda: checker.verify(method, target, headers + [extra], body)) == (
+            "AccessDenied")
+    method, target, headers, body, _ = _presigned_with_headers_or_body()[3]
+    assert code_of(lambda: checker.verify(method, target, headers, b"other")) == (
         "SignatureDoesNotMatch")

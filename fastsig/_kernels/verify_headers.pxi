@@ -198,9 +198,12 @@ cdef class HeaderVerifier(_FastVerifier):
     cdef object accept(self, bytes m, Target t, tuple origin, headers, payload_hash,
                        bint defer=False):
         """``check`` of a target as parse_url splits it, with no control character;
-        ``origin`` None for the origin form. ``defer``: a request whose payload is its
-        body's hash (no x-amz-content-sha256, not S3) passes every check but the signature
-        and comes back as a _Deferred, for the body to be read only then."""
+        ``origin`` None for the origin form. The request is header-signed (Authorization), or
+        a presigned URL sent with headers and perhaps a body: then its query carries what the
+        Authorization header would, and the headers it signs are checked as a header-signed
+        request's are. ``defer``: a header-signed request whose payload is its body's hash (no
+        x-amz-content-sha256, not S3) passes every check but the signature and comes back as
+        a _Deferred, for the body to be read only then."""
         cdef double now
         cdef AuthSlots a
         cdef HeaderSet hs
@@ -218,9 +221,9 @@ cdef class HeaderVerifier(_FastVerifier):
         cdef const char *at
         cdef Py_ssize_t auth_n = 0, date_n = 0, token_n = 0, content_n = 0, cred_n, list_n
         cdef Py_ssize_t i, n, host_n
-        cdef int auths = 0, dates = 0, tokens = 0, contents = 0
+        cdef int auths = 0, dates = 0, tokens = 0, contents = 0, expires = -1
         cdef long long epoch
-        cdef bint is_s3
+        cdef bint is_s3, presigned
         cdef PathPolicy policy
         # A list or dict is read in place (the caller holds it); the values used once the
         # lookup has run, which could change the container, are held here.
@@ -251,33 +254,73 @@ cdef class HeaderVerifier(_FastVerifier):
                 elif h.flags & IS_CONTENT:
                     contents += 1
                     content, content_n, content_v = h.value, h.value_len, <object>h.value_obj
-            if auths != 1 or dates != 1 or tokens > 1 or contents > 1:
+            # The query, and in it the presigning parameters, if any.
+            if t.query != NULL and received_query_into(&cq, t.query, t.query_n, True, &a):
                 return None
-            # Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...
-            if auth_n < 28 or memcmp(auth, b"AWS4-HMAC-SHA256 Credential=", 28):
-                return None
-            cred = auth + 28
-            n = auth_n - 28
-            at = <const char *>memchr(cred, b',', n)
-            cred_n = n if at == NULL else at - cred
-            if n - cred_n < 16 or memcmp(cred + cred_n, b", SignedHeaders=", 16):
-                return None
-            list_s = cred + cred_n + 16
-            at = <const char *>memchr(list_s, b',', auth + auth_n - list_s)
-            list_n = auth + auth_n - list_s if at == NULL else at - list_s
-            sig = list_s + list_n + 12
-            if (sig + 64 != auth + auth_n or memcmp(list_s + list_n, b", Signature=", 12)
-                    or not is_lower_hex64(sig, 64)
-                    or not (self.is_last_list(list_s, list_n) or signed_list_ok(list_s, list_n))):
-                return None
+            presigned = a.count[A_SIGNATURE] != 0
+            if presigned:
+                # X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=...&X-Amz-Date=...&
+                # X-Amz-Expires=...&X-Amz-SignedHeaders=...[&X-Amz-Security-Token=...]: the
+                # values as received, canonically encoded (see PresignedVerifier.accept).
+                for i in range(7):
+                    if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
+                        return None
+                if (auths or defer or contents > 1
+                        or a.len[A_ALGORITHM] != 16
+                        or memcmp(a.at[A_ALGORITHM], b"AWS4-HMAC-SHA256", 16)
+                        or not is_lower_hex64(a.at[A_SIGNATURE], a.len[A_SIGNATURE])
+                        or not 1 <= a.len[A_EXPIRES] <= 6):
+                    return None
+                expires = digits(a.at[A_EXPIRES], a.len[A_EXPIRES])
+                if not 1 <= expires <= 604800:
+                    return None
+                slots_decode(&a, 1 << A_CREDENTIAL | 1 << A_TOKEN | 1 << A_SIGNED_HEADERS)
+                cred, cred_n = a.at[A_CREDENTIAL], a.len[A_CREDENTIAL]
+                list_s, list_n = a.at[A_SIGNED_HEADERS], a.len[A_SIGNED_HEADERS]
+                sig = a.at[A_SIGNATURE]
+                date, date_n = a.at[A_DATE], a.len[A_DATE]
+                tokens = a.count[A_TOKEN]
+                token = a.at[A_TOKEN] if tokens else NULL
+                token_n = a.len[A_TOKEN] if tokens else 0
+                if not (self.is_last_list(list_s, list_n) or signed_list_ok(list_s, list_n)):
+                    return None
+            else:
+                for i in range(7):
+                    if a.count[i]:
+                        return None
+                if auths != 1 or dates != 1 or tokens > 1 or contents > 1:
+                    return None
+                # Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...
+                if auth_n < 28 or memcmp(auth, b"AWS4-HMAC-SHA256 Credential=", 28):
+                    return None
+                cred = auth + 28
+                n = auth_n - 28
+                at = <const char *>memchr(cred, b',', n)
+                cred_n = n if at == NULL else at - cred
+                if n - cred_n < 16 or memcmp(cred + cred_n, b", SignedHeaders=", 16):
+                    return None
+                list_s = cred + cred_n + 16
+                at = <const char *>memchr(list_s, b',', auth + auth_n - list_s)
+                list_n = auth + auth_n - list_s if at == NULL else at - list_s
+                sig = list_s + list_n + 12
+                if (sig + 64 != auth + auth_n or memcmp(list_s + list_n, b", Signature=", 12)
+                        or not is_lower_hex64(sig, 64)
+                        or not (self.is_last_list(list_s, list_n) or signed_list_ok(list_s, list_n))):
+                    return None
+                while date_n and (date[date_n - 1] == b' ' or date[date_n - 1] == b'\t'):
+                    date_n -= 1
+                while date_n and (date[0] == b' ' or date[0] == b'\t'):
+                    date += 1
+                    date_n -= 1
             # Every header is signed or excluded; x-amz-* ones and Authorization must be,
-            # but for x-amz-content-sha256, which S3 takes unsigned (verifier.py says why).
+            # but for a header-signed request's x-amz-content-sha256, which S3 takes unsigned
+            # (verifier.py says why).
             for i in range(hs.count):
                 h = &hs.e[i]
                 name = hs.names.p + h.name_off
                 if not in_signed_list(list_s, list_n, name, h.name_len):
                     if ((h.name_len >= 6 and memcmp(name, b"x-amz-", 6) == 0
-                            and not h.flags & IS_CONTENT) or h.flags & IS_HOST):
+                            and (presigned or not h.flags & IS_CONTENT)) or h.flags & IS_HOST):
                         return None
                     h.flags |= EXCLUDED
                 elif h.flags & IS_AUTH:
@@ -290,17 +333,13 @@ cdef class HeaderVerifier(_FastVerifier):
             hs_emit(&hs, &block, &signed)
             if signed.n != list_n or memcmp(signed.p, list_s, list_n):
                 return None  # a signed header is missing
-            # Time, credential, token.
-            while date_n and (date[date_n - 1] == b' ' or date[date_n - 1] == b'\t'):
-                date_n -= 1
-            while date_n and (date[0] == b' ' or date[0] == b'\t'):
-                date += 1
-                date_n -= 1
+            # Time (a presigned URL's validity window), credential, token.
             epoch = self.epoch(date, date_n)
             if epoch < 0:
                 return None
             now = self.now()
-            if now - epoch > self.max_skew or epoch - now > self.max_skew:
+            if epoch - now > self.max_skew or (
+                    now > epoch + expires if presigned else now - epoch > self.max_skew):
                 return None
             memo = self.credential_memo(cred, cred_n, date)
             if memo is None or not token_ok(memo, token, token_n, tokens == 1):
@@ -326,19 +365,15 @@ cdef class HeaderVerifier(_FastVerifier):
                 else:
                     return None
             elif is_s3:
-                return None
+                # S3 presigns UNSIGNED-PAYLOAD; a header-signed S3 request must say what it signs.
+                if not presigned or self.unsigned_payload is False:
+                    return None
+                payload = UNSIGNED_PAYLOAD
             else:
                 payload = body_hash
             if payload is not EMPTY_SHA256 and not defer and (
                     type(payload) is not str or not is_lower_hex64_or_unsigned(payload)):
                 return None
-            # The query: no presigning parameters.
-            if t.query != NULL:
-                if received_query_into(&cq, t.query, t.query_n, True, &a):
-                    return None
-                for i in range(7):
-                    if a.count[i]:
-                        return None
             policy = self.s3_paths if is_s3 else self.service_paths
             if path_into(&sent, &canonical, t.path, t.path_n, policy.double_encode,
                          policy.normalize, policy.plus_is_space):
@@ -363,8 +398,9 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_adds(&creq, payload)  # ASCII: checked above
             if not self.signature_ok(memo, &creq, date, cred, cred_n, sig):
                 return None
-            return self.verified(memo, self.signed_names(list_s, list_n), epoch, -1, token,
-                                 token_n, False, payload)
+            return self.verified(memo, self.signed_names(list_s, list_n), epoch,
+                                 epoch + expires if presigned else -1, token, token_n, presigned,
+                                 payload)
         finally:
             hs_free(&hs)
             slots_free(&a)
