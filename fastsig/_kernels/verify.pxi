@@ -112,6 +112,10 @@ cdef int received_query_into(Buf *cq, const char *q, Py_ssize_t n, bint scanned,
     return query_into(cq, q, n, NULL, 0, False, a)
 
 
+cdef inline bint is_lower_hex64(const char *s, Py_ssize_t n) noexcept:
+    return n == 64 and fs_is_hex(s, 64)
+
+
 cdef class _FastVerifier:
     """What the two fast verifiers share: settings, the credential memo, signing."""
 
@@ -215,6 +219,30 @@ cdef class _FastVerifier:
         self.last_result_expires = expires
         self.last_result_token = None if token == NULL else PyBytes_FromStringAndSize(token, token_n)
         return result
+
+    cdef int presigned_window(self, AuthSlots *a, long long *epoch, int *expires) except -1:
+        """The presigning parameters of a query, checked as the general path checks them:
+        each there once (the token at most once), AWS4-HMAC-SHA256, a lowercase hex
+        signature, X-Amz-Expires in 1..604800, and the clock inside the validity window.
+        Sets X-Amz-Date's ``epoch`` and ``expires``; returns 1 for the general path.
+        The values are as received, canonically encoded. Encoding leaves unreserved bytes as
+        they are, and each value checked here must be unreserved text to pass: an escape
+        fails its check as its byte would."""
+        cdef int i
+        cdef double now
+        for i in range(7):
+            if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
+                return 1
+        if (a.len[A_ALGORITHM] != 16 or memcmp(a.at[A_ALGORITHM], b"AWS4-HMAC-SHA256", 16)
+                or not is_lower_hex64(a.at[A_SIGNATURE], a.len[A_SIGNATURE])
+                or not 1 <= a.len[A_EXPIRES] <= 6):
+            return 1
+        expires[0] = digits(a.at[A_EXPIRES], a.len[A_EXPIRES])
+        epoch[0] = self.epoch(a.at[A_DATE], a.len[A_DATE])
+        if not 1 <= expires[0] <= 604800 or epoch[0] < 0:
+            return 1
+        now = self.now()
+        return now > epoch[0] + expires[0] or epoch[0] - now > self.max_skew
 
     cdef tuple credential_memo(self, const char *cred, Py_ssize_t cred_n, const char *amz_date):
         """The memo of a well-formed credential <key>/<date>/<region>/<service>/aws4_request
@@ -397,13 +425,12 @@ cdef class PresignedVerifier(_FastVerifier):
     cdef object accept(self, bytes m, Target t, tuple origin):
         """``check`` of a target as parse_url with ``trust_query`` splits it (the path free of
         control characters, the query unchecked but for "#"), from ``origin``."""
-        cdef double now
         cdef AuthSlots a
         cdef Buf cq, sent, canonical, creq
         cdef const char *date
         cdef const char *cred
         cdef const char *host_s
-        cdef Py_ssize_t host_n, cred_n, i
+        cdef Py_ssize_t host_n, cred_n
         cdef int expires
         cdef long long epoch
         cdef bint is_s3
@@ -419,27 +446,10 @@ cdef class PresignedVerifier(_FastVerifier):
         try:
             if received_query_into(&cq, t.query, t.query_n, False, &a):
                 return None
-            for i in range(7):
-                if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
-                    return None
-            # The values are as received, canonically encoded. Encoding leaves unreserved
-            # bytes as they are, and each value checked here but the credential and the token
-            # must be unreserved text to pass: an escape fails its check as its byte would.
-            if (a.len[A_ALGORITHM] != 16
-                    or memcmp(a.at[A_ALGORITHM], b"AWS4-HMAC-SHA256", 16)
-                    or a.len[A_SIGNED_HEADERS] != 4
-                    or memcmp(a.at[A_SIGNED_HEADERS], b"host", 4)
-                    or a.len[A_SIGNATURE] != 64
-                    or not 1 <= a.len[A_EXPIRES] <= 6):
+            if (a.len[A_SIGNED_HEADERS] != 4 or memcmp(a.at[A_SIGNED_HEADERS], b"host", 4)
+                    or self.presigned_window(&a, &epoch, &expires)):
                 return None
-            expires = digits(a.at[A_EXPIRES], a.len[A_EXPIRES])
             date = a.at[A_DATE]
-            epoch = self.epoch(date, a.len[A_DATE])
-            if not 1 <= expires <= 604800 or epoch < 0:
-                return None
-            now = self.now()
-            if now > epoch + expires or epoch - now > self.max_skew:
-                return None
             slots_decode(&a, 1 << A_CREDENTIAL | 1 << A_TOKEN)
             cred, cred_n = a.at[A_CREDENTIAL], a.len[A_CREDENTIAL]
             memo = self.credential_memo(cred, cred_n, date)

@@ -41,10 +41,6 @@ cdef bint in_signed_list(const char *s, Py_ssize_t n, const char *name, Py_ssize
     return False
 
 
-cdef inline bint is_lower_hex64(const char *s, Py_ssize_t n) noexcept:
-    return n == 64 and fs_is_hex(s, 64)
-
-
 cdef dict _backend_ns = None  # fastsig._backend's namespace, and these kernels in it
 cdef object _these_kernels = None
 
@@ -262,17 +258,7 @@ cdef class HeaderVerifier(_FastVerifier):
                 # X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=...&X-Amz-Date=...&
                 # X-Amz-Expires=...&X-Amz-SignedHeaders=...[&X-Amz-Security-Token=...]: the
                 # values as received, canonically encoded (see PresignedVerifier.accept).
-                for i in range(7):
-                    if a.count[i] != 1 and not (i == A_TOKEN and a.count[i] == 0):
-                        return None
-                if (auths or defer or contents > 1
-                        or a.len[A_ALGORITHM] != 16
-                        or memcmp(a.at[A_ALGORITHM], b"AWS4-HMAC-SHA256", 16)
-                        or not is_lower_hex64(a.at[A_SIGNATURE], a.len[A_SIGNATURE])
-                        or not 1 <= a.len[A_EXPIRES] <= 6):
-                    return None
-                expires = digits(a.at[A_EXPIRES], a.len[A_EXPIRES])
-                if not 1 <= expires <= 604800:
+                if auths or defer or contents > 1 or self.presigned_window(&a, &epoch, &expires):
                     return None
                 slots_decode(&a, 1 << A_CREDENTIAL | 1 << A_TOKEN | 1 << A_SIGNED_HEADERS)
                 cred, cred_n = a.at[A_CREDENTIAL], a.len[A_CREDENTIAL]
@@ -333,14 +319,14 @@ cdef class HeaderVerifier(_FastVerifier):
             hs_emit(&hs, &block, &signed)
             if signed.n != list_n or memcmp(signed.p, list_s, list_n):
                 return None  # a signed header is missing
-            # Time (a presigned URL's validity window), credential, token.
-            epoch = self.epoch(date, date_n)
-            if epoch < 0:
-                return None
-            now = self.now()
-            if epoch - now > self.max_skew or (
-                    now > epoch + expires if presigned else now - epoch > self.max_skew):
-                return None
+            # Time (a presigned URL's validity window is checked above), credential, token.
+            if not presigned:
+                epoch = self.epoch(date, date_n)
+                if epoch < 0:
+                    return None
+                now = self.now()
+                if now - epoch > self.max_skew or epoch - now > self.max_skew:
+                    return None
             memo = self.credential_memo(cred, cred_n, date)
             if memo is None or not token_ok(memo, token, token_n, tokens == 1):
                 return None
