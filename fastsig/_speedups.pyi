@@ -87,9 +87,22 @@ class SigningContext:
         payload_hash: Optional[str],
         body: Optional[bytes] = None,
     ) -> SignedRequest: ...
+    def sign_at(
+        self,
+        timestamp: Any,
+        method: str,
+        url: str,
+        headers: _Headers,
+        payload_hash: Optional[str],
+        body: Optional[bytes] = None,
+    ) -> Optional[SignedRequest]: ...
     def presign(
         self, method: str, url: str, expires_in: int, headers: _Headers, payload_hash: str
     ) -> str: ...
+    def presign_at(
+        self, timestamp: Any, method: str, url: str, expires_in: int, headers: _Headers,
+        payload_hash: str,
+    ) -> Optional[str]: ...
     def presign_many(
         self, method: str, urls: Iterable[str], expires_in: int, payload_hash: str
     ) -> List[str]: ...

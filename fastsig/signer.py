@@ -375,6 +375,17 @@ class Signer:
         '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'
         """
         fast = self._fast
+        if fast is not None and payload_hash is None and (
+                body is None or body.__class__ is bytes) and not self.unsigned_payload:
+            # The common call: the kernel hashes a bytes body itself. A timestamp given is
+            # read by the context, which answers None when it is not its second.
+            if timestamp is None:
+                if fast[0] <= _now() < fast[1]:
+                    return fast[2].sign(method, url, headers, None, body)
+            else:
+                signed_now = fast[2].sign_at(timestamp, method, url, headers, None, body)
+                if signed_now is not None:
+                    return signed_now
         if fast is not None and fast[0] <= (
                 _now() if timestamp is None else self._epoch_seconds(timestamp)) < fast[1]:
             context = fast[2]
@@ -441,9 +452,15 @@ class Signer:
             and payload_hash is None
             and expires_in.__class__ is int
             and 0 < expires_in <= MAX_EXPIRES
-            and fast[0] <= (_now() if timestamp is None else self._epoch_seconds(timestamp)) < fast[1]
         ):
-            return fast[2].presign(method, url, expires_in, headers, self._presign_payload)
+            if timestamp is None:
+                if fast[0] <= _now() < fast[1]:
+                    return fast[2].presign(method, url, expires_in, headers, self._presign_payload)
+            else:  # read by the context, which answers None when it is not its second
+                presigned_now = fast[2].presign_at(timestamp, method, url, expires_in, headers,
+                                                   self._presign_payload)
+                if presigned_now is not None:
+                    return presigned_now
         if self._legacy is not None:
             if payload_hash is not None:  # checked, but the legacy forms sign no payload
                 _check_payload_hash(payload_hash)

@@ -546,3 +546,43 @@ def test_compiled_results_stay_out_of_the_cyclic_gc(backend):
     assert not gc.is_tracked(signed.headers)
     assert gc.is_tracked(signed) == (backend == "python")
     assert signed.headers["X-Amz-Date"] == WHEN and signed.string_to_sign.startswith("AWS4")
+
+
+def test_explicit_timestamps_take_the_contexts_own_second(backend):
+    """A datetime, int or float timestamp is read by the signing context (sign_at,
+    presign_at), which signs when it is the context's second and answers None otherwise;
+    the Signer's answer is the same whichever way it went."""
+    utc = datetime.timezone.utc
+    second = datetime.datetime(2015, 8, 30, 12, 36, tzinfo=utc)
+    epoch = int(second.timestamp())
+    same = [second, second.replace(tzinfo=None), second.replace(microsecond=999_999), epoch,
+            epoch + 0.5]
+    other = [epoch + 1, epoch - 0.5, second + datetime.timedelta(seconds=1),
+             second.astimezone(datetime.timezone(datetime.timedelta(hours=2))), WHEN, True,
+             -1, float("nan"), None, "x"]
+    for service, url in (("s3", "https://b.s3.amazonaws.com/a b"),
+                         ("dynamodb", "https://dynamodb.us-east-1.amazonaws.com/")):
+        signer = Signer(CREDS, "us-east-1", service)
+        want_url = signer.presign("GET", url, timestamp=WHEN)
+        want = signer.sign("POST", url, {"X-Amz-Target": "T"}, b"{}", timestamp=WHEN)
+        context = signer._context(WHEN)[3]
+        for timestamp in same:
+            assert context.presign_at(timestamp, "GET", url, 3600, None,
+                                      signer._presign_payload) == want_url
+            assert context.sign_at(timestamp, "POST", url, {"X-Amz-Target": "T"}, None,
+                                   b"{}") == want
+            assert signer.presign("GET", url, timestamp=timestamp) == want_url
+            assert signer.sign("POST", url, {"X-Amz-Target": "T"}, b"{}",
+                               timestamp=timestamp) == want
+        for timestamp in other:
+            assert context.presign_at(timestamp, "GET", url, 3600, None, "UNSIGNED-PAYLOAD") is None
+            assert context.sign_at(timestamp, "POST", url, None, None, b"") is None
+    # The one rule still judges what the context does not read, on both backends alike.
+    signer = Signer(CREDS, "us-east-1", "s3")
+    signer.presign("GET", "https://b.s3.amazonaws.com/k", timestamp=second)  # a context, fast
+    for bad in (-1, float("nan"), "x", True):
+        with pytest.raises((TypeError, ValueError)) as first:
+            signer.presign("GET", "https://b.s3.amazonaws.com/k", timestamp=bad)
+        with pytest.raises(type(first.value)) as again:
+            signer.sign("GET", "https://b.s3.amazonaws.com/k", timestamp=bad)
+        assert str(again.value) == str(first.value)

@@ -86,6 +86,7 @@ cdef class SigningContext:
     cdef fs_hmac_key key
     cdef fs_sha256_ctx sts_inner  # the HMAC inner state after the fixed string-to-sign prefix
     cdef readonly str amz_date
+    cdef long long epoch  # X-Amz-Date's second
     cdef readonly str scope
     cdef readonly str credential
     cdef bytes amz_date_b
@@ -125,6 +126,11 @@ cdef class SigningContext:
         fs_hmac_init(&self.key, <const uint8_t *>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
         self.amz_date = amz_date
         self.amz_date_b = amz_date.encode("ascii")
+        # -2 for an X-Amz-Date that is not one: no timestamp is then its second
+        self.epoch = amz_epoch(PyBytes_AS_STRING(self.amz_date_b),
+                               PyBytes_GET_SIZE(self.amz_date_b))
+        if self.epoch < 0:
+            self.epoch = -2
         self.scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
         self.credential = f"{access_key_id}/{self.scope}"
         prefix = f"{ALGORITHM}\n{amz_date}\n{self.scope}\n".encode("ascii")
@@ -318,6 +324,15 @@ cdef class SigningContext:
 
     def presign(self, method, url, long expires_in, headers, str payload_hash):
         """The presigned URL (see the pure twin)."""
+        return self.presign_any(method, url, expires_in, headers, payload_hash)
+
+    def presign_at(self, timestamp, method, url, long expires_in, headers, str payload_hash):
+        """``presign`` when ``timestamp`` (see the pure twin) is this context's second, else None."""
+        if quick_epoch(timestamp) != self.epoch:
+            return None
+        return self.presign_any(method, url, expires_in, headers, payload_hash)
+
+    cdef object presign_any(self, method, url, long expires_in, headers, str payload_hash):
         cdef Buf sent, canonical, creq, out
         cdef bytes m = method_bytes(method)
         if m is None:
@@ -430,6 +445,15 @@ cdef class SigningContext:
 
     def sign(self, method, url, headers, payload_hash, body=None):
         """The signed request (see the pure twin)."""
+        return self.sign_any(method, url, headers, payload_hash, body)
+
+    def sign_at(self, timestamp, method, url, headers, payload_hash, body=None):
+        """``sign`` when ``timestamp`` (see the pure twin) is this context's second, else None."""
+        if quick_epoch(timestamp) != self.epoch:
+            return None
+        return self.sign_any(method, url, headers, payload_hash, body)
+
+    cdef object sign_any(self, method, url, headers, payload_hash, body):
         cdef Url u
         cdef bytes m = method_bytes(method)
         cdef fs_sha256_ctx ctx

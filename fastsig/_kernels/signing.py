@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable, List, Optional, Tuple
 
+from fastsig._timestamp import parse_amz_date
+
 from .hashing import ALGORITHM, EMPTY_SHA256, SigningKey, _sha256, sha256_hex
 from .headers import _Headers
 from .query import _AUTH_QUERY_KEYS, _query_pairs, canonical_query
 from .request import _check_method, split_url
+from .timestamp import quick_epoch
 from .uri import PathPolicy, uri_encode
 
 
@@ -108,6 +111,8 @@ class SigningContext:
     ) -> None:
         self._key = self._signing_key(signing_key)
         self.amz_date = amz_date
+        epoch = parse_amz_date(amz_date)
+        self._epoch = -2 if epoch is None else epoch  # no timestamp's second for a bad date
         self.scope = self._credential_scope(amz_date[:8], region, service)
         self.credential = f"{access_key_id}/{self.scope}"
         self._sts_prefix = f"{self.algorithm}\n{amz_date}\n{self.scope}\n"
@@ -138,6 +143,18 @@ class SigningContext:
         return f"{date}/{region}/{service}/aws4_request"
 
     # -- header signing ------------------------------------------------------------------------
+
+    def sign_at(
+        self, timestamp: Any, method: str, url: str, headers: Any, payload_hash: Optional[str],
+        body: Any = None,
+    ) -> Optional[SignedRequest]:
+        """``sign`` when ``timestamp`` (a naive or UTC datetime, an int or float epoch) falls
+        in this context's second, else None: the caller then makes the context of its second,
+        which also judges a timestamp this does not read. Explicit timestamps so cost what
+        "now" costs."""
+        if quick_epoch(timestamp) != self._epoch:
+            return None
+        return self.sign(method, url, headers, payload_hash, body)
 
     def sign(
         self, method: str, url: str, headers: Any, payload_hash: Optional[str], body: Any = None
@@ -207,6 +224,16 @@ class SigningContext:
                 self._auth_queries.clear()
             self._auth_queries[key] = cached
         return cached
+
+    def presign_at(
+        self, timestamp: Any, method: str, url: str, expires_in: int, headers: Any,
+        payload_hash: str,
+    ) -> Optional[str]:
+        """``presign`` when ``timestamp`` falls in this context's second, else None (see
+        ``sign_at``)."""
+        if quick_epoch(timestamp) != self._epoch:
+            return None
+        return self.presign(method, url, expires_in, headers, payload_hash)
 
     def presign(
         self, method: str, url: str, expires_in: int, headers: Any, payload_hash: str

@@ -16,6 +16,13 @@ def epoch_seconds(timestamp):
     """Whole seconds since the epoch of a request time. What callers pass most (a naive or
     UTC ``datetime`` after 1970, an ``int`` or ``float`` epoch) is read here; anything else
     goes to fastsig._timestamp.to_epoch_seconds, the one rule, which also raises the errors."""
+    cdef long long secs = quick_epoch(timestamp)
+    return secs if secs >= 0 else _to_epoch_seconds(timestamp)
+
+
+cdef long long quick_epoch(timestamp) except -2:
+    """epoch_seconds of what callers pass most (see there), read without a call; -1 for
+    anything else."""
     cdef long long secs
     cdef double value
     if PyDateTime_CheckExact(timestamp):
@@ -37,8 +44,7 @@ def epoch_seconds(timestamp):
         value = timestamp
         if 0.0 <= value < 253402300800.0:  # false for NaN
             return <long long>value  # truncation is the floor of a non-negative value
-    return _to_epoch_seconds(timestamp)
-
+    return -1
 
 
 cdef long long days_from_civil(long long y, int m, int d) noexcept:
