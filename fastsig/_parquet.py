@@ -3,9 +3,15 @@ by ``fastsig.arrow.presign`` batch by batch; written as lines, or with ``-o urls
 the input's columns plus ``url``.
 
 Batches are read by the inventories' reader (``_inventory.arrow_batches``). With several
-workers, each presigns whole batches in its own process (the signer travels with its
-credentials: these processes are ours) and hands the URLs back as an Arrow IPC file in
-shared memory, which this process maps without a copy and writes in input order.
+workers (the signer travels with its credentials: these processes are ours):
+
+- to Parquet, each worker reads row groups of the input itself, presigns them and writes them
+  as a Parquet file of its own (a piece, in shared memory): encoding and compressing the URLs
+  costs about as much as signing them, so it is done where they are made. This process copies
+  each piece's bytes into the output in input order (``sendfile``: in the kernel) and writes
+  one footer for all (``_parquet_footer``). No array crosses between processes.
+- to lines, each worker presigns whole batches and hands the URLs back as an Arrow IPC file in
+  shared memory, which this process maps without a copy and writes in input order.
 """
 
 from __future__ import annotations
@@ -25,6 +31,12 @@ __all__ = ["presign_parquet"]
 
 BATCH_ROWS = 65536
 _worker: Dict[str, Any] = {}
+
+
+def _write_options(schema: Any) -> Dict[str, Any]:
+    """ParquetWriter's options: its defaults (snappy), but no dictionary for the URLs: each is
+    unique, so a dictionary is built only to be given up."""
+    return {"use_dictionary": [name for name in schema.names if name != "url"]}
 
 
 def _presign(signer: Signer, keys: Any, options: Dict[str, Any]) -> Any:
@@ -49,6 +61,100 @@ def _work(number: int, keys: Any) -> str:
     return path
 
 
+def _start_piece_worker(signer: Signer, options: Dict[str, Any], folder: str, source: str,
+                        column: str, skip_invalid: bool) -> None:
+    import pyarrow.parquet as parquet
+
+    _worker.update(signer=signer, options=options, folder=folder, column=column,
+                   skip_invalid=skip_invalid, file=parquet.ParquetFile(source))
+
+
+def _null_error(keys: Any, row: int, column: str) -> InputError:
+    import pyarrow.compute as compute
+
+    first = compute.index(keys.is_null(), True).as_py()
+    return InputError(f"row {row + first + 1}: no key in column {column!r} "
+                      "(--skip-invalid skips such rows)")
+
+
+def _work_piece(group: int, row: int) -> Tuple[str, int, int]:
+    """In a worker: row group ``group`` of the input (its first row is ``row``, counted from
+    0) presigned and written with its URLs as a Parquet file; returns (its path, URLs, rows
+    skipped)."""
+    import pyarrow
+    import pyarrow.parquet as parquet
+
+    source, column = _worker["file"], _worker["column"]
+    schema = source.schema_arrow.append(pyarrow.field("url", pyarrow.large_string()))
+    path = os.path.join(_worker["folder"], f"{group}.parquet")
+    count = skipped = 0
+    with parquet.ParquetWriter(path, schema, **_write_options(schema)) as writer:
+        for batch in source.iter_batches(batch_size=BATCH_ROWS, row_groups=[group]):
+            keys = batch.column(column)
+            if keys.null_count:
+                if not _worker["skip_invalid"]:
+                    raise _null_error(keys, row, column)
+                skipped += keys.null_count
+            row += len(keys)
+            urls = pyarrow.array(_presign(_worker["signer"], keys, _worker["options"]))
+            count += len(urls) - urls.null_count
+            writer.write_batch(pyarrow.RecordBatch.from_arrays([*batch.columns, urls],
+                                                               schema=schema))
+    return path, count, skipped
+
+
+def _presign_pieces(signer: Signer, path: str, column: str, options: Dict[str, Any],
+                    workers: int, skip_invalid: bool, parquet_out: str,
+                    progress: Callable[[int], None]) -> Tuple[int, int]:
+    """Parquet to Parquet with worker processes: a piece per row group (see the module)."""
+    import pyarrow.parquet as parquet
+
+    from ._parquet_footer import Merger
+
+    starts = []
+    row = 0
+    metadata = parquet.ParquetFile(path).metadata
+    for group in range(metadata.num_row_groups):
+        starts.append(row)
+        row += metadata.row_group(group).num_rows
+    count = skipped = 0
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    folder = tempfile.mkdtemp(prefix="fastsig-", dir=shm)
+    pending: Deque[Any] = collections.deque()
+    pool = concurrent.futures.ProcessPoolExecutor(
+        min(workers, len(starts)), initializer=_start_piece_worker,
+        initargs=(signer.portable(include_credentials=True), options, folder, path, column,
+                  skip_invalid))
+    try:
+        with open(parquet_out, "wb", buffering=0) as out:
+            merger = Merger(out)
+
+            def finish(future: Any) -> None:
+                nonlocal count, skipped
+                piece, urls, nulls = future.result()
+                merger.add(piece)
+                os.unlink(piece)
+                count += urls
+                skipped += nulls
+                progress(urls)
+
+            # A few pieces ahead per worker: enough to keep them busy while this process
+            # copies, few enough that shared memory holds only those.
+            for group, start in enumerate(starts):
+                pending.append(pool.submit(_work_piece, group, start))
+                while len(pending) > 2 * workers:
+                    finish(pending.popleft())
+            while pending:
+                finish(pending.popleft())
+            merger.close()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+        shutil.rmtree(folder, ignore_errors=True)
+    return count, skipped
+
+
 def _read_back(path: str) -> Any:
     import pyarrow
 
@@ -65,7 +171,6 @@ def presign_parquet(signer: Signer, path: str, column: str, options: Dict[str, A
     ``options`` are ``fastsig.arrow.presign``'s; URLs go to ``parquet_out`` when given (the
     input's columns plus ``url``), else to ``out`` as lines."""
     import pyarrow
-    import pyarrow.compute as compute
     import pyarrow.parquet as parquet
 
     try:
@@ -79,10 +184,14 @@ def presign_parquet(signer: Signer, path: str, column: str, options: Dict[str, A
     if not (pyarrow.types.is_string(kind) or pyarrow.types.is_large_string(kind)
             or pyarrow.types.is_string_view(kind)):
         raise InputError(f"column {column!r} holds {kind}, not strings")
+    if parquet_out is not None and workers > 1 and parquet.ParquetFile(
+            path).metadata.num_row_groups > 1:
+        return _presign_pieces(signer, path, column, options, workers, skip_invalid,
+                               parquet_out, progress)
     writer = None
     if parquet_out is not None:
-        writer = parquet.ParquetWriter(
-            parquet_out, schema.append(pyarrow.field("url", pyarrow.large_string())))
+        out_schema = schema.append(pyarrow.field("url", pyarrow.large_string()))
+        writer = parquet.ParquetWriter(parquet_out, out_schema, **_write_options(out_schema))
     count = skipped = 0
     row = 0
     folder = ""
@@ -113,9 +222,7 @@ def presign_parquet(signer: Signer, path: str, column: str, options: Dict[str, A
             keys = batch.column(column)
             if keys.null_count:
                 if not skip_invalid:
-                    first = compute.index(keys.is_null(), True).as_py()
-                    raise InputError(f"row {row + first + 1}: no key in column {column!r} "
-                                     "(--skip-invalid skips such rows)")
+                    raise _null_error(keys, row, column)
                 skipped += keys.null_count
             row += len(keys)
             if pool is None:
