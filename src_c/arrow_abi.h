@@ -75,7 +75,44 @@ typedef struct fs_urls_chunk {
     uint8_t *validity; /* NULL when no URL is null */
     int64_t *offsets;  /* length + 1 */
     char *data;
+    size_t capacity;   /* bytes allocated at data */
 } fs_urls_chunk;
+
+/* One spare data buffer: the last one let go, kept for the next call to fill. A data buffer
+ * is tens of megabytes, so malloc maps fresh pages for each and the kernel zeroes every page
+ * on first touch: a fifth of the time per URL. Batch after batch (a result freed, the next
+ * made) reuses the same pages instead. One buffer at most, of at most FS_SPARE_MAX bytes, is
+ * held; the slot is swapped atomically, as the consumer may release from any thread. */
+#define FS_SPARE_MAX ((size_t)128 << 20)
+#if defined(_MSC_VER)
+#define FS_SWAP(slot, p) ((char *)InterlockedExchangePointer((PVOID volatile *)(slot), (p)))
+#else
+#define FS_SWAP(slot, p) __atomic_exchange_n((slot), (p), __ATOMIC_ACQ_REL)
+#endif
+static char *fs_spare = NULL; /* its capacity is written in its first bytes */
+
+static void fs_spare_put(char *data, size_t capacity) {
+    if (data == NULL)
+        return;
+    if (capacity < sizeof(size_t) || capacity > FS_SPARE_MAX) {
+        free(data);
+        return;
+    }
+    memcpy(data, &capacity, sizeof(size_t));
+    free(FS_SWAP(&fs_spare, data));
+}
+
+/* The spare if it holds `need` bytes (its size in *capacity), else NULL. */
+static char *fs_spare_take(size_t need, size_t *capacity) {
+    char *data = FS_SWAP(&fs_spare, (char *)NULL);
+    if (data == NULL)
+        return NULL;
+    memcpy(capacity, data, sizeof(size_t));
+    if (*capacity >= need)
+        return data;
+    free(data);
+    return NULL;
+}
 
 typedef struct fs_urls {
     fs_refcount refs;
@@ -100,7 +137,7 @@ static void fs_urls_decref(fs_urls *urls) {
     for (i = 0; i < urls->n_chunks; i++) {
         free(urls->chunks[i].validity);
         free(urls->chunks[i].offsets);
-        free(urls->chunks[i].data);
+        fs_spare_put(urls->chunks[i].data, urls->chunks[i].capacity);
     }
     free(urls->chunks);
     free(urls);

@@ -154,6 +154,28 @@ def test_results_are_owned_and_exported_without_a_copy(backend):
     assert repr(stream) == "ArrowUrls(3 URLs, 1 null)"
 
 
+def test_a_buffer_is_filled_again_only_once_every_consumer_let_go(backend):
+    # The compiled core keeps the last data buffer let go for the next call: a result still
+    # held (here through a pyarrow import) must keep its URLs, batch after batch.
+    signer = Signer(CREDS, "eu-west-1", "s3")
+    batches = [make_keys(20_000 + 7 * i)[i:] for i in range(4)]
+    held = []
+    for keys in batches:
+        result = arrow.presign(signer, pa.array(keys), bucket=BUCKET, timestamp=WHEN)
+        held.append(pa.array(result))
+        del result
+        gc.collect()
+    for keys, urls in zip(batches, held):
+        assert urls.to_pylist() == expected_urls(signer, keys)
+    for keys in batches:  # each result dropped before the next is made
+        result = arrow.presign(signer, pa.array(keys), bucket=BUCKET, timestamp=WHEN)
+        assert pa.array(result).to_pylist() == expected_urls(signer, keys)
+        del result
+        gc.collect()
+    small = arrow.presign(signer, pa.array(["a"]), bucket=BUCKET, timestamp=WHEN)
+    assert pa.array(small).to_pylist() == expected_urls(signer, ["a"])
+
+
 def test_polars_takes_the_result(backend):
     pl = pytest.importorskip("polars")
     signer = Signer(CREDS, "eu-west-1", "s3")

@@ -3,8 +3,9 @@
 # The keys (or URLs) are read straight from the buffers of the Arrow C Data Interface (utf8,
 # large_utf8, string_view; sliced, with nulls), each URL is made by the same steps as
 # SigningContext.presign_one (parse_url_at, presign_into, the pure twin for anything else),
-# and written into one large_utf8 data buffer: no Python object per URL. The twin is
-# _kernels/arrow.py, through pyarrow.
+# and written into one large_utf8 data buffer: no Python object per URL. Keys of a bucket
+# without params take a shorter way to the same bytes: the key encoded once, straight into
+# presign_plain. The twin is _kernels/arrow.py, through pyarrow.
 
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid, PyCapsule_New
 from libc.stdint cimport int32_t, int64_t
@@ -38,10 +39,12 @@ cdef extern from "arrow_abi.h" nogil:
         uint8_t *validity
         int64_t *offsets
         char *data
+        size_t capacity
     ctypedef struct fs_urls:
         int64_t n_chunks
         fs_urls_chunk *chunks
     fs_urls *fs_urls_new()
+    char *fs_spare_take(size_t need, size_t *capacity)
     void fs_urls_decref(fs_urls *urls)
     int fs_urls_append(fs_urls *urls, const fs_urls_chunk *chunk)
     void fs_urls_schema(ArrowSchema *out)
@@ -143,6 +146,9 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
     cdef const char *query_p = PyBytes_AS_STRING(query) if PyBytes_GET_SIZE(query) else NULL
     cdef Py_ssize_t path_at = -1  # where the prefix's path starts, when keys skip the parse
     cdef tuple key_origin = None
+    cdef bytes auth = None  # set when keys skip presign_into too (see below)
+    cdef size_t need, spare_capacity
+    cdef char *spare
     # Rows are judged in order: invalid UTF-8 first (as the twin's decoding), then the rest.
     for i in range(length):
         j = a.offset + i
@@ -165,7 +171,12 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
     buf_init(&canonical, 1024)
     buf_init(&creq, 2048)
     # On the heap (it becomes the chunk's), room for typical URLs: untouched pages cost nothing.
-    buf_init(&data, INLINE_BYTES + 1 + length * (PyBytes_GET_SIZE(prefix) + 320))
+    need = INLINE_BYTES + 1 + length * (PyBytes_GET_SIZE(prefix) + 320)
+    spare = fs_spare_take(need, &spare_capacity)
+    if spare != NULL:
+        data.p, data.n, data.cap = spare, 0, spare_capacity
+    else:
+        buf_init(&data, need)
     try:
         # Keys of one bucket: the prefix is parsed once. A quoted key holds no '?', '#' or
         # control character, so prefix + key parses to that path, as presign_one would see it.
@@ -175,6 +186,13 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
                 key_origin = context.origins.get(&pu)
                 if key_origin is not None:
                     path_at = pu.authority_end
+                    # S3's paths, no query: the path sent (and signed) is the prefix's, when
+                    # plain, then the key's bytes encoded once (quote_key, then path_into's
+                    # decoding and encoding again, come to that), straight into the signing.
+                    if (query_p == NULL and not context.double_encode
+                            and not context.normalize and plain_path(
+                                pu.s + path_at, PyBytes_GET_SIZE(prefix) - path_at)):
+                        auth = context.host_auth(expires_in)
         chunk.offsets[0] = 0
         for i in range(length):
             j = a.offset + i
@@ -189,6 +207,15 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
             if keys:
                 if n == 0:  # an empty key would presign the bucket itself
                     raise _py.InvalidRequestError(_py_arrow.empty_key_error())
+                if auth is not None:
+                    sent.n = 0
+                    buf_add(&sent, PyBytes_AS_STRING(prefix) + path_at,
+                            PyBytes_GET_SIZE(prefix) - path_at)
+                    encode_into(&sent, <const uint8_t *>s, n, fs_uri_keep_path)
+                    context.presign_plain(m, key_origin, sent.p, sent.n, sent.p, sent.n, auth,
+                                          payload, &creq, &data)
+                    chunk.offsets[i + 1] = data.n
+                    continue
                 buf_addb(&url, prefix)
                 add_quoted_key(&url, s, n)
                 if PyBytes_GET_SIZE(query):
@@ -222,6 +249,7 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
                 buf_adds(&data, result)
             chunk.offsets[i + 1] = data.n
         chunk.data = data.p
+        chunk.capacity = data.cap
         if fs_urls_append(urls, &chunk):
             raise MemoryError()
         data.p = data.inline  # the chunk's now

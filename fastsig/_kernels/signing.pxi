@@ -233,6 +233,40 @@ cdef class SigningContext:
         self.tail_payload = payload_hash
         return 0
 
+    cdef int presign_plain(self, bytes method, tuple origin, const char *canonical,
+                           Py_ssize_t canonical_n, const char *sent, Py_ssize_t sent_n,
+                           bytes auth, bytes payload_hash, Buf *creq, Buf *out) except -1:
+        """presign_into without query or extra headers, the path already made (``sent`` and
+        its ``canonical`` URI), ``auth`` the presigning parameters: bulk presigning, where all
+        but the path is the same from URL to URL."""
+        cdef uint8_t signature[64]
+        if (auth is not self.tail_auth or origin is not self.tail_origin
+                or payload_hash is not self.tail_payload):
+            self.set_tails(auth, origin, payload_hash)
+        creq.n = 0
+        buf_addb(creq, method)
+        buf_addc(creq, b'\n')
+        buf_add(creq, canonical, canonical_n)
+        buf_addc(creq, b'\n')
+        buf_addb(creq, self.creq_tail)
+        self.sign_into(creq, signature, NULL)
+        buf_reserve(out, PyBytes_GET_SIZE(self.url_head) + sent_n
+                    + PyBytes_GET_SIZE(self.url_middle) + 64 + PyBytes_GET_SIZE(self.token_suffix))
+        buf_addb(out, self.url_head)
+        buf_add(out, sent, sent_n)
+        buf_addb(out, self.url_middle)
+        buf_add(out, <char *>signature, 64)
+        buf_addb(out, self.token_suffix)
+        return 0
+
+    cdef bytes host_auth(self, long expires_in):
+        """The presigning parameters signing the host header alone (cached for the last
+        ``expires_in``)."""
+        if expires_in != self.last_expires:
+            self.last_auth = self.auth_query(expires_in, "host")
+            self.last_expires = expires_in
+        return self.last_auth
+
     cdef int presign_into(self, bytes method, tuple origin, const char *path, Py_ssize_t path_n,
                           const char *query, Py_ssize_t query_n, long expires_in, headers,
                           bytes payload_hash, Buf *sent, Buf *canonical, Buf *creq,
@@ -280,25 +314,10 @@ cdef class SigningContext:
                 buf_free(&block)
                 buf_free(&signed)
         else:
-            if expires_in == self.last_expires:
-                auth = self.last_auth
-            else:
-                auth = self.auth_query(expires_in, "host")
-                self.last_auth = auth
-                self.last_expires = expires_in
+            auth = self.host_auth(expires_in)
             if query_n == 0:
-                # Bulk presigning: all but the path is the same from URL to URL.
-                if (auth is not self.tail_auth or origin is not self.tail_origin
-                        or payload_hash is not self.tail_payload):
-                    self.set_tails(auth, origin, payload_hash)
-                buf_addb(creq, self.creq_tail)
-                self.sign_into(creq, signature, NULL)
-                buf_addb(out, self.url_head)
-                buf_add(out, sent.p, sent.n)
-                buf_addb(out, self.url_middle)
-                buf_add(out, <char *>signature, 64)
-                buf_addb(out, self.token_suffix)
-                return 0
+                return self.presign_plain(method, origin, canonical.p, canonical.n, sent.p,
+                                          sent.n, auth, payload_hash, creq, out)
             cq_start = creq.n
             if query_into(creq, query, query_n, PyBytes_AS_STRING(auth), PyBytes_GET_SIZE(auth),
                           True):
