@@ -208,7 +208,7 @@ def read_piece(path: str) -> Piece:
 
 def _shift(fields: Struct, ids: Tuple[int, ...], by: int) -> None:
     for f in fields:
-        if f[0] in ids:
+        if f[0] in ids and f[2]:  # 0: not set (no chunk starts there: the file starts PAR1)
             f[2] += by
 
 

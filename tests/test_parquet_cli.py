@@ -69,6 +69,30 @@ def test_nulls_are_an_input_error_unless_skipped(backend, tmp_path):
     assert urls[1] is None and urls[0] == expected(["a"])[0]
 
 
+def test_nulls_with_workers_name_the_row_of_the_whole_file(backend, tmp_path):
+    # Workers presign row groups of their own: the row named is still counted from the file's
+    # first, and rows skipped are counted over all of them.
+    key_list = keys(50_000)
+    key_list[31_234] = key_list[45_000] = None
+    source = tmp_path / "in.parquet"
+    parquet.write_table(pa.table({"key": key_list}), source, row_group_size=10_000)
+    out = tmp_path / "urls.parquet"
+    args = ["presign", str(source), "--example", "--timestamp", WHEN, "--bucket", "my-bucket",
+            "--region", "eu-west-1", "--workers", "2", "-o", str(out)]
+    done = run_cli(backend, *args, "-q")
+    assert done.returncode == 1
+    assert done.stderr == ("fastsig: row 31235: no key in column 'key' (--skip-invalid skips "
+                           "such rows)\n")
+    done = run_cli(backend, *args, "--skip-invalid")
+    assert done.returncode == 0, done.stderr
+    assert "presigned 49,998 URLs" in done.stderr
+    table = parquet.read_table(out)
+    present = [key for key in key_list if key is not None]
+    urls = iter(expected(present))
+    assert table.column("url").to_pylist() == [None if key is None else next(urls)
+                                              for key in key_list]
+
+
 @pytest.mark.parametrize("args, status, message", [
     (["--column", "size"], 1, "fastsig: column 'size' holds int64, not strings\n"),
     (["--column", "nope"], 1, "fastsig: the Parquet file has no column 'nope' (it has: key, size)\n"),
