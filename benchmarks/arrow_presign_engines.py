@@ -1,6 +1,8 @@
 """One engine's run for arrow_presign.py's ``engines`` part, in a process of its own:
 ``python arrow_presign_engines.py dask|spark SOURCE.parquet FOLDER``; prints a JSON line
-{"start": s, "run": s, "overhead": what it is}."""
+{"start": s, "run": s, "cpu": s, "overhead": what it is}: ``cpu`` is the CPU time of this
+process and every process under it (the JVM and its Python workers, Dask's workers) during the
+run, from psutil, as wall time on a shared machine swings with the others' load."""
 
 from __future__ import annotations
 
@@ -13,6 +15,21 @@ import time
 from fastsig import Credentials, Signer
 
 WHEN = "20261204T120000Z"
+
+
+def tree_cpu():
+    """User + system CPU seconds of this process and its live descendants."""
+    import psutil
+
+    total = 0.0
+    me = psutil.Process()
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # gone meanwhile
+            continue
+        total += times.user + times.system
+    return total
 
 
 def main():
@@ -33,11 +50,11 @@ def main():
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                            host="127.0.0.1", dashboard_address=None)
         client = distributed.Client(cluster)
-        ready = time.perf_counter()
+        ready, ready_cpu = time.perf_counter(), tree_cpu()
         frame = dd.read_parquet(source, dtype_backend="pyarrow")
         presign_column(frame, signer, "key", bucket="my-bucket",
                        timestamp=WHEN).to_parquet(out)
-        done = time.perf_counter()
+        done, done_cpu = time.perf_counter(), tree_cpu()
         client.close()
         cluster.close()
         overhead = ("scheduling, pandas partitions (Arrow-backed) and the Parquet writer "
@@ -53,15 +70,16 @@ def main():
                  .config("spark.driver.host", "127.0.0.1")
                  .config("spark.driver.bindAddress", "127.0.0.1")
                  .config("spark.ui.enabled", "false").getOrCreate())
-        ready = time.perf_counter()
+        ready, ready_cpu = time.perf_counter(), tree_cpu()
         presign_column(spark.read.parquet(source), signer, "key", bucket="my-bucket",
                        timestamp=WHEN).write.parquet(out)
-        done = time.perf_counter()
+        done, done_cpu = time.perf_counter(), tree_cpu()
         spark.stop()
         overhead = ("the JVM reading and writing Parquet, and every batch crossing "
                     "JVM -> Python worker -> JVM through Arrow IPC")
     shutil.rmtree(out, ignore_errors=True)
-    print(json.dumps({"start": ready - started, "run": done - ready, "overhead": overhead}))
+    print(json.dumps({"start": ready - started, "run": done - ready, "cpu": done_cpu - ready_cpu,
+                      "overhead": overhead}))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import concurrent.futures
 import os
 import shutil
 import tempfile
-from typing import IO, Any, Callable, Deque, Dict, Optional, Tuple
+from typing import IO, Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from ._bulk import InputError
 from ._inventory import arrow_batches
@@ -98,19 +98,19 @@ def _null_error(keys: Any, row: int, column: str) -> InputError:
                       "(--skip-invalid skips such rows)")
 
 
-def _work_piece(group: int, row: int) -> Tuple[str, int, int]:
-    """In a worker: row group ``group`` of the input (its first row is ``row``, counted from
-    0) presigned and written with its URLs as a Parquet file; returns (its path, URLs, rows
-    skipped)."""
+def _work_piece(groups: List[int], row: int) -> Tuple[str, int, int]:
+    """In a worker: row groups ``groups`` of the input (their first row is ``row``, counted
+    from 0) presigned and written with their URLs as a Parquet file; returns (its path, URLs,
+    rows skipped)."""
     import pyarrow
     import pyarrow.parquet as parquet
 
     source, column = _worker["file"], _worker["column"]
     schema = source.schema_arrow.append(pyarrow.field("url", pyarrow.large_string()))
-    path = os.path.join(_worker["folder"], f"{group}.parquet")
+    path = os.path.join(_worker["folder"], f"{groups[0]}.parquet")
     count = skipped = 0
     with parquet.ParquetWriter(path, schema, **_write_options(schema, column)) as writer:
-        for batch in source.iter_batches(batch_size=PIECE_ROWS, row_groups=[group]):
+        for batch in source.iter_batches(batch_size=PIECE_ROWS, row_groups=groups):
             keys = batch.column(column)
             if keys.null_count:
                 if not _worker["skip_invalid"]:
@@ -127,23 +127,27 @@ def _work_piece(group: int, row: int) -> Tuple[str, int, int]:
 def _presign_pieces(signer: Signer, path: str, column: str, options: Dict[str, Any],
                     workers: int, skip_invalid: bool, parquet_out: str,
                     progress: Callable[[int], None]) -> Tuple[int, int]:
-    """Parquet to Parquet with worker processes: a piece per row group (see the module)."""
+    """Parquet to Parquet with worker processes: a piece per row group, or per run of small
+    ones (see the module)."""
     import pyarrow.parquet as parquet
 
     from ._parquet_footer import Merger
 
-    starts = []
+    pieces: List[Tuple[List[int], int]] = []  # (row groups, the first one's first row)
     row = 0
     metadata = parquet.ParquetFile(path).metadata
     for group in range(metadata.num_row_groups):
-        starts.append(row)
+        # Small row groups are taken together: each piece costs a task and a file.
+        if not pieces or row - pieces[-1][1] >= 4 * PIECE_ROWS:
+            pieces.append(([], row))
+        pieces[-1][0].append(group)
         row += metadata.row_group(group).num_rows
     count = skipped = 0
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     folder = tempfile.mkdtemp(prefix="fastsig-", dir=shm)
     pending: Deque[Any] = collections.deque()
     pool = concurrent.futures.ProcessPoolExecutor(
-        min(workers, len(starts)), initializer=_start_piece_worker,
+        min(workers, len(pieces)), initializer=_start_piece_worker,
         initargs=(signer.portable(include_credentials=True), options, folder, path, column,
                   skip_invalid))
     try:
@@ -161,8 +165,8 @@ def _presign_pieces(signer: Signer, path: str, column: str, options: Dict[str, A
 
             # A few pieces ahead per worker: enough to keep them busy while this process
             # copies, few enough that shared memory holds only those.
-            for group, start in enumerate(starts):
-                pending.append(pool.submit(_work_piece, group, start))
+            for groups, start in pieces:
+                pending.append(pool.submit(_work_piece, groups, start))
                 while len(pending) > 2 * workers:
                     finish(pending.popleft())
             while pending:
