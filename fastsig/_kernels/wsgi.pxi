@@ -1,0 +1,192 @@
+# The WSGI middleware's compiled entry: one call into the kernels per request, which reads the
+# environ, verifies, and for a header-signed body within memory_limit reads and hashes it.
+# Included from _speedups.pyx (it uses the verifiers' cdef methods); the pure twin is
+# fastsig/_kernels/wsgi.py. Whatever this does not settle goes, untouched (or with the body it
+# read put back as a BytesIO), to WSGIMiddleware's general path, which also builds every error.
+
+from io import BytesIO as _BytesIO
+
+cdef object _read_exactly(object stream, Py_ssize_t length):
+    """Up to ``length`` bytes of the body (fewer only at its end), as one bytes."""
+    data = stream.read(length)
+    if type(data) is not bytes:
+        data = bytes(data)
+    if PyBytes_GET_SIZE(data) >= length:
+        return data
+    parts = [data]
+    got = PyBytes_GET_SIZE(data)
+    while got < length:
+        more = stream.read(length - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+cdef str _hex_sha256(bytes data):
+    cdef uint8_t digest[32]
+    cdef char hexed[64]
+    fs_sha256(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), digest)
+    fs_hex(digest, 32, hexed)
+    return ascii_str(hexed, 64)
+
+
+cdef Py_ssize_t _body_length(object value) except -2:
+    """CONTENT_LENGTH as a count: 0 for none or empty, -1 for what the general path judges."""
+    cdef const char *s
+    cdef Py_ssize_t n, i, length = 0
+    if value is None:
+        return 0
+    if type(value) is not str or not PyUnicode_IS_ASCII(value):
+        return -1
+    s = PyUnicode_AsUTF8AndSize(value, &n)
+    if n == 0:
+        return 0
+    if n > 15:
+        return -1
+    for i in range(n):
+        if not (b'0' <= s[i] <= b'9'):
+            return -1
+        length = length * 10 + (s[i] - 48)
+    return length
+
+
+def check_environ(HeaderVerifier verifier, PresignedVerifier presigned, environ,
+                  Py_ssize_t memory_limit, max_body_size):
+    """A WSGI request accepted in one call (see the pure twin), or None."""
+    cdef PyObject *key
+    cdef PyObject *value
+    cdef Py_ssize_t pos = 0, n, length, query_at, limit
+    cdef const char *s
+    cdef const char *k
+    cdef Target t
+    cdef Url u
+    cdef Buf b
+    cdef bint header_signed = False, chunked = False
+    if type(environ) is not dict or not in_use():
+        return None
+    host = None
+    declared = None
+    # Which headers there are, first: a presigned request needs no list of them.
+    while PyDict_Next(environ, &pos, &key, &value):
+        if type(<object>key) is not str or not PyUnicode_IS_ASCII(<object>key):
+            return None
+        k = PyUnicode_AsUTF8AndSize(<object>key, &n)
+        if n > 5 and memcmp(k, b"HTTP_", 5) == 0:
+            if n == 18 and memcmp(k + 5, b"AUTHORIZATION", 13) == 0:
+                header_signed = True
+            elif n >= 11 and memcmp(k + 5, b"X_AMZ_", 6) == 0:
+                header_signed = True
+                if n == 25 and memcmp(k + 11, b"CONTENT_SHA256", 14) == 0:
+                    declared = <object>value
+            elif n == 9 and memcmp(k + 5, b"HOST", 4) == 0:
+                host = <object>value
+            elif n == 22 and memcmp(k + 5, b"TRANSFER_ENCODING", 17) == 0:
+                chunked = True
+    length = _body_length(environ.get("CONTENT_LENGTH"))
+    # A bodiless request under wsgi.input_terminated (waitress, gunicorn: every GET) has no
+    # Transfer-Encoding: it is not a chunked body. One that has it goes the general way.
+    if length < 0 or chunked:
+        return None
+    m = method_bytes(environ.get("REQUEST_METHOD", "GET"))
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if m is None or type(target) is not str or not PyUnicode_IS_ASCII(target):
+        return None  # no raw target, or one that is not ASCII: the general path rebuilds it
+    s = PyUnicode_AsUTF8AndSize(target, &n)
+    if n == 0 or s[0] != b'/':
+        return None
+    if header_signed:
+        headers = wsgi_headers(environ)
+        if length == 0:
+            return verifier.accept_origin_form(m, s, n, headers, None)
+        limit = memory_limit
+        if max_body_size is not None and max_body_size < limit:
+            limit = max_body_size
+        if length > limit:
+            return None  # spooled to disk, or refused as too large, by the general path
+        if declared is None:
+            pending = verifier.accept_origin_form(m, s, n, headers, None, True)
+            if pending is None:
+                return None
+        elif declared == "UNSIGNED-PAYLOAD":
+            return verifier.accept_origin_form(m, s, n, headers, None)
+        elif type(declared) is str and PyUnicode_GET_LENGTH(declared) == 64:
+            pending = verifier.accept_origin_form(m, s, n, headers, declared)
+            if pending is None:
+                return None
+        else:
+            return None  # aws-chunked, or a value the general path judges
+        data = _read_exactly(environ["wsgi.input"], length)
+        body = _BytesIO(data)
+        environ["wsgi.input"] = body
+        if PyBytes_GET_SIZE(data) != length:
+            return None  # the general path reads it again and says it is short
+        actual = _hex_sha256(data)
+        if declared is None:
+            verified = (<_Deferred?>pending).finish(actual)
+        else:
+            verified = pending if actual == declared else None
+        if verified is not None:
+            environ["CONTENT_LENGTH"] = str(length)
+        return verified
+    if length:
+        return None  # an unsigned body: the general path refuses it
+    # Presigned: the URL is the scheme, the Host header and the target.
+    scheme = environ.get("wsgi.url_scheme", "http")
+    if (type(host) is not str or not PyUnicode_IS_ASCII(host) or type(scheme) is not str
+            or not PyUnicode_IS_ASCII(scheme)):
+        return None
+    host_b = (<str>host).encode("ascii")
+    if not plain_host(host_b):
+        return None
+    k = <const char *>memchr(s, b'?', n)
+    query_at = -1 if k == NULL else k - s
+    t.path = s
+    t.path_n = n if query_at < 0 else query_at
+    t.query = NULL if query_at < 0 or query_at == n - 1 else s + query_at + 1
+    t.query_n = 0 if t.query == NULL else n - query_at - 1
+    if (not url_part_ok(t.path, t.path_n, SLASH)
+            or (t.query_n and memchr(t.query, b'#', t.query_n) != NULL)):
+        return None
+    s = PyUnicode_AsUTF8AndSize(scheme, &n)
+    origin = presigned.origins.find_origin_of(s, n, host_b)
+    if origin is None:
+        buf_init(&b, 0)
+        try:
+            buf_add(&b, s, n)
+            buf_add(&b, b"://", 3)
+            buf_add(&b, PyBytes_AS_STRING(host_b), PyBytes_GET_SIZE(host_b))
+            if parse_url_at(&u, b.p, b.n, True) or u.authority_end != b.n:
+                return None
+            origin = presigned.origins.find(&u)
+            if origin is None:
+                return None
+        finally:
+            buf_free(&b)
+    # The URL's host is the Host header as sent only when the signers' rules leave it so.
+    if origin[1] != host:
+        return None
+    return presigned.accept(m, t, origin)
+
+
+@cython.auto_pickle(False)  # a middleware is not pickled
+cdef class _WSGIEntry:
+    """Where each request enters fastsig.middleware.WSGIMiddleware, a base class of it: a
+    request the one-call check accepts is stored into the environ and handed to the app; any
+    other goes to the middleware's ``_general``."""
+
+    cdef public object app
+    cdef public object _check_environ
+    cdef public object _header_verifier
+    cdef public object _presigned
+    cdef public Py_ssize_t memory_limit
+    cdef public object max_body_size
+
+    def __call__(self, environ, start_response):
+        verified = self._check_environ(self._header_verifier, self._presigned, environ,
+                                       self.memory_limit, self.max_body_size)
+        if verified is None:
+            return self._general(environ, start_response)
+        environ["fastsig.verified"] = verified  # middleware.ENVIRON_KEY
+        return self.app(environ, start_response)
