@@ -35,7 +35,6 @@ from xml.sax.saxutils import escape
 
 from . import _backend
 from ._chunked import ChunkedReader
-from ._kernels import wsgi as _wsgi_kernel
 from ._errors import IncompleteBodyError, PayloadHashMismatchError, VerificationError
 from .sigv4 import UNSIGNED_PAYLOAD
 from .verifier import PendingVerification, Verifier, VerifiedRequest
@@ -256,11 +255,6 @@ class _Middleware:
 _compiled = _backend.available.get("cython")
 
 
-def _check_environ_of(kernels: Any) -> Callable[..., Any]:
-    check = getattr(kernels, "check_environ", None)
-    return check if check is not None else _wsgi_kernel.check_environ
-
-
 class _Pending:
     """A request verified as far as it can be before its body is read."""
 
@@ -313,7 +307,7 @@ class WSGIMiddleware(_WSGIBase, _Middleware):
         # accepts nothing, and the general path binds the new backend's.
         self._kernels, check_scope, self._presigned = self.verifier._scope_checker()
         self._header_verifier = check_scope.__self__
-        self._check_environ = _check_environ_of(self._kernels)
+        self._check_environ = self._kernels.check_environ
 
     def _general(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self._kernels is not _backend.kernels:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional
+
+from fastsig._errors import InvalidURLError
+
+from .headers import wsgi_headers
+from .request import _origin
+from .verify_headers import _PLAIN_HOST, _in_use
 
 __all__ = ["check_environ"]
 
@@ -40,30 +46,23 @@ def check_environ(verifier: Any, presigned: Any, environ: Dict[str, Any], memory
     by ``presigned``; header-signed with a body within ``memory_limit``, which is read,
     hashed and left in ``wsgi.input`` as a BytesIO (also when None is returned, for the
     general path to read again). A raw target (RAW_URI, REQUEST_URI) in ASCII is needed."""
-    from .. import _speedups_py as py
-
-    if environ.__class__ is not dict or not py._in_use():
+    if environ.__class__ is not dict or not _in_use():
         return None
-    headers: List[Tuple[str, Any]] = []
     host = declared = None
     header_signed = chunked = False
     for key, value in environ.items():
         if key.__class__ is not str or not key.isascii():
             return None
-        if key.startswith("HTTP_") and len(key) > 5:
-            headers.append((key[5:].replace("_", "-"), value))
-            if key == "HTTP_AUTHORIZATION":
-                header_signed = True
-            elif key.startswith("HTTP_X_AMZ_"):
-                header_signed = True
-                if key == "HTTP_X_AMZ_CONTENT_SHA256":
-                    declared = value
-            elif key == "HTTP_HOST":
-                host = value
-            elif key == "HTTP_TRANSFER_ENCODING":
-                chunked = True
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            headers.append((key.replace("_", "-"), value))
+        if key == "HTTP_AUTHORIZATION":
+            header_signed = True
+        elif key.startswith("HTTP_X_AMZ_"):
+            header_signed = True
+            if key == "HTTP_X_AMZ_CONTENT_SHA256":
+                declared = value
+        elif key == "HTTP_HOST":
+            host = value
+        elif key == "HTTP_TRANSFER_ENCODING":
+            chunked = True
     length = _body_length(environ.get("CONTENT_LENGTH"))
     # A bodiless request under wsgi.input_terminated (waitress, gunicorn: every GET) has no
     # Transfer-Encoding: it is not a chunked body. One that has it goes the general way.
@@ -75,6 +74,7 @@ def check_environ(verifier: Any, presigned: Any, environ: Dict[str, Any], memory
             or not target.startswith("/")):
         return None
     if header_signed:
+        headers = wsgi_headers(environ)
         if length == 0:
             return verifier.check(method, target, headers, None)  # type: ignore[no-any-return]
         limit = memory_limit if max_body_size is None else min(memory_limit, max_body_size)
@@ -106,15 +106,15 @@ def check_environ(verifier: Any, presigned: Any, environ: Dict[str, Any], memory
         return None
     scheme = environ.get("wsgi.url_scheme", "http")
     if (host.__class__ is not str or not host.isascii() or scheme.__class__ is not str
-            or not scheme.isascii() or not py._PLAIN_HOST.fullmatch(host.encode("ascii"))):
+            or not scheme.isascii() or not _PLAIN_HOST.fullmatch(host.encode("ascii"))):
         return None
     path, _, query = target.partition("?")
     if "#" in path or "#" in query:
         return None
     try:
         # The URL's host is the Host header as sent only when the signers' rules leave it so.
-        if py._origin(scheme, host)[1] != host:
+        if _origin(scheme, host)[1] != host:
             return None
         return presigned.check(method, f"{scheme}://{host}{target}")  # type: ignore[no-any-return]
-    except (UnicodeError, py.InvalidURLError):
+    except (UnicodeError, InvalidURLError):
         return None
