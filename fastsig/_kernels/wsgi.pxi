@@ -66,13 +66,14 @@ def check_environ(HeaderVerifier verifier, PresignedVerifier presigned, environ,
     cdef bint header_signed = False, chunked = False
     if type(environ) is not dict or not in_use():
         return None
-    host = None
-    declared = None
-    # Which headers there are, first: a presigned request needs no list of them.
+    host = declared = method = raw_uri = request_uri = content_length = None
+    # One pass over the environ for what the request needs (a presigned one needs no list of
+    # its headers), instead of a lookup for each.
     while PyDict_Next(environ, &pos, &key, &value):
         if type(<object>key) is not str or not PyUnicode_IS_ASCII(<object>key):
             return None
-        k = PyUnicode_AsUTF8AndSize(<object>key, &n)
+        k = <const char *>PyUnicode_DATA(<object>key)
+        n = PyUnicode_GET_LENGTH(<object>key)
         if n > 5 and memcmp(k, b"HTTP_", 5) == 0:
             if n == 18 and memcmp(k + 5, b"AUTHORIZATION", 13) == 0:
                 header_signed = True
@@ -84,35 +85,43 @@ def check_environ(HeaderVerifier verifier, PresignedVerifier presigned, environ,
                 host = <object>value
             elif n == 22 and memcmp(k + 5, b"TRANSFER_ENCODING", 17) == 0:
                 chunked = True
-    length = _body_length(environ.get("CONTENT_LENGTH"))
+        elif n == 14 and memcmp(k, b"REQUEST_METHOD", 14) == 0:
+            method = <object>value
+        elif n == 7 and memcmp(k, b"RAW_URI", 7) == 0:
+            raw_uri = <object>value
+        elif n == 11 and memcmp(k, b"REQUEST_URI", 11) == 0:
+            request_uri = <object>value
+        elif n == 14 and memcmp(k, b"CONTENT_LENGTH", 14) == 0:
+            content_length = <object>value
+    length = _body_length(content_length)
     # A bodiless request under wsgi.input_terminated (waitress, gunicorn: every GET) has no
     # Transfer-Encoding: it is not a chunked body. One that has it goes the general way.
     if length < 0 or chunked:
         return None
-    m = method_bytes(environ.get("REQUEST_METHOD", "GET"))
-    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    m = method_bytes("GET" if method is None else method)
+    target = raw_uri if raw_uri else request_uri  # as the general path's _wsgi_target
     if m is None or type(target) is not str or not PyUnicode_IS_ASCII(target):
         return None  # no raw target, or one that is not ASCII: the general path rebuilds it
     s = PyUnicode_AsUTF8AndSize(target, &n)
     if n == 0 or s[0] != b'/':
         return None
     if header_signed:
-        headers = wsgi_headers(environ)
+        # The headers are read from the environ in place (as wsgi_headers would give them).
         if length == 0:
-            return verifier.accept_origin_form(m, s, n, headers, None)
+            return verifier.accept_origin_form(m, s, n, environ, None, False, True)
         limit = memory_limit
         if max_body_size is not None and max_body_size < limit:
             limit = max_body_size
         if length > limit:
             return None  # spooled to disk, or refused as too large, by the general path
         if declared is None:
-            pending = verifier.accept_origin_form(m, s, n, headers, None, True)
+            pending = verifier.accept_origin_form(m, s, n, environ, None, True, True)
             if pending is None:
                 return None
         elif declared == "UNSIGNED-PAYLOAD":
-            return verifier.accept_origin_form(m, s, n, headers, None)
+            return verifier.accept_origin_form(m, s, n, environ, None, False, True)
         elif type(declared) is str and PyUnicode_GET_LENGTH(declared) == 64:
-            pending = verifier.accept_origin_form(m, s, n, headers, declared)
+            pending = verifier.accept_origin_form(m, s, n, environ, declared, False, True)
             if pending is None:
                 return None
         else:
@@ -127,8 +136,9 @@ def check_environ(HeaderVerifier verifier, PresignedVerifier presigned, environ,
             verified = (<_Deferred?>pending).finish(actual)
         else:
             verified = pending if actual == declared else None
-        if verified is not None:
-            environ["CONTENT_LENGTH"] = str(length)
+        if verified is not None and PyUnicode_GET_LENGTH(content_length) > 1 and \
+                (<str>content_length)[0] == "0":
+            environ["CONTENT_LENGTH"] = str(length)  # as the general path gives it: no zeros
         return verified
     if length:
         return None  # an unsigned body: the general path refuses it
