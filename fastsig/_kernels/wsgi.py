@@ -76,14 +76,14 @@ def check_environ(verifier: Any, presigned: Any, environ: Dict[str, Any], memory
     if header_signed:
         headers = wsgi_headers(environ)
         if length == 0:
-            return verifier.check(method, target, headers, None)  # type: ignore[no-any-return]
+            return verifier.check(method, target, headers, None)
         limit = memory_limit if max_body_size is None else min(memory_limit, max_body_size)
         if length > limit:
             return None
         if declared is None:
             pending = verifier.check(method, target, headers, None, True)
         elif declared == "UNSIGNED-PAYLOAD":
-            return verifier.check(method, target, headers, None)  # type: ignore[no-any-return]
+            return verifier.check(method, target, headers, None)
         elif declared.__class__ is str and len(declared) == 64:
             pending = verifier.check(method, target, headers, declared)
         else:
@@ -101,7 +101,7 @@ def check_environ(verifier: Any, presigned: Any, environ: Dict[str, Any], memory
             verified = pending if actual == declared else None
         if verified is not None:
             environ["CONTENT_LENGTH"] = str(length)
-        return verified  # type: ignore[no-any-return]
+        return verified
     if length:
         return None
     scheme = environ.get("wsgi.url_scheme", "http")
@@ -115,6 +115,6 @@ def check_environ(verifier: Any, presigned: Any, environ: Dict[str, Any], memory
         # The URL's host is the Host header as sent only when the signers' rules leave it so.
         if _origin(scheme, host)[1] != host:
             return None
-        return presigned.check(method, f"{scheme}://{host}{target}")  # type: ignore[no-any-return]
+        return presigned.check(method, f"{scheme}://{host}{target}")
     except (UnicodeError, InvalidURLError):
         return None
