@@ -144,8 +144,8 @@ class _ASGIEntry:
     def __call__(self, scope: Any, receive: Any, send: Any) -> Any: ...
 
 def check_environ(
-    verifier: HeaderVerifier, presigned: PresignedVerifier, environ: Any, memory_limit: int,
-    max_body_size: Optional[int],
+    verifier: HeaderVerifier, presigned: PresignedVerifier, environ: Any, memory_limit: float,
+    max_body_size: Optional[float],
 ) -> Optional[Any]: ...
 
 @disjoint_base
@@ -154,8 +154,8 @@ class _WSGIEntry:
     _check_environ: Any
     _header_verifier: Any
     _presigned: Any
-    memory_limit: int
-    max_body_size: Optional[int]
+    memory_limit: Any
+    max_body_size: Any
     def __call__(self, environ: Any, start_response: Any) -> Any: ...
 
 @disjoint_base

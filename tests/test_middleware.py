@@ -687,3 +687,16 @@ def test_wsgi_entry_settles_usual_requests_in_one_call():
             assert verified is not None and verified.access_key_id == "AKIDEXAMPLE", environ
             body = environ["wsgi.input"].read()
             assert body == (_WSGI_BODY if environ["REQUEST_METHOD"] in ("POST", "PUT") else b"")
+
+
+def test_wsgi_entry_takes_any_number_for_its_limits(backend):
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [environ["wsgi.input"].read()]
+
+    environ = _signed_environ("execute-api", "POST", "/items", _WSGI_BODY)
+    middleware = WSGIMiddleware(app, Verifier({_WSGI_CREDS.access_key_id: _WSGI_CREDS}.get),
+                                memory_limit=1e6, max_body_size=float(1 << 20))
+    statuses = []
+    out = b"".join(middleware(environ, lambda status, headers, *exc: statuses.append(status)))
+    assert statuses == ["200 OK"] and out == _WSGI_BODY

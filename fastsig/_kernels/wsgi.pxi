@@ -53,11 +53,16 @@ cdef Py_ssize_t _body_length(object value) except -2:
 
 
 def check_environ(HeaderVerifier verifier, PresignedVerifier presigned, environ,
-                  Py_ssize_t memory_limit, max_body_size):
+                  memory_limit, max_body_size):
     """A WSGI request accepted in one call (see the pure twin), or None."""
+    return check_environ_c(verifier, presigned, environ, memory_limit, max_body_size)
+
+
+cdef object check_environ_c(HeaderVerifier verifier, PresignedVerifier presigned, environ,
+                            memory_limit, max_body_size):
     cdef PyObject *key
     cdef PyObject *value
-    cdef Py_ssize_t pos = 0, n, length, query_at, limit
+    cdef Py_ssize_t pos = 0, n, length, query_at
     cdef const char *s
     cdef const char *k
     cdef Target t
@@ -109,10 +114,8 @@ def check_environ(HeaderVerifier verifier, PresignedVerifier presigned, environ,
         # The headers are read from the environ in place (as wsgi_headers would give them).
         if length == 0:
             return verifier.accept_origin_form(m, s, n, environ, None, False, True)
-        limit = memory_limit
-        if max_body_size is not None and max_body_size < limit:
-            limit = max_body_size
-        if length > limit:
+        # memory_limit and max_body_size are the middleware's attributes, any number.
+        if length > memory_limit or (max_body_size is not None and length > max_body_size):
             return None  # spooled to disk, or refused as too large, by the general path
         if declared is None:
             pending = verifier.accept_origin_form(m, s, n, environ, None, True, True)
@@ -180,6 +183,9 @@ def check_environ(HeaderVerifier verifier, PresignedVerifier presigned, environ,
     return presigned.accept(m, t, origin)
 
 
+cdef object CHECK_ENVIRON = check_environ
+
+
 @cython.auto_pickle(False)  # a middleware is not pickled
 cdef class _WSGIEntry:
     """Where each request enters fastsig.middleware.WSGIMiddleware, a base class of it: a
@@ -190,12 +196,17 @@ cdef class _WSGIEntry:
     cdef public object _check_environ
     cdef public object _header_verifier
     cdef public object _presigned
-    cdef public Py_ssize_t memory_limit
+    cdef public object memory_limit
     cdef public object max_body_size
 
     def __call__(self, environ, start_response):
-        verified = self._check_environ(self._header_verifier, self._presigned, environ,
+        if self._check_environ is CHECK_ENVIRON:  # this module's: called in C, no arguments boxed
+            verified = check_environ_c(<HeaderVerifier?>self._header_verifier,
+                                       <PresignedVerifier?>self._presigned, environ,
                                        self.memory_limit, self.max_body_size)
+        else:
+            verified = self._check_environ(self._header_verifier, self._presigned, environ,
+                                           self.memory_limit, self.max_body_size)
         if verified is None:
             return self._general(environ, start_response)
         environ["fastsig.verified"] = verified  # middleware.ENVIRON_KEY

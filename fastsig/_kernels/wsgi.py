@@ -39,8 +39,8 @@ def _read_exactly(stream: Any, length: int) -> bytes:
     return b"".join(parts)
 
 
-def check_environ(verifier: Any, presigned: Any, environ: Dict[str, Any], memory_limit: int,
-                  max_body_size: Optional[int]) -> Optional[tuple]:
+def check_environ(verifier: Any, presigned: Any, environ: Dict[str, Any], memory_limit: float,
+                  max_body_size: Optional[float]) -> Optional[tuple]:
     """A WSGI request accepted in one call, or None for WSGIMiddleware's general path (which
     also builds every error): with no body, header-signed by ``verifier`` or a presigned URL
     by ``presigned``; header-signed with a body within ``memory_limit``, which is read,
@@ -77,8 +77,7 @@ def check_environ(verifier: Any, presigned: Any, environ: Dict[str, Any], memory
         headers = wsgi_headers(environ)
         if length == 0:
             return verifier.check(method, target, headers, None)
-        limit = memory_limit if max_body_size is None else min(memory_limit, max_body_size)
-        if length > limit:
+        if length > memory_limit or (max_body_size is not None and length > max_body_size):
             return None
         if declared is None:
             pending = verifier.check(method, target, headers, None, True)
