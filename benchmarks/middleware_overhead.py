@@ -6,27 +6,31 @@
 
 Runs a server (uvicorn with ``ASGIMiddleware``, or waitress or gunicorn with
 ``WSGIMiddleware``: one worker, pinned to CPU 0 where taskset exists) with the bare app and with
-the middleware in front, in alternating rounds, while wrk (pinned to CPU 1) sends the same
-header-signed GET, and then a presigned GET; prints the best requests/s of each and the
-overhead; and the server's own CPU time per request (the scheduler's count, from /proc),
-which a busy neighbour disturbs less than throughput. Best of many short alternating rounds
-(on a shared machine a slow spell can halve a single run), and the median and quartiles over
-rounds of the two apps' CPU-per-request ratio within each round, with the interval that holds
-the true median with 95% confidence (order statistics: no assumption about the noise's
+the middleware in front, in alternating rounds, while wrk (pinned to CPU 1) cycles through 1,000
+distinct header-signed requests (a GET; for WSGI a POST with a 100-byte body the app reads),
+and then 1,000 distinct presigned GETs, through a Lua script (wrk cannot sign: the requests are
+signed before each round, within the verifier's skew). It prints the medians over rounds of
+requests/s and of the server's own CPU time per request (the scheduler's count for the server
+and its workers, from /proc, over the wrk run, divided by the requests served), with their
+min-max, and the median, quartiles and min-max of the middleware's added CPU a request as a
+ratio to the bare app's within each round (a slow spell hits both), with the interval that
+holds the true median with 95% confidence (order statistics: no assumption about the noise's
 distribution, which here is anything but normal). ``--kind`` picks one kind of request.
 
-First it times the middleware in-process (the app's coroutine driven by hand, caches warm),
-for scale. ``--calibrate US`` adds a third server whose middleware does nothing but burn US
-microseconds of CPU a request: what that costs under wrk shows how this machine magnifies a
-known amount of work. ``--instructions`` counts instead of timing: both servers run under
-callgrind while wrk loads them, and the difference of instructions a request is what the
-middleware adds (repeatable to a fraction of a percent; needs valgrind). Needs wrk (Debian:
-apt-get install wrk) and uvicorn.
+First it times the middleware in-process over the same kinds of distinct requests (the WSGI app
+called with waitress's environ, the ASGI app's coroutine driven by hand; this thread's CPU
+time, medians of interleaved rounds with min-max). ``--calibrate US`` adds a third server whose
+middleware does nothing but burn US microseconds of CPU a request: what that costs under wrk
+shows how this machine magnifies a known amount of work. ``--instructions`` counts instead of
+timing: both servers run under callgrind while wrk loads them, and the difference of
+instructions a request is what the middleware adds (repeatable to a fraction of a percent;
+needs valgrind). Needs wrk (Debian: apt-get install wrk) and uvicorn.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import re
@@ -35,8 +39,8 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-import timeit
 
 APP = "middleware_overhead:{}"
 KINDS = ("header-signed", "presigned")
@@ -169,22 +173,30 @@ def _cpu_seconds(pid):
     return user, total / 1e9
 
 
-def _wrk_argv(url, headers, body, seconds):
-    argv = ["wrk", "-t1", "-c32", f"-d{seconds}s", url]
-    for name, value in headers.items():
-        argv[1:1] = ["-H", f"{name}: {value}"]
-    if body is not None:  # wrk's Lua hook for a POST with a body
-        script = os.path.join(HERE, ".wrk-post.lua")
-        with open(script, "w") as lua:
-            lua.write(f'wrk.method = "POST"\nwrk.body = [[{body.decode()}]]\n')
-        argv[1:1] = ["-s", script]
-    return argv
+def _lua(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _wrk(url, headers, body, seconds, server):
+def _wrk_argv(port, requests, seconds):
+    """wrk sending ``requests`` (method, target, headers, body), distinct signed requests,
+    in turn: a Lua script holds them, as wrk cannot sign."""
+    script = os.path.join(tempfile.gettempdir(), f"fastsig-wrk-{port}.lua")
+    lines = ["local requests = {}", "function init(args)"]
+    for method, target, headers, body in requests:
+        fields = ", ".join(f"[{_lua(name)}] = {_lua(value)}" for name, value in headers.items())
+        lines.append(f"  requests[#requests + 1] = wrk.format({_lua(method)}, {_lua(target)}, "
+                     f"{{{fields}}}, {'nil' if body is None else _lua(body.decode())})")
+    lines += ["end", "local i = 0", "function request()", "  i = i % #requests + 1",
+              "  return requests[i]", "end"]
+    with open(script, "w") as lua:
+        lua.write("\n".join(lines) + "\n")
+    return ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", script, f"http://127.0.0.1:{port}/"]
+
+
+def _wrk(port, requests, seconds, server):
     """(requests/s, server CPU microseconds per request, the user-space part of it) of one
     wrk run."""
-    argv = _wrk_argv(url, headers, body, seconds)
+    argv = _wrk_argv(port, requests, seconds)
     before = _cpu_seconds(server.pid)
     out = subprocess.run(_pinned(1, argv), capture_output=True, text=True, check=True).stdout
     after = _cpu_seconds(server.pid)
@@ -200,57 +212,85 @@ def _wrk(url, headers, body, seconds, server):
 BODY = b'{"TableName": "Music", "Key": {"Artist": {"S": "No One You Know"}}}'.ljust(100)
 
 
-def _requests(signer, port, wsgi=False):
-    """(URL, headers, body) of the header-signed request (a GET, or for a WSGI server a POST
-    with a 100-byte body the app reads) and the presigned GET, signed now (inside the
-    verifier's 15-minute skew)."""
-    url = f"http://127.0.0.1:{port}/items?id=42"
-    body = BODY if wsgi else None
-    signed = signer.sign("POST" if wsgi else "GET", url, body=body)
-    return {
-        "header-signed": (url, {k: v for k, v in signed.headers.items() if k != "Host"}, body),
-        "presigned": (signer.presign("GET", url, expires_in=600), {}, None),
-    }
+DISTINCT = 1000  # requests each kind cycles through: caches see what real traffic gives them
 
 
-def _in_process_wsgi_us(app, url, headers, body, number=20000, repeat=9):
-    """Microseconds a WSGI app takes a request, called with the environ waitress would give
-    it (the body read by the app from wsgi.input): best of ``repeat``."""
+def _requests(signer, port, wsgi=False, count=DISTINCT):
+    """kind -> ``count`` distinct (method, target, headers, body): the header-signed request
+    (a GET, or for a WSGI server a POST with a 100-byte body the app reads) and the presigned
+    GET, signed now (inside the verifier's 15-minute skew), each for another item."""
+    host = f"127.0.0.1:{port}"
+    signed, presigned = [], []
+    for i in range(count):
+        url = f"http://{host}/items?id={i}"
+        body = BODY if wsgi else None
+        sent = signer.sign("POST" if wsgi else "GET", url, body=body)
+        signed.append(("POST" if wsgi else "GET", f"/items?id={i}",
+                       {"Host": host, **{k: v for k, v in sent.headers.items() if k != "Host"}},
+                       body))
+        url = signer.presign("GET", url, expires_in=600)
+        presigned.append(("GET", url.split(host, 1)[1], {"Host": host}, None))
+    return {"header-signed": signed, "presigned": presigned}
+
+
+def _cycle(items):
+    return itertools.cycle(items).__next__
+
+
+def _cpu_us(one, number):
+    """Microseconds of this thread's CPU a call of ``one`` takes, over ``number`` calls: CPU
+    time, not wall time, which the machine's other jobs stretch."""
+    start = time.thread_time_ns()
+    for _ in range(number):
+        one()
+    return (time.thread_time_ns() - start) / number / 1000
+
+
+def _wsgi_call(app, requests):
+    """A call of ``app`` with the next request's environ as waitress gives it (RAW_URI,
+    REQUEST_URI, wsgi.input_terminated; the body read by the app from wsgi.input)."""
     import io
 
-    target = url.split("//", 1)[1].partition("/")[2]
-    path, _, query = target.partition("?")
-    base = {"REQUEST_METHOD": "POST" if body is not None else "GET", "SCRIPT_NAME": "",
-            "PATH_INFO": "/" + path, "QUERY_STRING": query, "REQUEST_URI": "/" + target,
-            "RAW_URI": "/" + target, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1:8000",
-            "HTTP_USER_AGENT": "wrk", "HTTP_ACCEPT": "*/*", "wsgi.url_scheme": "http",
-            "wsgi.input_terminated": True}
-    for name, value in headers.items():
-        key = name.upper().replace("-", "_")
-        base[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
-    if body is not None:
-        base["CONTENT_LENGTH"] = str(len(body))
+    environs = []
+    for method, target, headers, body in requests:
+        path, _, query = target.partition("?")
+        environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path,
+                   "QUERY_STRING": query, "REQUEST_URI": target, "RAW_URI": target,
+                   "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
+                   "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_USER_AGENT": "wrk", "HTTP_ACCEPT": "*/*",
+                   "wsgi.url_scheme": "http", "wsgi.input_terminated": True}
+        for name, value in headers.items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        if body is not None:
+            environ["CONTENT_LENGTH"] = str(len(body))
+        environs.append((environ, body or b""))
+    following = _cycle(environs)
 
     def start_response(status, response_headers, exc_info=None):
         pass
 
     def one():
+        base, body = following()
         environ = dict(base)
-        environ["wsgi.input"] = io.BytesIO(body or b"")
+        environ["wsgi.input"] = io.BytesIO(body)
         for _ in app(environ, start_response):
             pass
 
-    return min(timeit.repeat(one, number=number, repeat=repeat)) / number * 1e6
+    return one
 
 
-def _in_process_us(app, url, headers, number=20000, repeat=9):
-    """Microseconds an app takes a request when its coroutine is driven by hand with the
-    scope uvicorn would give it: best of ``repeat``."""
-    target = url.split("//", 1)[1].partition("/")[2]
-    path, _, query = target.partition("?")
-    raw_headers = [(b"host", b"127.0.0.1:8000")] + [
-        (name.lower().encode(), value.encode()) for name, value in headers.items()]
+def _asgi_call(app, requests):
+    """A call of ``app`` with the next request's scope as uvicorn gives it, its coroutine
+    driven by hand."""
+    scopes = []
+    for method, target, headers, _ in requests:
+        path, _, query = target.partition("?")
+        scopes.append({"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                       "scheme": "http", "method": method, "root_path": "", "path": path,
+                       "raw_path": path.encode(), "query_string": query.encode(),
+                       "headers": [(name.lower().encode(), value.encode())
+                                   for name, value in headers.items()]})
+    following = _cycle(scopes)
 
     async def receive():
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -259,16 +299,30 @@ def _in_process_us(app, url, headers, number=20000, repeat=9):
         pass
 
     def one():
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "scheme": "http", "method": "GET", "root_path": "", "path": "/" + path,
-                 "raw_path": ("/" + path).encode(), "query_string": query.encode(),
-                 "headers": raw_headers}
         try:
-            app(scope, receive, send).send(None)
+            app(dict(following()), receive, send).send(None)
         except StopIteration:
             pass
 
-    return min(timeit.repeat(one, number=number, repeat=repeat)) / number * 1e6
+    return one
+
+
+def _in_process(apps, requests, wsgi, rounds=15, number=10000):
+    """app -> per-round microseconds of CPU a request, the apps interleaved in each round (in
+    alternating order) over the same distinct requests, caches warm."""
+    calls = {app: (_wsgi_call if wsgi else _asgi_call)(globals()[app], requests) for app in apps}
+    for one in calls.values():
+        _cpu_us(one, number)  # warm up
+    times = {app: [] for app in apps}
+    for round_ in range(rounds):
+        for app in apps if round_ % 2 == 0 else apps[::-1]:
+            times[app].append(_cpu_us(calls[app], number))
+    return times
+
+
+def _median_range(values, unit=" us", sign=""):
+    return (f"{statistics.median(values):{sign}.2f}{unit} (min {min(values):{sign}.2f}, "
+            f"max {max(values):{sign}.2f})")
 
 
 def _instructions(app, kind, seconds, signer, out_dir):
@@ -278,9 +332,8 @@ def _instructions(app, kind, seconds, signer, out_dir):
     port = _free_port()
     server = _serve(app, port, 0, _callgrind(out))
     try:
-        url, headers, body = _requests(signer, port)[kind]
-        text = subprocess.run(_wrk_argv(url, headers, body, seconds), capture_output=True,
-                              text=True, check=True).stdout
+        text = subprocess.run(_wrk_argv(port, _requests(signer, port)[kind], seconds),
+                              capture_output=True, text=True, check=True).stdout
         served = int(re.search(r"(\d+) requests in", text).group(1))
     finally:
         server.terminate()
@@ -317,9 +370,8 @@ def count_instructions(seconds, kinds=KINDS):
     wrk's load: repeatable where timings on a shared machine are not. Each server runs twice,
     under ``seconds`` and three times as many of load: the difference leaves out starting,
     stopping and wrk's connecting. valgrind hides SHA-NI, so SHA-256 runs its portable code
-    here; it is counted apart, in compressions."""
-    import tempfile
-
+    here; it is counted apart, in compressions. (uvicorn only: waitress's and gunicorn's
+    counts a request swing with how requests queue under valgrind's slowness.)"""
     from fastsig import Credentials, Signer
 
     if not shutil.which("valgrind"):
@@ -397,24 +449,22 @@ def main(argv=None):
              verified_name: "WSGIMiddleware" if wsgi else "ASGIMiddleware"}
     kinds = args.kind or KINDS
     for kind in kinds:
-        url, headers, body = _requests(signer, 8000, wsgi)[kind]
-        if wsgi:
-            measure = lambda app: _in_process_wsgi_us(globals()[app], url, headers, body)  # noqa: E731
-        else:
-            measure = lambda app: _in_process_us(globals()[app], url, headers)  # noqa: E731
-        bare = measure(bare_name)
-        added = ", ".join(f"{extra[app]} +{measure(app) - bare:.2f} us" for app in apps[1:])
-        print(f"{kind} request in-process: bare app {bare:.2f} us, {added}")
+        times = _in_process(apps, _requests(signer, 8000, wsgi)[kind], wsgi)
+        bare = times[bare_name]
+        added = "; ".join(
+            f"{extra[app]} adds {_median_range([v - b for v, b in zip(times[app], bare)])}"
+            for app in apps[1:])
+        print(f"{kind} request in-process ({DISTINCT} distinct, CPU time, medians of "
+              f"{len(bare)} interleaved rounds): bare app {_median_range(bare)}; {added}")
     ports = {app: _free_port() for app in apps}
     servers = {app: _serve(app, port, args.calibrate, server=args.server)
                for app, port in ports.items()}
     try:
         for kind in kinds:
             for app in apps:  # warm up: a server's first requests import and specialize code
-                url, headers, body = _requests(signer, ports[app], wsgi)[kind]
-                _wrk(url, headers, body, 1, servers[app])
-            best = dict.fromkeys(apps, 0.0)
-            cost = {app: float("inf") for app in apps}
+                _wrk(ports[app], _requests(signer, ports[app], wsgi)[kind], 1, servers[app])
+            rates = {app: [] for app in apps}
+            costs = {app: [] for app in apps}
             # Each round's CPU-per-request ratio to the bare app (a slow spell hits both),
             # and the same for user-space CPU (the kernel's part is the network's).
             paired = {app: [] for app in apps[1:]}
@@ -422,22 +472,25 @@ def main(argv=None):
             for round_ in range(args.rounds):
                 cpu_of, user_of = {}, {}
                 for app in apps if round_ % 2 == 0 else apps[::-1]:  # cancel drift
-                    url, headers, body = _requests(signer, ports[app], wsgi)[kind]
-                    rate, cpu, user = _wrk(url, headers, body, args.seconds, servers[app])
-                    best[app] = max(best[app], rate)
-                    cost[app] = min(cost[app], cpu)
+                    requests = _requests(signer, ports[app], wsgi)[kind]
+                    rate, cpu, user = _wrk(ports[app], requests, args.seconds, servers[app])
+                    rates[app].append(rate)
+                    costs[app].append(cpu)
                     cpu_of[app], user_of[app] = cpu, user
                 for app in apps[1:]:
                     paired[app].append(cpu_of[app] / cpu_of[bare_name] - 1)
                     paired_user[app].append(user_of[app] / user_of[bare_name] - 1)
-            print(f"{kind} request under wrk and {args.server}, fastsig backend {backend}: bare "
-                  f"app {best[bare_name]:,.0f} req/s, {cost[bare_name]:.1f} us of server CPU "
-                  f"a request")
+            bare_rate = statistics.median(rates[bare_name])
+            print(f"{kind} request under wrk and {args.server} ({DISTINCT} distinct requests "
+                  f"cycled), fastsig backend {backend}, medians of {args.rounds} interleaved "
+                  f"rounds: bare app {bare_rate:,.0f} req/s, server CPU a request "
+                  f"{_median_range(costs[bare_name])}")
             for app in apps[1:]:
-                print(f"  {extra[app]}: {best[app]:,.0f} req/s "
-                      f"({best[bare_name] / best[app] - 1:+.1%}), {cost[app]:.1f} us a request "
-                      f"({cost[app] / cost[bare_name] - 1:+.1%}); paired rounds "
-                      f"{_spread(paired[app])}; user-space CPU alone "
+                rate = statistics.median(rates[app])
+                print(f"  {extra[app]}: {rate:,.0f} req/s ({bare_rate / rate - 1:+.1%}), server "
+                      f"CPU a request {_median_range(costs[app])}; added CPU a request, paired "
+                      f"rounds: {_spread(paired[app])}, min {min(paired[app]):+.1%} max "
+                      f"{max(paired[app]):+.1%}; user-space CPU alone "
                       f"{_spread(paired_user[app])}")
     finally:
         for proc in servers.values():

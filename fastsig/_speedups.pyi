@@ -143,6 +143,21 @@ class _ASGIEntry:
     _presigned: Any
     def __call__(self, scope: Any, receive: Any, send: Any) -> Any: ...
 
+def check_environ(
+    verifier: HeaderVerifier, presigned: PresignedVerifier, environ: Any, memory_limit: float,
+    max_body_size: Optional[float],
+) -> Optional[Any]: ...
+
+@disjoint_base
+class _WSGIEntry:
+    app: Any
+    _check_environ: Any
+    _header_verifier: Any
+    _presigned: Any
+    memory_limit: Any
+    max_body_size: Any
+    def __call__(self, environ: Any, start_response: Any) -> Any: ...
+
 @disjoint_base
 class ArrowUrls:
     def __len__(self) -> int: ...

@@ -113,3 +113,6 @@ from ._kernels.verify import (
 from ._kernels.verify_headers import (
     HeaderVerifier as HeaderVerifier,
 )
+from ._kernels.wsgi import (
+    check_environ as check_environ,
+)

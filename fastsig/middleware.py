@@ -252,6 +252,9 @@ class _Middleware:
         return cast(VerifiedRequest, verified)
 
 
+_compiled = _backend.available.get("cython")
+
+
 class _Pending:
     """A request verified as far as it can be before its body is read."""
 
@@ -268,7 +271,26 @@ class _Pending:
         self.spool = spool
 
 
-class WSGIMiddleware(_Middleware):
+class _CallEntry:
+    """Where each request enters WSGIMiddleware: its base class when the compiled core is not
+    built (with it, ``_speedups._WSGIEntry`` does the same in C)."""
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # Most requests are settled by one call into the kernels (a header-signed body within
+        # memory_limit read and hashed there); the rest, and every refusal, take the general path.
+        verified = self._check_environ(  # type: ignore[attr-defined]
+            self._header_verifier, self._presigned, environ,  # type: ignore[attr-defined]
+            self.memory_limit, self.max_body_size)  # type: ignore[attr-defined]
+        if verified is None:
+            return self._general(environ, start_response)  # type: ignore[attr-defined,no-any-return]
+        environ[ENVIRON_KEY] = verified
+        return self.app(environ, start_response)  # type: ignore[attr-defined,no-any-return]
+
+
+_WSGIBase: Any = _CallEntry if _compiled is None else _compiled._WSGIEntry
+
+
+class WSGIMiddleware(_WSGIBase, _Middleware):
     """Verifies each request of a WSGI application.
 
     >>> from fastsig import Credentials, Verifier
@@ -280,7 +302,16 @@ class WSGIMiddleware(_Middleware):
     >>> app = WSGIMiddleware(app, Verifier(keys.get))
     """
 
-    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def _bind_fast_path(self) -> None:
+        # The kernels' one-call check for the backend in use. After a switch of backend it
+        # accepts nothing, and the general path binds the new backend's.
+        self._kernels, check_scope, self._presigned = self.verifier._scope_checker()
+        self._header_verifier = check_scope.__self__
+        self._check_environ = self._kernels.check_environ
+
+    def _general(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self._kernels is not _backend.kernels:
+            self._bind_fast_path()
         try:
             self._verify(environ)
         except VerificationError as error:
@@ -490,7 +521,6 @@ class _CoroutineEntry:
         await self.app(scope, receive, send)  # type: ignore[attr-defined]
 
 
-_compiled = _backend.available.get("cython")
 _Entry: Any = _CoroutineEntry if _compiled is None else _compiled._ASGIEntry
 
 

@@ -4,6 +4,7 @@ called by boto3, by ``requests`` with fastsig's signatures, and with presigned U
 from __future__ import annotations
 
 import asyncio
+import io
 import hashlib
 import json
 import socket
@@ -425,3 +426,277 @@ def test_wsgi_headers_read_alike_on_both_twins():
     for kernels in _backend.available.values():
         assert kernels.wsgi_headers(environ) == expected
         assert kernels.wsgi_headers({}) == []
+
+
+# -- WSGIMiddleware's one-call entry (the compiled _WSGIEntry and check_environ, and the pure
+# twin): each request gets what the general path alone would give it, on both backends.
+
+_WSGI_CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+_WSGI_BODY = b'{"TableName": "Music", "Key": {"Artist": {"S": "No One You Know"}}}'.ljust(100)
+
+
+class _Input:
+    """A wsgi.input that counts what was read from it."""
+
+    def __init__(self, data):
+        self._stream = io.BytesIO(data)
+        self.read_bytes = 0
+
+    def read(self, size=-1):
+        data = self._stream.read(size)
+        self.read_bytes += len(data)
+        return data
+
+
+def _environ(method, target, headers, body=b"", *, length="auto", terminated=True, host=None):
+    """The environ waitress or gunicorn would give: RAW_URI, no CONTENT_LENGTH without a body
+    unless asked, wsgi.input_terminated."""
+    path, _, query = target.partition("?")
+    environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path,
+               "QUERY_STRING": query, "RAW_URI": target, "SERVER_NAME": "127.0.0.1",
+               "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+               "HTTP_HOST": host or "127.0.0.1:8000", "HTTP_USER_AGENT": "test/1",
+               "wsgi.url_scheme": "http", "wsgi.input": _Input(body)}
+    if terminated:
+        environ["wsgi.input_terminated"] = True
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            environ[key] = value
+        elif key != "HOST":
+            environ["HTTP_" + key] = value
+    if length == "auto":
+        if body:
+            environ["CONTENT_LENGTH"] = str(len(body))
+    elif length is not None:
+        environ["CONTENT_LENGTH"] = length
+    return environ
+
+
+def _signed_environ(service, method, target, body=b"", headers=None, **options):
+    signer = Signer(_WSGI_CREDS, "us-east-1", service)
+    signed = signer.sign(method, "http://127.0.0.1:8000" + target, headers, body or None)
+    return _environ(method, target, dict(signed.headers), body, **options)
+
+
+def _presigned_environ(method, target, **options):
+    url = Signer(_WSGI_CREDS, "us-east-1", "s3").presign(method, "http://127.0.0.1:8000" + target)
+    return _environ(method, url.split("8000", 1)[1], {}, **options)
+
+
+def _run_wsgi(middleware_call, environ):
+    """(status, response body, what the app saw: (verified, body it read, CONTENT_LENGTH))."""
+    seen = []
+
+    def app(environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        seen.append((environ["fastsig.verified"], body, environ.get("CONTENT_LENGTH")))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    statuses = []
+    middleware = WSGIMiddleware(app, Verifier({_WSGI_CREDS.access_key_id: _WSGI_CREDS}.get),
+                                memory_limit=4096)
+    call = middleware if middleware_call == "entry" else middleware._general
+    out = b"".join(call(environ, lambda status, headers, *exc: statuses.append(status)))
+    return statuses[0], out, seen
+
+
+def _both_paths(environ_of):
+    """The entry's outcome, having checked that the general path alone gives the same."""
+    entry = _run_wsgi("entry", environ_of())
+    general = _run_wsgi("general", environ_of())
+    assert entry == general
+    return entry
+
+
+def _ok(outcome, body=b""):
+    status, _, seen = outcome
+    assert status == "200 OK", outcome
+    assert len(seen) == 1 and seen[0][0].access_key_id == "AKIDEXAMPLE"
+    assert seen[0][1] == body
+    return seen[0][0]
+
+
+def _refused(outcome, code):
+    status, out, seen = outcome
+    assert not seen, "a refused request reached the app"
+    assert _error_code(type("R", (), {"text": out.decode()})) == code, out
+    return status
+
+
+def test_wsgi_entry_bodiless_requests_need_no_content_length(backend):
+    # Under wsgi.input_terminated with no CONTENT_LENGTH and no Transfer-Encoding there is no
+    # body: nothing is read (the input would fail the test) and both kinds verify.
+    for environ_of in (lambda: _signed_environ("execute-api", "GET", "/items?id=42"),
+                       lambda: _presigned_environ("GET", "/b/k")):
+        environ = environ_of()
+        environ["wsgi.input"] = _Unreadable()
+        statuses = []
+        middleware = WSGIMiddleware(lambda e, s: s("200 OK", []) or [b""],
+                                    Verifier({_WSGI_CREDS.access_key_id: _WSGI_CREDS}.get))
+        list(middleware(environ, lambda status, headers, *exc: statuses.append(status)))
+        assert statuses == ["200 OK"]
+        assert environ["fastsig.verified"].access_key_id == "AKIDEXAMPLE"
+        _ok(_both_paths(environ_of))
+
+
+@pytest.mark.parametrize("service", ["execute-api", "s3"])
+def test_wsgi_entry_body_read_by_the_app(backend, service):
+    # execute-api: the body's hash is in the signature (checked once read); s3: declared in
+    # x-amz-content-sha256 and checked before a byte is read.
+    verified = _ok(_both_paths(lambda: _signed_environ(service, "POST", "/items?id=42",
+                                                       _WSGI_BODY)), _WSGI_BODY)
+    assert verified.service == service and not verified.presigned
+
+
+def test_wsgi_entry_body_length_as_the_general_path_gives_it(backend):
+    outcome = _both_paths(lambda: _signed_environ("execute-api", "POST", "/items", _WSGI_BODY,
+                                                  length="0" + str(len(_WSGI_BODY))))
+    _ok(outcome, _WSGI_BODY)
+    assert outcome[2][0][2] == str(len(_WSGI_BODY))
+
+
+def test_wsgi_entry_body_beyond_memory_limit_is_spooled(backend):
+    body = bytes(range(256)) * 40  # over the 4096 bytes the test middleware holds in memory
+    _ok(_both_paths(lambda: _signed_environ("execute-api", "PUT", "/blob", body)), body)
+
+
+@pytest.mark.parametrize("service", ["execute-api", "s3"])
+def test_wsgi_entry_tampered_body(backend, service):
+    def environ_of():
+        environ = _signed_environ(service, "POST", "/items", _WSGI_BODY)
+        environ["wsgi.input"] = _Input(_WSGI_BODY.replace(b"Music", b"Movie"))
+        return environ
+
+    code = "SignatureDoesNotMatch" if service == "execute-api" else "XAmzContentSHA256Mismatch"
+    _refused(_both_paths(environ_of), code)
+
+
+def test_wsgi_entry_short_body(backend):
+    def environ_of():
+        environ = _signed_environ("execute-api", "POST", "/items", _WSGI_BODY)
+        environ["wsgi.input"] = _Input(_WSGI_BODY[:50])
+        return environ
+
+    assert _refused(_both_paths(environ_of), "IncompleteBody").startswith("400")
+
+
+def test_wsgi_entry_chunked_body(backend):
+    # Transfer-Encoding: chunked, no CONTENT_LENGTH: the server ends the body for us.
+    def environ_of():
+        environ = _signed_environ("execute-api", "POST", "/items", _WSGI_BODY, length=None,
+                                  headers={"Transfer-Encoding": "chunked"})
+        return environ
+
+    outcome = _both_paths(environ_of)
+    _ok(outcome, _WSGI_BODY)  # the app reads by CONTENT_LENGTH, which the spool sets
+    assert outcome[2][0][2] == str(len(_WSGI_BODY))
+
+
+def test_wsgi_entry_aws_chunked_upload(backend):
+    data = bytes(range(256)) * 64
+    signer = Signer(_WSGI_CREDS, "us-east-1", "s3")
+
+    def environ_of():
+        sent = signer.sign_chunked("PUT", "http://127.0.0.1:8000/bucket/key", data,
+                                   chunk_size=8192)
+        return _environ("PUT", "/bucket/key", dict(sent.headers), b"".join(sent.body))
+
+    status, _, seen = _both_paths(environ_of)
+    assert status == "200 OK" and seen[0][1] == data
+
+
+def test_wsgi_entry_bad_signature_and_unsigned(backend):
+    def bad_signature():
+        environ = _signed_environ("execute-api", "GET", "/items?id=42")
+        auth = environ["HTTP_AUTHORIZATION"]
+        environ["HTTP_AUTHORIZATION"] = auth[:-1] + ("0" if auth[-1] != "0" else "1")
+        return environ
+
+    def bad_presigned():
+        environ = _presigned_environ("GET", "/b/k")
+        environ["RAW_URI"] = environ["RAW_URI"].replace("/b/k", "/b/other")
+        return environ
+
+    _refused(_both_paths(bad_signature), "SignatureDoesNotMatch")
+    _refused(_both_paths(bad_presigned), "SignatureDoesNotMatch")
+    _refused(_both_paths(lambda: _environ("GET", "/items?id=42", {})),
+             "MissingAuthenticationToken")
+    unsigned_body = _both_paths(lambda: _environ("POST", "/items", {}, _WSGI_BODY))
+    assert unsigned_body[0].startswith("403") and not unsigned_body[2]
+
+
+def test_wsgi_entry_head_and_query_only_targets(backend):
+    for environ_of in (lambda: _signed_environ("execute-api", "HEAD", "/items?id=42"),
+                       lambda: _presigned_environ("HEAD", "/b/k"),
+                       lambda: _signed_environ("s3", "GET", "/?list-type=2&prefix=a%2Fb"),
+                       lambda: _presigned_environ("GET", "/?list-type=2")):
+        verified = _ok(_both_paths(environ_of))
+        assert verified.presigned == ("X-Amz-Signature" in environ_of()["RAW_URI"])
+
+
+def test_wsgi_entry_without_a_raw_target_or_with_odd_ones(backend):
+    # No RAW_URI (wsgiref): the target is rebuilt from PATH_INFO by the general path; a
+    # non-ASCII one, or a Host the signers would not have kept as is, too.
+    def no_raw():
+        environ = _signed_environ("execute-api", "GET", "/items?id=42")
+        del environ["RAW_URI"]
+        return environ
+
+    _ok(_both_paths(no_raw))
+    _ok(_both_paths(lambda: _presigned_environ("GET", "/b/caf%C3%A9")))
+    _ok(_both_paths(lambda: _presigned_environ("GET", "/b/k", host="127.0.0.1:8000")))
+
+
+def test_wsgi_entry_is_the_same_on_both_backends():
+    from fastsig import _backend
+
+    cases = {
+        "post": lambda: _signed_environ("execute-api", "POST", "/items?id=42", _WSGI_BODY),
+        "presigned": lambda: _presigned_environ("GET", "/b/k"),
+        "tampered": lambda: {**_signed_environ("s3", "PUT", "/b/k", _WSGI_BODY),
+                             "wsgi.input": _Input(b"x" * len(_WSGI_BODY))},
+    }
+    outcomes = {}
+    for name in sorted(_backend.available):
+        with _backend.using(name):
+            outcomes[name] = {case: _run_wsgi("entry", make()) for case, make in cases.items()}
+    assert len({repr(o) for o in outcomes.values()}) == 1, outcomes
+
+
+@pytest.mark.requires_compiled
+def test_wsgi_entry_settles_usual_requests_in_one_call():
+    """What the compiled check accepts by itself (the rest is the general path's): the
+    requests the speed goals are about must not fall through."""
+    from fastsig import _backend
+
+    with _backend.using("cython"):
+        middleware = WSGIMiddleware(lambda e, s: [b""],
+                                    Verifier({_WSGI_CREDS.access_key_id: _WSGI_CREDS}.get))
+        check = _backend.kernels.check_environ
+        for environ in (_signed_environ("execute-api", "POST", "/items?id=42", _WSGI_BODY),
+                        _signed_environ("s3", "PUT", "/b/k", _WSGI_BODY),
+                        _signed_environ("execute-api", "GET", "/items?id=42"),
+                        _signed_environ("s3", "HEAD", "/b/k"),
+                        _presigned_environ("GET", "/b/k"),
+                        _presigned_environ("HEAD", "/?list-type=2")):
+            verified = check(middleware._header_verifier, middleware._presigned, environ,
+                             middleware.memory_limit, middleware.max_body_size)
+            assert verified is not None and verified.access_key_id == "AKIDEXAMPLE", environ
+            body = environ["wsgi.input"].read()
+            assert body == (_WSGI_BODY if environ["REQUEST_METHOD"] in ("POST", "PUT") else b"")
+
+
+def test_wsgi_entry_takes_any_number_for_its_limits(backend):
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [environ["wsgi.input"].read()]
+
+    environ = _signed_environ("execute-api", "POST", "/items", _WSGI_BODY)
+    middleware = WSGIMiddleware(app, Verifier({_WSGI_CREDS.access_key_id: _WSGI_CREDS}.get),
+                                memory_limit=1e6, max_body_size=float(1 << 20))
+    statuses = []
+    out = b"".join(middleware(environ, lambda status, headers, *exc: statuses.append(status)))
+    assert statuses == ["200 OK"] and out == _WSGI_BODY

@@ -17,7 +17,7 @@ cdef class _Deferred:
         self.owner, self.memo, self.creq, self.date = owner, memo, creq, date
         self.cred, self.sig, self.names, self.epoch, self.token = cred, sig, names, epoch, token
 
-    def finish(self, payload_hash):
+    cpdef object finish(self, payload_hash):
         cdef Buf creq
         if (type(payload_hash) is not str or not PyUnicode_IS_ASCII(payload_hash)
                 or not is_lower_hex64_or_unsigned(payload_hash)

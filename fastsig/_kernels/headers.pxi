@@ -201,7 +201,6 @@ cdef int hs_take(HeaderSet *hs, name, value, bint apply_owned, bint content_owne
     cdef const char *s
     cdef char *lowered
     cdef char c
-    cdef bint owned
     cdef bint raw = type(name) is bytes and type(value) is bytes and raw_ok
     if not raw and (type(name) is not str or type(value) is not str):
         return 1
@@ -228,6 +227,12 @@ cdef int hs_take(HeaderSet *hs, name, value, bint apply_owned, bint content_owne
         n = PyBytes_GET_SIZE(value)
     else:
         s = PyUnicode_AsUTF8AndSize(value, &n)
+    return hs_take_value(hs, h, s, n, name, value, apply_owned, content_owned, excluded)
+
+cdef int hs_take_value(HeaderSet *hs, Hdr *h, const char *s, Py_ssize_t n, name, value,
+                       bint apply_owned, bint content_owned, bytes excluded) except -1:
+    """The rest of hs_take once the name is in hs.names: the value ``s``, ``n`` checked."""
+    cdef bint owned
     if not fs_header_value_ok(s, n):
         return 1
     h.value = s
@@ -318,6 +323,56 @@ cdef object canonical_value_of(const char *s, Py_ssize_t n):
         return ascii_str(b.p, b.n)
     finally:
         buf_free(&b)
+
+
+cdef int hs_collect_environ(HeaderSet *hs, dict environ) except -1:
+    """hs_collect of the headers wsgi_headers finds in a WSGI environ, read in place: no str
+    is made for a name (``HTTP_X_AMZ_DATE`` is lowercased into x-amz-date as it is copied).
+    The caller holds the environ and runs no Python code until it is done with the values.
+    Returns 1 for the general path to judge (a non-str key or value, a bad name or value)."""
+    cdef Py_ssize_t pos = 0, i, n
+    cdef PyObject *key
+    cdef PyObject *value
+    cdef const char *k
+    cdef const char *s
+    cdef char *lowered
+    cdef char c
+    cdef Hdr *h
+    while PyDict_Next(environ, &pos, &key, &value):
+        if type(<object>key) is not str or not PyUnicode_IS_ASCII(<object>key):
+            return 1
+        k = <const char *>PyUnicode_DATA(<object>key)
+        n = PyUnicode_GET_LENGTH(<object>key)
+        if n >= 5 and memcmp(k, b"HTTP_", 5) == 0:
+            k += 5
+            n -= 5
+            if n == 0:
+                return 1
+        elif (n == 12 and memcmp(k, b"CONTENT_TYPE", 12) == 0) or \
+                (n == 14 and memcmp(k, b"CONTENT_LENGTH", 14) == 0):
+            if type(<object>value) is not str:
+                return 1
+            if PyUnicode_GET_LENGTH(<object>value) == 0:
+                continue  # wsgi_headers leaves an empty one out
+        else:
+            continue
+        if type(<object>value) is not str:
+            return 1
+        h = hs_add(hs)
+        h.name_off = hs.names.n
+        h.name_len = n
+        buf_reserve(&hs.names, n)
+        lowered = hs.names.p + hs.names.n
+        for i in range(n):
+            c = b'-' if k[i] == b'_' else TOKEN_LOWER[<uint8_t>k[i]]
+            if c == 0:
+                return 1
+            lowered[i] = c
+        hs.names.n += n
+        s = PyUnicode_AsUTF8AndSize(<object>value, &n)
+        if hs_take_value(hs, h, s, n, <object>key, <object>value, False, False, b""):
+            return 1
+    return 0
 
 
 def wsgi_headers(environ):

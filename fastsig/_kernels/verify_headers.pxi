@@ -176,7 +176,7 @@ cdef class HeaderVerifier(_FastVerifier):
         return presigned.accept(m, t, origin)
 
     cdef object accept_origin_form(self, bytes m, const char *target, Py_ssize_t n, headers,
-                                   payload_hash, bint defer=False):
+                                   payload_hash, bint defer=False, bint environ=False):
         """``check`` of an origin-form target, UTF-8. The Host header, which must be there,
         is the host."""
         cdef Url u
@@ -187,19 +187,20 @@ cdef class HeaderVerifier(_FastVerifier):
             buf_add(&b, target, n)
             if parse_url_at(&u, b.p, b.n, False):
                 return None
-            return self.accept(m, target_of(&u), None, headers, payload_hash, defer)
+            return self.accept(m, target_of(&u), None, headers, payload_hash, defer, environ)
         finally:
             buf_free(&b)
 
     cdef object accept(self, bytes m, Target t, tuple origin, headers, payload_hash,
-                       bint defer=False):
+                       bint defer=False, bint environ=False):
         """``check`` of a target as parse_url splits it, with no control character;
         ``origin`` None for the origin form. The request is header-signed (Authorization), or
         a presigned URL sent with headers and perhaps a body: then its query carries what the
         Authorization header would, and the headers it signs are checked as a header-signed
         request's are. ``defer``: a header-signed request whose payload is its body's hash (no
         x-amz-content-sha256, not S3) passes every check but the signature and comes back as
-        a _Deferred, for the body to be read only then."""
+        a _Deferred, for the body to be read only then. ``environ``: ``headers`` is a WSGI
+        environ, its headers read as wsgi_headers finds them."""
         cdef double now
         cdef AuthSlots a
         cdef HeaderSet hs
@@ -234,7 +235,10 @@ cdef class HeaderVerifier(_FastVerifier):
         buf_init(&block, 512)
         buf_init(&signed, 128)
         try:
-            if hs_collect(&hs, headers, held, False, False, b"", True):
+            if environ:
+                if hs_collect_environ(&hs, headers):
+                    return None
+            elif hs_collect(&hs, headers, held, False, False, b"", True):
                 return None
             for i in range(hs.count):
                 h = &hs.e[i]
