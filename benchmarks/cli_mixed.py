@@ -1,0 +1,132 @@
+"""``fastsig presign`` on plain keys against keys with a few odd ones, in CPU time.
+
+    python benchmarks/cli_mixed.py [--keys 2000000] [--every 1000] [--rounds 3] [--workers 2]
+
+Two files of distinct keys like ``photos/2011/img 00000042.jpg``: all plain, and the same with
+one key in ``--every`` holding what real listings hold (``%``, ``#``, ``?``, ``+``, CJK, an
+emoji, a run of spaces, in turn). Each round runs ``fastsig presign --workers N`` once on each
+file, the order alternating, and takes the CPU time (user + system, and user alone) of the CLI
+process and all its workers (``os.wait4`` of the CLI, which waits for its workers) and the peak
+RSS of the main process and of its largest worker. Prints the medians with their min-max spread and the ratio
+mixed/plain of keys per CPU second (issue 24: >= 90%, <= 64 MB per process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+BUCKET = "examplebucket"
+# One odd key of each kind in turn; each stays distinct by the number it carries.
+ODD = (
+    "reports/100%/q{n}.csv",
+    "docs/notes#{n}.txt",
+    "search/what?{n}.html",
+    "c++/lib{n}+x.o",
+    "写真/東京/画像{n}.jpg",
+    "emoji/\U0001f600 party {n}.png",
+    "archive/old   file  {n}.txt",
+)
+
+WRAPPER = (
+    "import resource, sys, runpy\n"
+    "sys.argv = ['fastsig'] + sys.argv[1:]\n"
+    "try:\n"
+    "    runpy.run_module('fastsig', run_name='__main__')\n"
+    "finally:\n"
+    "    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "    print(f'RSS {own} {kids}', file=sys.stderr)\n"
+)
+
+
+def write_keys(path: str, count: int, every: int) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        block = 100_000
+        for start in range(0, count, block):
+            lines = []
+            for i in range(start, min(count, start + block)):
+                if every and i % every == every // 2:
+                    lines.append(ODD[(i // every) % len(ODD)].format(n=i))
+                else:
+                    lines.append(f"photos/{2000 + i % 25}/img {i:08d}.jpg")
+            handle.write("\n".join(lines) + "\n")
+
+
+def run_cli(keys: str, out: str, workers: int) -> tuple:
+    """(CPU seconds of the CLI and its workers, their user-mode part, max RSS main MB, max RSS
+    of any worker MB)."""
+    if os.path.exists(out):
+        os.remove(out)
+    with open(os.devnull, "wb") as null, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(
+            [sys.executable, "-c", WRAPPER, "presign", keys, "--example", "--bucket", BUCKET,
+             "--workers", str(workers), "-o", out, "--quiet"], stdout=null, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        text = err.read().decode()
+    if process.returncode != 0:
+        raise SystemExit(text)
+    own, kids = (int(x) for x in text.strip().splitlines()[-1].split()[1:])
+    return usage.ru_utime + usage.ru_stime, usage.ru_utime, own / 1024, kids / 1024
+
+
+def spread(values: list) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=2_000_000)
+    parser.add_argument("--every", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--dir", default=tempfile.gettempdir())
+    args = parser.parse_args()
+
+    import fastsig
+
+    files = {}
+    for kind, every in (("plain", 0), ("mixed", args.every)):
+        files[kind] = os.path.join(args.dir, f"fastsig-{kind}-{args.keys}-{every}.txt")
+        if not os.path.exists(files[kind]):
+            write_keys(files[kind], args.keys, every)
+    out = os.path.join(args.dir, "fastsig-mixed-urls.txt")
+    print(f"fastsig {fastsig.__version__} ({fastsig.backend}), {os.cpu_count()} cores, "
+          f"{args.keys:,} keys, odd 1 in {args.every:,}, --workers {args.workers}, "
+          f"{args.rounds} interleaved rounds")
+    cpu: dict = {"plain": [], "mixed": []}
+    user: dict = {"plain": [], "mixed": []}
+    rss: dict = {"plain": [], "mixed": []}
+    try:
+        for round_ in range(args.rounds):
+            order = ("plain", "mixed") if round_ % 2 == 0 else ("mixed", "plain")
+            for kind in order:
+                seconds, user_seconds, own, kids = run_cli(files[kind], out, args.workers)
+                cpu[kind].append(seconds)
+                user[kind].append(user_seconds)
+                rss[kind].append((own, kids))
+    finally:
+        if os.path.exists(out):
+            os.remove(out)
+    for kind in ("plain", "mixed"):
+        rates = [args.keys / s / 1e3 for s in cpu[kind]]
+        print(f"{kind}: CPU {spread(cpu[kind])} s (user {spread(user[kind])} s), "
+              f"{spread(rates)} k keys per CPU s; peak RSS "
+              f"main {max(r[0] for r in rss[kind]):.0f} MB, "
+              f"largest worker {max(r[1] for r in rss[kind]):.0f} MB")
+    ratios = [p / m for p, m in zip(cpu["plain"], cpu["mixed"])]
+    print(f"mixed/plain rate: {statistics.median(cpu['plain']) / statistics.median(cpu['mixed']):.1%}"
+          f" (per round {min(ratios):.1%}-{max(ratios):.1%}); in user CPU only (the kernel's "
+          f"page-cache copying left out): "
+          f"{statistics.median(user['plain']) / statistics.median(user['mixed']):.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
