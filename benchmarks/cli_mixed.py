@@ -1,14 +1,17 @@
 """``fastsig presign`` on plain keys against keys with a few odd ones, in CPU time.
 
     python benchmarks/cli_mixed.py [--keys 2000000] [--every 1000] [--rounds 3] [--workers 2]
+                                   [--baseline DIR]
 
 Two files of distinct keys like ``photos/2011/img 00000042.jpg``: all plain, and the same with
 one key in ``--every`` holding what real listings hold (``%``, ``#``, ``?``, ``+``, CJK, an
 emoji, a run of spaces, in turn). Each round runs ``fastsig presign --workers N`` once on each
 file, the order alternating, and takes the CPU time (user + system, and user alone) of the CLI
 process and all its workers (``os.wait4`` of the CLI, which waits for its workers) and the peak
-RSS of the main process and of its largest worker. Prints the medians with their min-max spread and the ratio
-mixed/plain of keys per CPU second (issue 24: >= 90%, <= 64 MB per process).
+RSS of the main process and of its largest worker. Prints the medians with their min-max
+spread and the ratio mixed/plain of keys per CPU second (issue 24: >= 90%, <= 64 MB per
+process). ``--baseline DIR`` runs the fastsig of another source tree (its extension built in
+place, e.g. an export of ``main``) in the same interleaved rounds, for a before/after.
 """
 
 from __future__ import annotations
@@ -57,15 +60,18 @@ def write_keys(path: str, count: int, every: int) -> None:
             handle.write("\n".join(lines) + "\n")
 
 
-def run_cli(keys: str, out: str, workers: int) -> tuple:
+def run_cli(keys: str, out: str, workers: int, tree: str = "") -> tuple:
     """(CPU seconds of the CLI and its workers, their user-mode part, max RSS main MB, max RSS
     of any worker MB)."""
     if os.path.exists(out):
         os.remove(out)
+    env = dict(os.environ)
+    if tree:  # ahead of the installed fastsig
+        env["PYTHONPATH"] = tree + os.pathsep + env.get("PYTHONPATH", "")
     with open(os.devnull, "wb") as null, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(
             [sys.executable, "-c", WRAPPER, "presign", keys, "--example", "--bucket", BUCKET,
-             "--workers", str(workers), "-o", out, "--quiet"], stdout=null, stderr=err)
+             "--workers", str(workers), "-o", out, "--quiet"], stdout=null, stderr=err, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
@@ -87,6 +93,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dir", default=tempfile.gettempdir())
+    parser.add_argument("--baseline", default="", help="another source tree to measure alike")
     args = parser.parse_args()
 
     import fastsig
@@ -100,31 +107,46 @@ def main() -> int:
     print(f"fastsig {fastsig.__version__} ({fastsig.backend}), {os.cpu_count()} cores, "
           f"{args.keys:,} keys, odd 1 in {args.every:,}, --workers {args.workers}, "
           f"{args.rounds} interleaved rounds")
-    cpu: dict = {"plain": [], "mixed": []}
-    user: dict = {"plain": [], "mixed": []}
-    rss: dict = {"plain": [], "mixed": []}
+    trees = {"this": ""}
+    if args.baseline:
+        trees["baseline"] = os.path.abspath(args.baseline)
+    runs = [(tree, kind) for tree in trees for kind in ("plain", "mixed")]
+    cpu: dict = {run: [] for run in runs}
+    user: dict = {run: [] for run in runs}
+    rss: dict = {run: [] for run in runs}
     try:
         for round_ in range(args.rounds):
-            order = ("plain", "mixed") if round_ % 2 == 0 else ("mixed", "plain")
-            for kind in order:
-                seconds, user_seconds, own, kids = run_cli(files[kind], out, args.workers)
-                cpu[kind].append(seconds)
-                user[kind].append(user_seconds)
-                rss[kind].append((own, kids))
+            # Each run in turn first, forwards then backwards: drifts of the machine spread
+            # over all of them alike.
+            shift = round_ % len(runs)
+            order = runs[shift:] + runs[:shift]
+            if round_ % 2:
+                order.reverse()
+            for run in order:
+                seconds, user_seconds, own, kids = run_cli(
+                    files[run[1]], out, args.workers, trees[run[0]])
+                cpu[run].append(seconds)
+                user[run].append(user_seconds)
+                rss[run].append((own, kids))
     finally:
         if os.path.exists(out):
             os.remove(out)
-    for kind in ("plain", "mixed"):
-        rates = [args.keys / s / 1e3 for s in cpu[kind]]
-        print(f"{kind}: CPU {spread(cpu[kind])} s (user {spread(user[kind])} s), "
-              f"{spread(rates)} k keys per CPU s; peak RSS "
-              f"main {max(r[0] for r in rss[kind]):.0f} MB, "
-              f"largest worker {max(r[1] for r in rss[kind]):.0f} MB")
-    ratios = [p / m for p, m in zip(cpu["plain"], cpu["mixed"])]
-    print(f"mixed/plain rate: {statistics.median(cpu['plain']) / statistics.median(cpu['mixed']):.1%}"
-          f" (per round {min(ratios):.1%}-{max(ratios):.1%}); in user CPU only (the kernel's "
-          f"page-cache copying left out): "
-          f"{statistics.median(user['plain']) / statistics.median(user['mixed']):.1%}")
+    for tree in trees:
+        for kind in ("plain", "mixed"):
+            run = (tree, kind)
+            rates = [args.keys / s / 1e3 for s in cpu[run]]
+            print(f"{tree} {kind}: CPU {spread(cpu[run])} s (user {spread(user[run])} s), "
+                  f"{spread(rates)} k keys per CPU s; peak RSS "
+                  f"main {max(r[0] for r in rss[run]):.0f} MB, "
+                  f"largest worker {max(r[1] for r in rss[run]):.0f} MB")
+        plain, mixed = cpu[(tree, "plain")], cpu[(tree, "mixed")]
+        ratios = [p / m for p, m in zip(plain, mixed)]
+        user_ratio = (statistics.median(user[(tree, "plain")])
+                      / statistics.median(user[(tree, "mixed")]))
+        print(f"{tree} mixed/plain rate: "
+              f"{statistics.median(plain) / statistics.median(mixed):.1%} (per round "
+              f"{min(ratios):.1%}-{max(ratios):.1%}); in user CPU only (the kernel's page-cache "
+              f"copying left out): {user_ratio:.1%}")
     return 0
 
 

@@ -9,31 +9,20 @@ quoted key by key and goes through ``presign_many``. Both give the same bytes.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable, List, Mapping, Sequence, Tuple, Union
 from urllib.parse import quote
 
 from ._errors import InvalidRequestError
+# The key-quoting rule lives with the kernels, which quote a block's keys by it (in C on the
+# compiled backend).
+from ._kernels.keys import KEY_SAFE, NEEDS_QUOTING, quote_key
 
 __all__ = ["encode_params", "part_query", "presign_key_block", "presign_key_list", "presign_parts",
            "quote_key"]
 
-# Characters that cannot stay raw in the path of a URL built from a key: '%' would read as an
-# escape, '?' and '#' would end the path, control characters are refused by the signer
-# (a key may hold CR or LF: S3 allows them). The kernels' presign_key_lines quotes a block's
-# keys by the same rule: tests/test_bulk_api.py checks that both agree.
-NEEDS_QUOTING = re.compile(r"[%?#\x00-\x1f\x7f]")
-KEY_SAFE = "/~!$&'()*+,;=:@"
 MAX_PARTS = 10_000  # S3's limit on the parts of a multipart upload
 
 Params = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
-
-
-def quote_key(key: str) -> str:
-    """A key as the path after the bucket's '/': raw where the signer can encode it itself
-    (its canonical encoding is the one botocore sends), escaped where a raw character would
-    change the URL."""
-    return quote(key, safe=KEY_SAFE) if NEEDS_QUOTING.search(key) else key
 
 
 def encode_params(params: Params) -> str:
