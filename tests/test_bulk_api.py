@@ -250,6 +250,37 @@ def test_presign_key_lines_equals_presign_many_and_presign(backend, keys):
         "GET", prefix, "\n".join(keys), expires_in, payload_hash)) == got
 
 
+_LISTED_KEY = st.lists(st.one_of(_KEY_PIECES, st.text(st.characters(blacklist_categories=("Cs",)),
+                                                      max_size=4)),
+                       min_size=1, max_size=8).map("".join).filter(
+    lambda key: key and "\n" not in key and "\r" not in key and "\ud800" not in key)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_LISTED_KEY, min_size=1, max_size=12))
+@example(["plain/a.jpg", "100%/q.csv", "notes#1.txt", "what?.html", "c++/x+y.o", "写真/東京.jpg",
+          "\U0001f600 party.png", "old   file  .txt", "tab\there", "%2F%zz"])
+def test_cli_block_of_random_unicode_keys_equals_presign_keys(backend, keys):
+    # The command line's worker step on a block as read (bytes, odd keys quoted by the kernel)
+    # gives, byte for byte, the URLs presign_keys and Signer.presign give for the same keys.
+    from fastsig import _bulk
+    from fastsig.cli import EXAMPLE_CREDENTIALS
+
+    stamp = int(WHEN.timestamp())
+    _bulk._setup(_bulk.Job(
+        credentials=EXAMPLE_CREDENTIALS, region="eu-west-1", service="s3", method="GET",
+        expires_in=600, timestamp=stamp, input_format="lines", field="key", bucket="bkt",
+        path_style=False, endpoint_url=None, dualstack=False, query="", output_format="lines",
+        skip_invalid=False, expires_text="x"))
+    result = _bulk.work(("\n".join(keys) + "\n").encode(), 1)
+    signer = Signer(EXAMPLE_CREDENTIALS, "eu-west-1", "s3")
+    want = signer.presign_keys("bkt", keys, expires_in=600, timestamp=WHEN)
+    assert result.output.decode().splitlines() == want
+    assert [signer.presign("GET", f"https://bkt.s3.eu-west-1.amazonaws.com/{quote_key(key)}",
+                           expires_in=600, timestamp=WHEN) for key in keys] == want
+
+
 def test_cli_hot_path_with_odd_keys_equals_presign_keys(backend):
     # A listing without blank lines or CRLF, odd keys mixed in: the block goes to
     # presign_key_lines whole, which quotes the odd keys itself.

@@ -44,42 +44,42 @@ cdef int add_quoted_key(Buf *b, const char *s, Py_ssize_t n) except -1:
     return 0
 
 
-cdef bint utf8_valid(const uint8_t *s, Py_ssize_t n) noexcept:
-    """Whether s[0..n) is UTF-8 as Python's strict decoder takes it (no overlong form, no
-    surrogate, nothing past U+10FFFF: Unicode's table 3-7), without making a str: a block of
-    512 KiB with one emoji decodes to 2 MiB of UCS-4."""
-    cdef Py_ssize_t i = 0
-    cdef uint8_t c, lo, hi
+# presign_key_lines' one pass over a block: what each byte asks for. 0 nothing; 1 the end of a
+# key; 2 its key needs quoting; 3 a UTF-8 sequence starts (or should) here, to check.
+cdef uint8_t KEY_SCAN[256]
+for _c in range(256):
+    KEY_SCAN[_c] = 3 if _c >= 0x80 else 1 if _c == 0x0A else 2 if KEY_NEEDS_QUOTING[_c] else 0
+
+
+cdef inline int utf8_char(const uint8_t *s, Py_ssize_t n) noexcept:
+    """The length of the UTF-8 sequence at s[0] (n bytes left), 0 if it is not one that
+    Python's strict decoder takes (an overlong form, a surrogate, past U+10FFFF, cut short:
+    Unicode's table 3-7). Bytes are checked here so that no str of a block is made: 512 KiB
+    with one emoji decode to 2 MiB of UCS-4."""
+    cdef uint8_t c = s[0], lo = 0x80, hi = 0xBF
     cdef int extra, j
-    while i < n:
-        i += fs_ascii_run(<const char *>s + i, n - i)
-        if i == n:
-            break
-        c = s[i]
-        lo, hi = 0x80, 0xBF
-        if 0xC2 <= c <= 0xDF:
-            extra = 1
-        elif 0xE0 <= c <= 0xEF:
-            extra = 2
-            if c == 0xE0:
-                lo = 0xA0
-            elif c == 0xED:
-                hi = 0x9F
-        elif 0xF0 <= c <= 0xF4:
-            extra = 3
-            if c == 0xF0:
-                lo = 0x90
-            elif c == 0xF4:
-                hi = 0x8F
-        else:
-            return False
-        if i + extra >= n or not (lo <= s[i + 1] <= hi):
-            return False
-        for j in range(2, extra + 1):
-            if not (0x80 <= s[i + j] <= 0xBF):
-                return False
-        i += extra + 1
-    return True
+    if 0xC2 <= c <= 0xDF:
+        extra = 1
+    elif 0xE0 <= c <= 0xEF:
+        extra = 2
+        if c == 0xE0:
+            lo = 0xA0
+        elif c == 0xED:
+            hi = 0x9F
+    elif 0xF0 <= c <= 0xF4:
+        extra = 3
+        if c == 0xF0:
+            lo = 0x90
+        elif c == 0xF4:
+            hi = 0x8F
+    else:
+        return 0
+    if extra >= n or not (lo <= s[1] <= hi):
+        return 0
+    for j in range(2, extra + 1):
+        if not (0x80 <= s[j] <= 0xBF):
+            return 0
+    return extra + 1
 
 
 cdef object presign_key_lines(SigningContext context, method, str prefix, object keys,
@@ -93,7 +93,9 @@ cdef object presign_key_lines(SigningContext context, method, str prefix, object
     cdef Buf *out
     cdef Py_ssize_t keys_n, start, end, prefix_n
     cdef const char *k = NULL
-    cdef const char *newline
+    cdef uint8_t scan
+    cdef int step
+    cdef bint quoted
     cdef bytes m = method_bytes(method)
     cdef bytes payload = context.payload_bytes(payload_hash)
     if m is None or not keys:
@@ -109,11 +111,9 @@ cdef object presign_key_lines(SigningContext context, method, str prefix, object
     if type(keys) is bytes:  # the command line's block as read: no str of it is made
         k = PyBytes_AS_STRING(keys)
         keys_n = PyBytes_GET_SIZE(keys)
-        if not utf8_valid(<const uint8_t *>k, keys_n):
-            k = NULL
     elif isinstance(keys, str):
         k = utf8_or_null(keys, &keys_n)
-    if origin is None or k == NULL:
+    if origin is None or k == NULL:  # a lone surrogate: the twin's error
         return context.fallback().presign_key_lines(method, prefix, keys, expires_in, payload_hash)
     prefix_n = u.path_end - u.authority_end
     buf_init(&path, 1024)
@@ -128,10 +128,31 @@ cdef object presign_key_lines(SigningContext context, method, str prefix, object
         buf_add(&path, u.s + u.authority_end, prefix_n)
         start = 0
         while start <= keys_n:
-            newline = <const char *>memchr(k + start, b'\n', keys_n - start)
-            end = newline - k if newline != NULL else keys_n
+            # One pass over the key: its end, whether it needs quoting, its UTF-8 checked.
+            quoted = False
+            end = start
+            while True:
+                while end < keys_n and KEY_SCAN[<uint8_t>k[end]] == 0:
+                    end += 1
+                if end == keys_n:
+                    break
+                scan = KEY_SCAN[<uint8_t>k[end]]
+                if scan == 1:
+                    break
+                if scan == 2:
+                    quoted = True
+                    end += 1
+                else:
+                    step = utf8_char(<const uint8_t *>k + end, keys_n - end)
+                    if step == 0:  # not UTF-8: the twin's UnicodeDecodeError
+                        return context.fallback().presign_key_lines(
+                            method, prefix, keys, expires_in, payload_hash)
+                    end += step
             path.n = prefix_n
-            add_quoted_key(&path, k + start, end - start)
+            if quoted:
+                add_quoted_key(&path, k + start, end - start)
+            else:
+                buf_add(&path, k + start, end - start)
             if context.presign_into(m, origin, path.p, path.n, NULL, 0, expires_in, None,
                                     payload, &sent, &canonical, &creq, out):
                 return context.fallback().presign_key_lines(method, prefix, keys, expires_in,
