@@ -1,7 +1,7 @@
 """``fastsig presign`` on plain keys against keys with a few odd ones, in CPU time.
 
     python benchmarks/cli_mixed.py [--keys 2000000] [--every 1000] [--rounds 3] [--workers 2]
-                                   [--baseline DIR]
+                                   [--baseline DIR] [--step]
 
 Two files of distinct keys like ``photos/2011/img 00000042.jpg``: all plain, and the same with
 one key in ``--every`` holding what real listings hold (``%``, ``#``, ``?``, ``+``, CJK, an
@@ -12,6 +12,9 @@ RSS of the main process and of its largest worker. Prints the medians with their
 spread and the ratio mixed/plain of keys per CPU second (issue 24: >= 90%, <= 64 MB per
 process). ``--baseline DIR`` runs the fastsig of another source tree (its extension built in
 place, e.g. an export of ``main``) in the same interleaved rounds, for a before/after.
+``--step`` times the workers' step alone instead (``_bulk.work`` on every 512 KiB block of the
+file, read beforehand, in one process: its CPU time, without the kernel's page-cache copying
+that makes the CLI's figures swing; the RSS then includes the whole file).
 """
 
 from __future__ import annotations
@@ -46,6 +49,25 @@ WRAPPER = (
     "    print(f'RSS {own} {kids}', file=sys.stderr)\n"
 )
 
+# --step: the workers' step on every block of the file, in one process.
+STEP = (
+    "import resource, sys, time\n"
+    "from fastsig import _bulk\n"
+    "from fastsig.cli import EXAMPLE_CREDENTIALS\n"
+    "stamp = 1440938160\n"
+    "_bulk._setup(_bulk.Job(credentials=EXAMPLE_CREDENTIALS, region='us-east-1', service=None,\n"
+    "    method='GET', expires_in=3600, timestamp=stamp, input_format='lines', field='key',\n"
+    "    bucket=sys.argv[1], path_style=False, endpoint_url=None, dualstack=False, query='',\n"
+    "    output_format='lines', skip_invalid=False, expires_text=_bulk.expiry_text(stamp, 3600)))\n"
+    "with open(sys.argv[2], 'rb') as handle:\n"
+    "    blocks = list(_bulk.byte_blocks(handle))\n"
+    "start = time.process_time()\n"
+    "for block, line in blocks:\n"
+    "    _bulk.work(block, line)\n"
+    "took = time.process_time() - start\n"
+    "print(f'RSS {took} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+)
+
 
 def write_keys(path: str, count: int, every: int) -> None:
     with open(path, "w", encoding="utf-8") as handle:
@@ -58,6 +80,19 @@ def write_keys(path: str, count: int, every: int) -> None:
                 else:
                     lines.append(f"photos/{2000 + i % 25}/img {i:08d}.jpg")
             handle.write("\n".join(lines) + "\n")
+
+
+def run_step(keys: str, tree: str = "") -> tuple:
+    """(CPU seconds of the workers' step on every block, the same, max RSS MB, 0)."""
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = tree + os.pathsep + env.get("PYTHONPATH", "")
+    done = subprocess.run([sys.executable, "-c", STEP, BUCKET, keys], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    seconds, rss = done.stderr.strip().splitlines()[-1].split()[1:]
+    return float(seconds), float(seconds), int(rss) / 1024, 0
 
 
 def run_cli(keys: str, out: str, workers: int, tree: str = "") -> tuple:
@@ -94,6 +129,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dir", default=tempfile.gettempdir())
     parser.add_argument("--baseline", default="", help="another source tree to measure alike")
+    parser.add_argument("--step", action="store_true", help="time the workers' step in-process")
     args = parser.parse_args()
 
     import fastsig
@@ -106,7 +142,8 @@ def main() -> int:
     out = os.path.join(args.dir, "fastsig-mixed-urls.txt")
     print(f"fastsig {fastsig.__version__} ({fastsig.backend}), {os.cpu_count()} cores, "
           f"{args.keys:,} keys, odd 1 in {args.every:,}, --workers {args.workers}, "
-          f"{args.rounds} interleaved rounds")
+          f"{args.rounds} interleaved rounds" + (", the workers' step in-process" if args.step
+                                                 else ""))
     trees = {"this": ""}
     if args.baseline:
         trees["baseline"] = os.path.abspath(args.baseline)
@@ -123,8 +160,11 @@ def main() -> int:
             if round_ % 2:
                 order.reverse()
             for run in order:
-                seconds, user_seconds, own, kids = run_cli(
-                    files[run[1]], out, args.workers, trees[run[0]])
+                if args.step:
+                    seconds, user_seconds, own, kids = run_step(files[run[1]], trees[run[0]])
+                else:
+                    seconds, user_seconds, own, kids = run_cli(
+                        files[run[1]], out, args.workers, trees[run[0]])
                 cpu[run].append(seconds)
                 user[run].append(user_seconds)
                 rss[run].append((own, kids))
