@@ -49,6 +49,9 @@ WRAPPER = (
     "    print(f'RSS {own} {kids}', file=sys.stderr)\n"
 )
 
+# The children run from here: "python -c" puts its working directory first on sys.path, where
+# a source tree's fastsig would shadow --baseline's.
+CHILD_CWD = os.path.abspath(os.sep)
 # --step: the workers' step on every block of the file, in one process.
 STEP = (
     "import resource, sys, time\n"
@@ -88,7 +91,7 @@ def run_step(keys: str, tree: str = "") -> tuple:
     if tree:
         env["PYTHONPATH"] = tree + os.pathsep + env.get("PYTHONPATH", "")
     done = subprocess.run([sys.executable, "-c", STEP, BUCKET, keys], env=env,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, cwd=CHILD_CWD)
     if done.returncode != 0:
         raise SystemExit(done.stderr)
     seconds, rss = done.stderr.strip().splitlines()[-1].split()[1:]
@@ -106,7 +109,8 @@ def run_cli(keys: str, out: str, workers: int, tree: str = "") -> tuple:
     with open(os.devnull, "wb") as null, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(
             [sys.executable, "-c", WRAPPER, "presign", keys, "--example", "--bucket", BUCKET,
-             "--workers", str(workers), "-o", out, "--quiet"], stdout=null, stderr=err, env=env)
+             "--workers", str(workers), "-o", out, "--quiet"], stdout=null, stderr=err, env=env,
+            cwd=CHILD_CWD)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
@@ -131,6 +135,7 @@ def main() -> int:
     parser.add_argument("--baseline", default="", help="another source tree to measure alike")
     parser.add_argument("--step", action="store_true", help="time the workers' step in-process")
     args = parser.parse_args()
+    args.dir = os.path.abspath(args.dir)
 
     import fastsig
 
