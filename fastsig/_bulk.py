@@ -26,7 +26,7 @@ from urllib.parse import unquote_plus, urlsplit
 
 from ._errors import InvalidRequestError
 from ._integration import infer_scope
-from ._key_urls import quote_key, quote_lines
+from ._key_urls import quote_key
 from ._s3 import bucket_service, presign_bucket_url
 from .credentials import Credentials
 from .signer import Signer
@@ -333,17 +333,21 @@ def work(payload: Union[bytes, List[Tuple[int, str]]], first_line: int) -> Resul
     targets: Optional[List[str]] = None
     lines: Optional[_Lines] = None
     if isinstance(payload, bytes):
+        if (job.input_format == "lines" and job.output_format == "lines"
+                and job.bucket is not None and not job.query):
+            # The hot path: the block as read, never decoded into a str (a block of
+            # 512 KiB with one emoji is a 2 MiB str, and such sizes fragment a worker's heap).
+            block = payload[:-1] if payload.endswith(b"\n") else payload
+            if block and b"\r" not in block and b"\n\n" not in block and block[:1] != b"\n":
+                result = _presign_block(job, block)
+                if result is not None:
+                    return result
         lines = _decode_lines(payload, first_line, job.skip_invalid)
         blank, skipped = lines.blank, lines.skipped
         if job.input_format == "jsonl":
             entries = _entries_from_jsonl(job, lines.numbered(), skipped)
             texts = [entry for _, entry in entries]
         elif job.bucket is not None and not job.query and lines.text:
-            if job.output_format == "lines":
-                text = lines.text if lines.plain else quote_lines(lines.text)
-                result = _presign_block(job, text)
-                if result is not None:
-                    return result
             prefix = _prefix(job, job.bucket)
             texts = lines.texts
             if lines.plain:  # keys that need no quoting: one string concatenation each
@@ -433,22 +437,23 @@ def _one_by_one(job: Job, numbered: List[Tuple[int, str]], skipped: List[int]
     return texts, targets, scopes, urls
 
 
-def _presign_block(job: Job, text: str) -> Optional[Result]:
-    """The hot path: a block of keys that need no quoting, presigned into lines of output in
-    one call, without a Python object per URL; None when an entry is not usable (the
-    general path then finds it by its line number)."""
+def _presign_block(job: Job, block: bytes) -> Optional[Result]:
+    """The hot path: a block of keys in UTF-8, no blank line, no CR (the odd keys quoted by
+    the kernel, in C on the compiled backend), presigned into lines of output in one call,
+    without a Python object per URL; None when an entry is not usable or the block is not
+    UTF-8 (the general path then finds the line and reports or skips it)."""
     scope = default_scope(job)
     signer = _signer_for(job, scope)
     context, expires_in, payload_hash = signer._presign_setup(job.expires_in, job.timestamp, None)
     prefix = _prefix(job, job.bucket)  # type: ignore[arg-type]
     try:
-        # No blank line here (_decode_lines): no key is empty.
-        output = context.presign_lines(job.method, prefix, text, expires_in, payload_hash)
-    except ValueError:
+        # No blank line here (see work): no key is empty.
+        output = context.presign_key_lines(job.method, prefix, block, expires_in, payload_hash)
+    except ValueError:  # UnicodeDecodeError too
         return None
-    sample = (prefix + text[text.rfind("\n") + 1:],
+    sample = (prefix + quote_key(block[block.rfind(b"\n") + 1:].decode()),
               output[output.rfind(b"\n", 0, len(output) - 1) + 1:-1].decode(), *scope)
-    return Result(output, text.count("\n") + 1, 0, [], [sample])
+    return Result(output, block.count(b"\n") + 1, 0, [], [sample])
 
 
 def _render(job: Job, texts: Sequence[str], urls: List[str]) -> bytes:

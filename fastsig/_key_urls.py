@@ -2,61 +2,27 @@
 ``Signer.presign_keys``, ``Signer.write_presigned_keys``, ``Signer.presign_upload_parts`` and
 the command line's workers.
 
-A block of keys that need no quoting goes to the kernels' ``presign_lines`` in one call (no
-Python object per URL); anything else is quoted key by key and goes through
-``presign_many``. Both give the same bytes.
+A block of keys goes to the kernels' ``presign_key_lines`` in one call (no Python object per
+URL), which quotes the odd keys itself (in C on the compiled backend); a list of keys is
+quoted key by key and goes through ``presign_many``. Both give the same bytes.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable, List, Mapping, Sequence, Tuple, Union
 from urllib.parse import quote
 
 from ._errors import InvalidRequestError
+# The key-quoting rule lives with the kernels, which quote a block's keys by it (in C on the
+# compiled backend).
+from ._kernels.keys import KEY_SAFE, NEEDS_QUOTING, quote_key
 
 __all__ = ["encode_params", "part_query", "presign_key_block", "presign_key_list", "presign_parts",
-           "quote_key", "quote_lines"]
+           "quote_key"]
 
-# Characters that cannot stay raw in the path of a URL built from a key: '%' would read as an
-# escape, '?' and '#' would end the path, control characters are refused by the signer
-# (a key may hold CR or LF: S3 allows them).
-NEEDS_QUOTING = re.compile(r"[%?#\x00-\x1f\x7f]")
-# The same without '\n', for a block of keys joined by newlines.
-_NEEDS_QUOTING_IN_BLOCK = re.compile(r"[%?#\x00-\x09\x0b-\x1f\x7f]")
-KEY_SAFE = "/~!$&'()*+,;=:@"
 MAX_PARTS = 10_000  # S3's limit on the parts of a multipart upload
 
 Params = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
-
-
-def quote_key(key: str) -> str:
-    """A key as the path after the bucket's '/': raw where the signer can encode it itself
-    (its canonical encoding is the one botocore sends), escaped where a raw character would
-    change the URL."""
-    return quote(key, safe=KEY_SAFE) if NEEDS_QUOTING.search(key) else key
-
-
-def quote_lines(text: str) -> str:
-    """``quote_key`` on each line of ``text`` (lines split on "\n"), touching only the lines
-    that need it: one regex scan of the block, so the few odd keys of a real listing cost
-    next to nothing and the block still goes to ``presign_lines`` whole."""
-    pieces = []
-    done = 0
-    for match in _NEEDS_QUOTING_IN_BLOCK.finditer(text):
-        if match.start() < done:
-            continue  # its line is quoted already
-        start = text.rfind("\n", 0, match.start()) + 1
-        end = text.find("\n", match.end())
-        if end < 0:
-            end = len(text)
-        pieces.append(text[done:start])
-        pieces.append(quote(text[start:end], safe=KEY_SAFE))
-        done = end
-    if not pieces:
-        return text
-    pieces.append(text[done:])
-    return "".join(pieces)
 
 
 def encode_params(params: Params) -> str:
@@ -98,7 +64,7 @@ def presign_key_list(context: Any, method: str, prefix: str, keys: Sequence[str]
 def presign_key_block(context: Any, method: str, prefix: str, keys: Sequence[str], query: str,
                       expires_in: int, payload_hash: str) -> bytes:
     """``presign_key_list`` as bytes: each URL followed by a newline, in UTF-8, made by
-    ``presign_lines`` in one call without a Python object per URL."""
+    ``presign_key_lines`` in one call without a Python object per URL."""
     if not keys:
         return b""
     if "" in keys:
@@ -108,8 +74,7 @@ def presign_key_block(context: Any, method: str, prefix: str, keys: Sequence[str
     except TypeError:
         raise _bad_keys() from None
     if not query and text.count("\n") == len(keys) - 1:  # no key holds a newline
-        return context.presign_lines(
-            method, prefix, quote_lines(text), expires_in, payload_hash)
+        return context.presign_key_lines(method, prefix, text, expires_in, payload_hash)
     urls = presign_key_list(context, method, prefix, keys, query, expires_in, payload_hash)
     urls.append("")
     return "\n".join(urls).encode()

@@ -109,6 +109,10 @@ class SigningContext:
     def presign_lines(
         self, method: str, prefix: str, keys: str, expires_in: int, payload_hash: str
     ) -> bytes: ...
+    def presign_key_lines(
+        self, method: str, prefix: str, keys: Union[str, bytes], expires_in: int,
+        payload_hash: str
+    ) -> bytes: ...
 
 class PresignedVerifier:
     def __init__(

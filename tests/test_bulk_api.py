@@ -12,8 +12,11 @@ import random
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from fastsig import Credentials, InvalidRequestError, Signer, Verifier
+from fastsig import Credentials, InvalidRequestError, Signer, SigningError, Verifier
+from fastsig._key_urls import quote_key
 
 WHEN = datetime.datetime(2024, 2, 29, 23, 59, 59, tzinfo=datetime.timezone.utc)
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
@@ -190,20 +193,100 @@ def test_part_urls_upload_to_moto(backend, open_moto):
     assert hashlib.sha256(body).digest() == hashlib.sha256(b"".join(parts)).digest()
 
 
-def test_quote_lines_quotes_exactly_the_lines_that_need_it():
-    from fastsig._key_urls import quote_key, quote_lines
+_KEY_PIECES = st.sampled_from(
+    ["a", "/", "//", " ", "   ", "%", "%41", "%2F", "%zz", "+", "?", "#", "&", "=", "~", ".", "..",
+     "\t", "\r", "\x7f", "\x00", "é", "ሴ", "写真", "😀", "\ud800", "@", ":", "'", "!"])
+_KEY = st.lists(st.one_of(_KEY_PIECES, st.text(max_size=3)), min_size=1, max_size=10).map(
+    "".join).filter(lambda key: key and "\n" not in key)
 
+
+def _key_lines_context(backend):
+    signer = Signer(CREDS, "us-east-1", "s3")
+    return signer._presign_setup(3600, WHEN, None)
+
+
+def _outcome(call):
+    try:
+        return ("ok", call())
+    except Exception as exc:
+        return ("error", type(exc), str(exc))
+
+
+def test_presign_key_lines_quotes_exactly_the_lines_that_need_it(backend):
+    # presign_key_lines (the CLI's and write_presigned_keys' block step) equals presign_many
+    # of prefix + quote_key(key), byte for byte: odd keys are quoted by the kernel itself.
+    context, expires_in, payload_hash = _key_lines_context(backend)
+    prefix = "https://bkt.s3.us-east-1.amazonaws.com/"
     keys = [key for key in thousand_keys() if "\n" not in key]
-    for start in range(40):
-        chunk = keys[start:start + 60] + ["%", "a", "?#", "tail\t"]
-        text = "\n".join(chunk)
-        assert quote_lines(text) == "\n".join(quote_key(key) for key in chunk)
-    assert quote_lines("plain\nkeys") == "plain\nkeys"
+    for start in range(0, 40, 3):
+        chunk = keys[start:start + 60] + ["%", "a", "?#", "tail\t", "100%/x+y", "写真 😀   x"]
+        got = context.presign_key_lines("GET", prefix, "\n".join(chunk), expires_in, payload_hash)
+        want = context.presign_many("GET", [prefix + quote_key(key) for key in chunk],
+                                    expires_in, payload_hash)
+        assert got == ("\n".join(want) + "\n").encode()
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_KEY, min_size=1, max_size=8))
+@example(["a\ud800", "b?"])
+@example(["%", "#", "?", "+", "a  b", "é", "😀"])
+def test_presign_key_lines_equals_presign_many_and_presign(backend, keys):
+    context, expires_in, payload_hash = _key_lines_context(backend)
+    prefix = "https://bkt.s3.us-east-1.amazonaws.com/"
+    got = _outcome(lambda: context.presign_key_lines("GET", prefix, "\n".join(keys),
+                                                     expires_in, payload_hash))
+    want = _outcome(lambda: context.presign_many(
+        "GET", [prefix + quote_key(key) for key in keys], expires_in, payload_hash))
+    if want[0] == "ok":
+        assert got == ("ok", ("\n".join(want[1]) + "\n").encode())
+        one = [context.presign("GET", prefix + quote_key(key), expires_in, None, payload_hash)
+               for key in keys]
+        assert one == want[1]
+    else:  # a lone surrogate: the library's error, not a UnicodeEncodeError
+        assert got[0] == "error" and issubclass(got[1], SigningError), got
+    # The compiled twin reuses its output buffer: a second call gives the same bytes.
+    assert _outcome(lambda: context.presign_key_lines(
+        "GET", prefix, "\n".join(keys), expires_in, payload_hash)) == got
+
+
+_LISTED_KEY = st.lists(st.one_of(_KEY_PIECES, st.text(st.characters(blacklist_categories=("Cs",)),
+                                                      max_size=4)),
+                       min_size=1, max_size=8).map("".join).filter(
+    lambda key: key and "\n" not in key and "\r" not in key and "\ud800" not in key)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_LISTED_KEY, min_size=1, max_size=12))
+@example(["plain/a.jpg", "100%/q.csv", "notes#1.txt", "what?.html", "c++/x+y.o", "写真/東京.jpg",
+          "\U0001f600 party.png", "old   file  .txt", "tab\there", "%2F%zz"])
+def test_cli_block_of_random_unicode_keys_equals_presign_keys(backend, monkeypatch, keys):
+    # The command line's worker step on a block as read (bytes, odd keys quoted by the kernel)
+    # gives, byte for byte, the URLs presign_keys and Signer.presign give for the same keys.
+    from fastsig import _bulk
+    from fastsig.cli import EXAMPLE_CREDENTIALS
+
+    # A worker's setup, but not its allocator's tuning: this is pytest's process.
+    monkeypatch.setattr(_bulk, "_keep_freed_memory", lambda: None)
+    monkeypatch.setattr(_bulk, "_job", None)
+    stamp = int(WHEN.timestamp())
+    _bulk._setup(_bulk.Job(
+        credentials=EXAMPLE_CREDENTIALS, region="eu-west-1", service="s3", method="GET",
+        expires_in=600, timestamp=stamp, input_format="lines", field="key", bucket="bkt",
+        path_style=False, endpoint_url=None, dualstack=False, query="", output_format="lines",
+        skip_invalid=False, expires_text="x"))
+    result = _bulk.work(("\n".join(keys) + "\n").encode(), 1)
+    signer = Signer(EXAMPLE_CREDENTIALS, "eu-west-1", "s3")
+    want = signer.presign_keys("bkt", keys, expires_in=600, timestamp=WHEN)
+    assert result.output.decode().splitlines() == want
+    assert [signer.presign("GET", f"https://bkt.s3.eu-west-1.amazonaws.com/{quote_key(key)}",
+                           expires_in=600, timestamp=WHEN) for key in keys] == want
 
 
 def test_cli_hot_path_with_odd_keys_equals_presign_keys(backend):
     # A listing without blank lines or CRLF, odd keys mixed in: the block goes to
-    # presign_lines whole, the odd keys quoted first.
+    # presign_key_lines whole, which quotes the odd keys itself.
     from .test_cli import EXAMPLE, check_keys, presign
 
     keys = [key for key in thousand_keys() if "\n" not in key and "\r" not in key]

@@ -175,6 +175,53 @@ def test_presign_lines_identical(method, prefix, keys, token, double, normalize,
     assert outcome(lambda: compiled.presign_lines(method, prefix, keys, 60, "UNSIGNED-PAYLOAD")) == want
 
 
+
+@settings(max_examples=500, deadline=None)
+@given(_METHOD, _URL, st.lists(_TEXT, max_size=6).map("\n".join), *_SETTINGS_ARGS)
+@example("GET", "https://bucket.s3.amazonaws.com/", "100%\na?b#c\n+ +\n写真 😀   x\n\ud800?",
+         None, False, False, False, True, frozenset())
+def test_presign_key_lines_identical(method, prefix, keys, token, double, normalize, omit,
+                                     content, excluded):
+    # The compiled twin quotes odd keys in C; the pure one with urllib's quote.
+    pure, compiled = contexts(token, double, normalize, omit, content, excluded)
+    want = outcome(lambda: pure.presign_key_lines(method, prefix, keys, 60, "UNSIGNED-PAYLOAD"))
+    got = outcome(lambda: compiled.presign_key_lines(method, prefix, keys, 60, "UNSIGNED-PAYLOAD"))
+    assert got == want
+    assert outcome(lambda: compiled.presign_key_lines(
+        method, prefix, keys, 60, "UNSIGNED-PAYLOAD")) == want
+
+
+_UTF8_TRAPS = [b"\xc0\xaf", b"\xc1\xbf", b"\xc2", b"\xc2\x41", b"\xe0\x80\xaf", b"\xe0\xa0\x80",
+               b"\xed\x9f\xbf", b"\xed\xa0\x80", b"\xef\xbf\xbf", b"\xf0\x8f\xbf\xbf",
+               b"\xf0\x90\x80\x80", b"\xf4\x8f\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80",
+               b"\xff", b"\x80", b"\xe2\x82", b"\xf0\x9f\x98", b"\xf0\x9f\x98\x80"]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_UTF8_TRAPS), st.binary(max_size=6),
+                          st.sampled_from([b"a", b"/", b"%", b"?", b"#", b"+", b" ", b"\n"])),
+                max_size=10).map(b"".join))
+def test_presign_key_lines_bytes_identical(keys):
+    # The command line passes its blocks as read: the compiled twin checks the UTF-8 itself,
+    # as strictly as Python's decoder (the pure twin decodes).
+    pure, compiled = contexts(None, False, False, False, True, frozenset())
+    prefix = "https://bucket.s3.amazonaws.com/"
+    want = outcome(lambda: pure.presign_key_lines("GET", prefix, keys, 60, "UNSIGNED-PAYLOAD"))
+    got = outcome(lambda: compiled.presign_key_lines("GET", prefix, keys, 60, "UNSIGNED-PAYLOAD"))
+    assert got == want
+
+
+@pytest.mark.parametrize("trap", _UTF8_TRAPS)
+def test_presign_key_lines_utf8_traps_identical(trap):
+    pure, compiled = contexts(None, False, False, False, True, frozenset())
+    prefix = "https://bucket.s3.amazonaws.com/"
+    for keys in (trap, b"k/" + trap + b"/x", b"a\nb" + trap, trap + b"\nz"):
+        want = outcome(lambda: pure.presign_key_lines("GET", prefix, keys, 60, "UNSIGNED-PAYLOAD"))
+        assert outcome(lambda: compiled.presign_key_lines(
+            "GET", prefix, keys, 60, "UNSIGNED-PAYLOAD")) == want, keys
+        valid = outcome(lambda: keys.decode("utf-8"))[0] == "ok"
+        assert (want[0] == "ok") == valid, (keys, want)
+
 @SETTINGS
 @given(_TEXT, st.booleans())
 def test_low_level_identical(text, flag):

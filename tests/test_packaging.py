@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not (ROOT / "pyproject.toml").exists(),
                                 reason="runs from a source tree (a clone or an sdist)")
 # The kernels' spec steps: each a compiled .pxi beside its pure twin .py of the same name.
-KERNEL_STEPS = ("hashing", "timestamp", "uri", "query", "request", "headers", "signing",
+KERNEL_STEPS = ("hashing", "timestamp", "uri", "query", "request", "headers", "signing", "keys",
                 "verify", "verify_headers", "arrow")
 
 

@@ -51,15 +51,7 @@ cdef extern from "arrow_abi.h" nogil:
     int fs_urls_export(fs_urls *urls, int64_t i, ArrowArray *out)
     int fs_urls_stream(fs_urls *urls, ArrowArrayStream *out)
 
-# quote_key's rule (_key_urls.py) on bytes: a key holding any of '%', '?', '#' or a control
-# character is escaped whole, every byte but the unreserved ones and KEY_SAFE.
-cdef uint8_t KEY_NEEDS_QUOTING[256]
-cdef uint8_t KEY_KEEP[256]
-for _c in range(256):
-    KEY_NEEDS_QUOTING[_c] = _c < 0x20 or _c == 0x7F or chr(_c) in "%?#"
-    KEY_KEEP[_c] = _c < 0x80 and (chr(_c).isalnum() or chr(_c) in "_.-~/~!$&'()*+,;=:@")
-
-cdef const char *HEX_UPPER = "0123456789ABCDEF"
+# Keys are quoted by keys.pxi's add_quoted_key (quote_key's rule).
 
 DEF ARROW_UTF8 = 1
 DEF ARROW_LARGE_UTF8 = 2
@@ -105,28 +97,6 @@ cdef inline const char *arrow_value(int kind, ArrowArray *a, int64_t j, Py_ssize
 cdef inline bint arrow_valid(ArrowArray *a, int64_t j) noexcept:
     cdef const uint8_t *bits = <const uint8_t *>a.buffers[0]
     return a.null_count == 0 or bits == NULL or (bits[j >> 3] >> (j & 7)) & 1
-
-
-cdef int add_quoted_key(Buf *b, const char *s, Py_ssize_t n) except -1:
-    cdef Py_ssize_t i
-    cdef uint8_t c
-    for i in range(n):
-        if KEY_NEEDS_QUOTING[<uint8_t>s[i]]:
-            break
-    else:
-        return buf_add(b, s, n)
-    buf_reserve(b, 3 * n)
-    for i in range(n):
-        c = <uint8_t>s[i]
-        if KEY_KEEP[c]:
-            b.p[b.n] = c
-            b.n += 1
-        else:
-            b.p[b.n] = b'%'
-            b.p[b.n + 1] = HEX_UPPER[c >> 4]
-            b.p[b.n + 2] = HEX_UPPER[c & 15]
-            b.n += 3
-    return 0
 
 
 cdef int presign_chunk(SigningContext context, bytes m, object method, bytes prefix,

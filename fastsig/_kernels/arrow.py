@@ -10,7 +10,7 @@ import importlib
 from typing import Any, List, Optional, cast
 
 from fastsig._errors import InvalidRequestError
-from fastsig._key_urls import quote_key
+from .keys import quote_key
 
 __all__ = ["ArrowUrlArray", "ArrowUrls", "presign_arrow"]
 

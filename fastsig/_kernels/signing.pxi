@@ -462,6 +462,11 @@ cdef class SigningContext:
             buf_free(&creq)
             buf_free(&local)
 
+    def presign_key_lines(self, method, str prefix, keys, long expires_in, str payload_hash):
+        """``presign_lines`` of ``keys`` (str, or bytes in UTF-8) with each line quoted as an
+        object key (see the pure twin and keys.pxi): odd keys are quoted here, in C."""
+        return presign_key_lines(self, method, prefix, keys, expires_in, payload_hash)
+
     def sign(self, method, url, headers, payload_hash, body=None):
         """The signed request (see the pure twin)."""
         return self.sign_any(method, url, headers, payload_hash, body)

@@ -5,12 +5,13 @@ and the same exceptions."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Iterable, List, Optional, Tuple, Union
 
 from fastsig._timestamp import parse_amz_date
 
 from .hashing import ALGORITHM, EMPTY_SHA256, SigningKey, _sha256, sha256_hex
 from .headers import _Headers
+from .keys import quote_lines
 from .query import _AUTH_QUERY_KEYS, _query_pairs, canonical_query
 from .request import _check_method, split_url
 from .timestamp import quick_epoch
@@ -280,3 +281,14 @@ class SigningContext:
         )
         urls.append("")
         return "\n".join(urls).encode()
+
+    def presign_key_lines(
+        self, method: str, prefix: str, keys: Union[str, bytes], expires_in: int,
+        payload_hash: str
+    ) -> bytes:
+        """``presign_lines`` of ``keys`` (one object key a line; bytes are read as UTF-8,
+        ``UnicodeDecodeError`` if they are not) with each key quoted by ``keys.quote_key``'s
+        rule: the command line's and ``write_presigned_keys``' block of output."""
+        _check_method(method)
+        text = keys.decode("utf-8") if isinstance(keys, bytes) else keys
+        return self.presign_lines(method, prefix, quote_lines(text), expires_in, payload_hash)
