@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fastsig import Credentials, InvalidRequestError, Signer, _backend
+from fastsig import (Credentials, InvalidRequestError, InvalidURLError, MalformedRequestError,
+                     Signer, Verifier, _backend)
 
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 WHEN = "20240229T235959Z"
@@ -53,7 +54,7 @@ def test_an_invalid_method_is_named_before_a_str_body_is_hashed(kernels):
 
 @pytest.mark.parametrize("keys", [[], ["a", ""], [None]])
 @pytest.mark.parametrize("method", ["ΓET", "G E", ""])
-def test_arrow_checks_the_method_before_the_keys(method, keys):
+def test_arrow_checks_the_method_before_the_keys(backend, method, keys):
     # The compiled kernel signed an empty column with any method; the pure one named an
     # empty key before a bad method.
     pa = pytest.importorskip("pyarrow")
@@ -63,6 +64,29 @@ def test_arrow_checks_the_method_before_the_keys(method, keys):
     with pytest.raises(InvalidRequestError, match=METHOD_ERROR):
         arrow.presign(signer, pa.array(keys, pa.string()), bucket="my-bucket", method=method,
                       timestamp=WHEN)
+
+
+# A long host, or path, then a control character: the URL pattern once let the host give
+# characters back to the path, and refusing such a URL took time quadratic in its length on
+# both backends (a 10 kB host: seconds; these: minutes, a test that never ends).
+LONG_BAD_URLS = ["https://" + "a" * 100_000 + "\x00", "https://" + "a@" * 50_000 + "\x7f/x",
+                 "https://h" + "/a" * 50_000 + "\n", "https://h/?" + "a?" * 50_000 + "\r"]
+
+
+@pytest.mark.parametrize("url", LONG_BAD_URLS)
+def test_a_long_url_with_a_control_character_is_refused_at_once(kernels, url):
+    with pytest.raises(InvalidURLError, match="^url contains control characters$"):
+        kernels.split_url(url)
+
+
+@pytest.mark.parametrize("url", LONG_BAD_URLS)
+def test_the_verifier_and_the_signer_refuse_it_at_once(backend, url):
+    verifier = Verifier({"AKIDEXAMPLE": CREDS}.get)
+    headers = {"Host": "h", "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE"}
+    with pytest.raises(MalformedRequestError, match="^url contains control characters$"):
+        verifier.verify("GET", url, headers, b"")
+    with pytest.raises(InvalidURLError, match="^url contains control characters$"):
+        Signer(CREDS, "us-east-1", "s3").sign("GET", url, timestamp=WHEN)
 
 
 def _fuzz_module():
