@@ -52,7 +52,7 @@ def test_sdist_holds_what_building_and_testing_need(dists):
                    "fastsig/py.typed", "src_c/sha256.c", "src_c/sha256.h", "src_c/uri.c",
                    "src_c/uri.h", "src_c/crc.h", "src_c/clock.h", "tests/conftest.py",
                    "tests/suite.py", "tests/test_suite_vectors.py", "tests/vectors/README.md",
-                   "tests/vectors/SHA256SUMS",
+                   "tests/vectors/SHA256SUMS", "benchmarks/fuzz_differential.py",
                    "tests/vectors/sigv4-suite/aws-c-auth/LICENSE",
                    "tests/vectors/sigv4-suite/botocore/NOTICE"):
         assert needed in names, f"{needed} is not in {sdist.name}"

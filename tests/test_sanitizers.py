@@ -27,7 +27,7 @@ def _libasan():
 
 @pytest.mark.skipif(_libasan() is None, reason="needs gcc and libasan on Linux")
 def test_differential_tests_pass_under_asan_and_ubsan(tmp_path):
-    for name in ("fastsig", "src_c", "tests"):
+    for name in ("fastsig", "src_c", "tests", "benchmarks"):
         shutil.copytree(ROOT / name, tmp_path / name,
                         ignore=shutil.ignore_patterns("*.so", "*.pyd", "_speedups.c", "__pycache__"))
     for name in ("setup.py", "pyproject.toml", "README.md"):
@@ -49,7 +49,9 @@ def test_differential_tests_pass_under_asan_and_ubsan(tmp_path):
          "tests/test_differential.py", "tests/test_arrow.py", "-k", "not million",
          # The regressions of defects that only a sanitizer sees (an over-read, a NULL memchr).
          "tests/test_verifier.py::test_d_short_authorization_values_are_refused_without_reading_past_them",
-         "tests/test_verifier.py::test_e_a_bodiless_asgi_request_without_a_query_is_checked_cleanly"],
+         "tests/test_verifier.py::test_e_a_bodiless_asgi_request_without_a_query_is_checked_cleanly",
+         # The differential fuzz's findings, and a short run of the fuzz itself.
+         "tests/test_fuzz_regressions.py"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200,
     )
     output = run.stdout[-3000:] + run.stderr[-3000:]

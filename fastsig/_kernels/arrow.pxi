@@ -346,6 +346,8 @@ def presign_arrow(context, method, str prefix, str query, source, long expires_i
         return _py.presign_arrow(context, method, prefix, query, source, expires_in,
                                  payload_hash)
     m = method_bytes(method)
+    if m is None:
+        _py_arrow._check_method(method)  # before any key, and when there is none (its error)
     prefix_b = prefix.encode("utf-8")
     query_b = query.encode("utf-8")
     if hasattr(source, "__arrow_c_array__"):

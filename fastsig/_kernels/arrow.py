@@ -12,6 +12,8 @@ from typing import Any, List, Optional, cast
 from fastsig._errors import InvalidRequestError
 from .keys import quote_key
 
+from .request import _check_method
+
 __all__ = ["ArrowUrlArray", "ArrowUrls", "presign_arrow"]
 
 _FORMATS = {"u", "U", "vu"}
@@ -150,6 +152,7 @@ def presign_arrow(context: Any, method: str, prefix: str, query: str, source: An
     ``__arrow_c_stream__``) of keys, made ``prefix + quote_key(key) + '?' + query`` when
     ``prefix`` (a bucket's URL ending in '/') is given, else of URLs. Nulls stay null. An array
     gives an ``ArrowUrlArray``, a stream ``ArrowUrls`` of as many chunks."""
+    _check_method(method)  # before any key, and when there is none: as presign_many does
     if hasattr(source, "__arrow_c_array__"):
         capsules = source.__arrow_c_array__()
         if not isinstance(capsules, tuple) or len(capsules) != 2:

@@ -205,7 +205,7 @@ cdef int query_into(Buf *out, const char *q, Py_ssize_t n, const char *extra,
     return 0
 
 
-def canonical_query(str query):
+def canonical_query(str query not None):
     """The canonical query string: parameters in the canonical encoding, sorted by key and
     then value, repeated keys kept."""
     cdef Py_ssize_t n
@@ -223,7 +223,7 @@ def canonical_query(str query):
         buf_free(&b)
 
 
-def split_auth_query(str query):
+def split_auth_query(str query not None):
     """(canonical query without ``X-Amz-Signature``, the presigning parameters) of a received
     query string. The parameters are the ``X-Amz-*`` names of a presigned URL (Algorithm,
     Credential, Date, Expires, SignedHeaders, Security-Token, Signature) with their values

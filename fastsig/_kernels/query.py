@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Tuple
 
 from fastsig._errors import InvalidURLError
 
-from .uri import _reencode, _unescape
+from .uri import _reencode, _unescape, _wrong_type
 
 # The presigning parameters: split from the query, never part of the canonical query.
 _AUTH_QUERY_KEYS = frozenset(
@@ -40,6 +40,8 @@ def _query_pairs(query: str) -> List[Tuple[str, str]]:
 def canonical_query(query: str) -> str:
     """The canonical query string: parameters in the canonical encoding, sorted by key and
     then value, repeated keys kept."""
+    if query.__class__ is not str:
+        _wrong_type("query", query)
     if not query:
         return ""
     pairs = _query_pairs(query)
@@ -52,6 +54,8 @@ def split_auth_query(query: str) -> Tuple[str, dict]:
     query string. The parameters are the ``X-Amz-*`` names of a presigned URL (Algorithm,
     Credential, Date, Expires, SignedHeaders, Security-Token, Signature) with their values
     decoded; a name that appears more than once maps to None."""
+    if query.__class__ is not str:
+        _wrong_type("query", query)
     if not query:
         return "", {}
     raw: Dict[str, Optional[str]] = {}

@@ -484,6 +484,8 @@ cdef class SigningContext:
         cdef uint8_t digest[32]
         cdef char hexed[64]
         cdef const char *body_hash = NULL  # the hex hash of a bytes body, made no str of
+        if m is None:  # the method's error comes first, before the body's (the pure twin's)
+            return self.fallback().sign(method, url, headers, payload_hash, body)
         if payload_hash is None and body is not None:
             if type(body) is bytes:
                 fs_sha256(PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body), digest)

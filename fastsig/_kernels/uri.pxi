@@ -154,7 +154,7 @@ cdef bint utf8_ok(const char *s, Py_ssize_t n) except -1:
     return True
 
 
-def uri_encode(str text, bint keep_slash=False):
+def uri_encode(str text not None, bint keep_slash=False):
     """Percent-encode ``text`` as SigV4 requires: unreserved characters stay, every other byte
     of its UTF-8 form becomes ``%XX``. With ``keep_slash``, ``/`` stays too (paths)."""
     cdef Py_ssize_t n
@@ -174,7 +174,7 @@ def uri_encode(str text, bint keep_slash=False):
         buf_free(&b)
 
 
-def normalize_path(str path):
+def normalize_path(str path not None):
     """Remove ``.`` and ``..`` segments and collapse repeated slashes (see the pure twin)."""
     cdef Py_ssize_t n
     cdef const char *s
@@ -271,7 +271,7 @@ cdef class PathPolicy:
     cdef object _twin(self):
         return _py.PathPolicy(self.double_encode, self.normalize, self.plus_is_space)
 
-    def paths(self, str path):
+    def paths(self, str path not None):
         """(the path to send, the canonical URI) for a request path."""
         cdef Py_ssize_t n
         cdef const char *s

@@ -6,7 +6,7 @@ and the same exceptions."""
 from __future__ import annotations
 
 import re
-from typing import List, Tuple
+from typing import List, NoReturn, Tuple
 
 from fastsig._errors import InvalidURLError
 
@@ -43,8 +43,17 @@ def _escape_run_bytes(match: "re.Match[bytes]") -> bytes:
 def uri_encode(text: str, keep_slash: bool = False) -> str:
     """Percent-encode ``text`` as SigV4 requires: unreserved characters stay, every other byte
     of its UTF-8 form becomes ``%XX``. With ``keep_slash``, ``/`` stays too (paths)."""
+    if text.__class__ is not str:
+        _wrong_type("text", text)
     pattern = _UNSAFE_RUN_KEEP_SLASH if keep_slash else _UNSAFE_RUN
     return pattern.sub(_escape_run, text)
+
+
+def _wrong_type(name: str, value: object) -> NoReturn:
+    """The TypeError of a kernel given anything but exactly a str (None, bytes, a subclass),
+    in the words of the compiled kernels' argument check (Cython's)."""
+    raise TypeError(f"Argument '{name}' has incorrect type (expected str, got "
+                    f"{type(value).__name__})")
 
 
 def _unescape(text: str) -> bytes:
@@ -71,6 +80,8 @@ def normalize_path(path: str) -> str:
     """Remove ``.`` and ``..`` segments and collapse repeated slashes, as AWS services other
     than S3 do (RFC 3986 section 5.2.4 plus the empty-segment rule). A trailing slash stays
     when anything is left: ``//example//`` becomes ``/example/``."""
+    if path.__class__ is not str:
+        _wrong_type("path", path)
     segments: List[str] = []
     for segment in path.split("/"):
         if segment == "..":
@@ -107,6 +118,8 @@ class PathPolicy:
 
     def paths(self, path: str) -> Tuple[str, str]:
         """(the path to send, the canonical URI) for a request path."""
+        if path.__class__ is not str:
+            _wrong_type("path", path)
         if not path:
             path = "/"
         if self.double_encode:
