@@ -166,6 +166,14 @@ def _maybe_wrong_type(rng: random.Random, value: Any) -> Any:
     return value
 
 
+def _timestamp(rng: random.Random) -> Any:
+    """What callers pass as a timestamp, and what they should not."""
+    return rng.choice([WHEN, WHEN.replace(tzinfo=None), 1709251199, 1709251199.75, WHEN,
+                       WHEN.astimezone(datetime.timezone(datetime.timedelta(hours=5))),
+                       datetime.datetime(1969, 12, 31, 23, 59, 59), -1, float("nan"), 2 ** 70,
+                       "20240229T235959Z", None, True])
+
+
 def generate(seed: int, index: int) -> Dict[str, Any]:
     """Input ``index`` of ``seed``: plain data (repr-able), made from the two numbers alone."""
     rng = random.Random(f"{seed}:{index}")
@@ -216,24 +224,30 @@ def generate(seed: int, index: int) -> Dict[str, Any]:
                             rng.random() < 0.5, rng.random() < 0.5, rng.random() < 0.5,
                             rng.random() < 0.5,
                             rng.choice([(), ("user-agent", "x-a")]))
-        case["op"] = op = rng.choice(["sign", "presign", "presign_many", "presign_lines"])
+        case["op"] = op = rng.choice(["sign", "presign", "presign_many", "presign_lines",
+                                      "presign_key_lines", "sign_at", "presign_at"])
         method = rng.choice(METHODS)
         payload = rng.choice(["UNSIGNED-PAYLOAD", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
                               "a495991b7852b855", None, "", "zz"])
-        if op == "sign":
-            case["args"] = (method, _url(rng), _headers(rng), payload, rng.choice(BODIES))
-        elif op == "presign":
-            case["args"] = (method, _url(rng), rng.choice([1, 3600, 604800, 0, -5]),
-                            _headers(rng) if rng.random() < 0.3 else None, payload or "UNSIGNED-PAYLOAD")
+        at = (_timestamp(rng),) if op.endswith("_at") else ()
+        if op in ("sign", "sign_at"):
+            case["args"] = at + (method, _url(rng), _headers(rng), payload, rng.choice(BODIES))
+        elif op in ("presign", "presign_at"):
+            case["args"] = at + (method, _url(rng), rng.choice([1, 3600, 604800, 0, -5]),
+                                 _headers(rng) if rng.random() < 0.3 else None,
+                                 payload or "UNSIGNED-PAYLOAD")
         elif op == "presign_many":
             case["args"] = (method, [_maybe_wrong_type(rng, _url(rng)) for _ in range(rng.randrange(4))],
                             rng.choice([1, 3600]), payload or "UNSIGNED-PAYLOAD")
-        else:
-            keys = "\n".join(_text(rng, most=4) for _ in range(rng.randrange(4)))
+        else:  # presign_lines, presign_key_lines (which also takes the block as bytes)
+            keys: Any = "\n".join(_text(rng, most=4) for _ in range(rng.randrange(4)))
+            if op == "presign_key_lines" and rng.random() < 0.5:
+                keys = keys.encode("utf-8", "surrogatepass")
             case["args"] = (method, rng.choice(["https://b.s3.amazonaws.com/", "https://h/p/", "",
                                                 "https://b.s3.amazonaws.com/a%"]),
                             keys, 3600, payload or "UNSIGNED-PAYLOAD")
     elif kind == "signer":
+        case["when"] = rng.choice([WHEN, _timestamp(rng)]) or WHEN  # None would be "now"
         case["service"] = rng.choice(SERVICES)
         case["op"] = op = rng.choice(["sign", "presign", "presign_many", "presign_keys"])
         case["temp"] = rng.random() < 0.3
@@ -411,16 +425,17 @@ class Backends:
     def _signer(self, case: Dict[str, Any], name: str) -> Any:
         signer = self.signer(name, case["service"], case["temp"])
         op, args = case["op"], case["args"]
+        when = case.get("when", WHEN)
         if op == "sign":
             method, url, headers, body = args
-            return outcome(lambda: signer.sign(method, url, headers, body, timestamp=WHEN))
+            return outcome(lambda: signer.sign(method, url, headers, body, timestamp=when))
         if op == "presign":
-            return outcome(lambda: signer.presign(*args, timestamp=WHEN))
+            return outcome(lambda: signer.presign(*args, timestamp=when))
         if op == "presign_many":
-            return outcome(lambda: signer.presign_many(*args, timestamp=WHEN))
+            return outcome(lambda: signer.presign_many(*args, timestamp=when))
         bucket, keys, method, params = args
         return outcome(lambda: signer.presign_keys(bucket, keys, method=method, params=params,
-                                                   timestamp=WHEN))
+                                                   timestamp=when))
 
     def _arrow(self, case: Dict[str, Any], name: str) -> Any:
         if self.pyarrow is None:

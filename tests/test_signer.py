@@ -586,3 +586,13 @@ def test_explicit_timestamps_take_the_contexts_own_second(backend):
         with pytest.raises(type(first.value)) as again:
             signer.sign("GET", "https://b.s3.amazonaws.com/k", timestamp=bad)
         assert str(again.value) == str(first.value)
+
+    # A context for a second before 1970 is nobody's quick second: quick_epoch answers -1 for
+    # what it does not read (True here), and that must not pass for 1969-12-31T23:59:59
+    # (the pure twin signed timestamp=True with the 1969 context; found by the fuzz).
+    early = datetime.datetime(1969, 12, 31, 23, 59, 59)
+    signer.presign("GET", "https://b.s3.amazonaws.com/k", timestamp=early)
+    with pytest.raises(InvalidRequestError, match="timestamp must be"):
+        signer.presign("GET", "https://b.s3.amazonaws.com/k", timestamp=True)
+    with pytest.raises(InvalidRequestError, match="timestamp must be"):
+        signer.sign("GET", "https://b.s3.amazonaws.com/k", timestamp=True)

@@ -113,7 +113,8 @@ class SigningContext:
         self._key = self._signing_key(signing_key)
         self.amz_date = amz_date
         epoch = parse_amz_date(amz_date)
-        self._epoch = -2 if epoch is None else epoch  # no timestamp's second for a bad date
+        # -2 for a bad date and before 1970 (quick_epoch's -1 must never match a context)
+        self._epoch = -2 if epoch is None or epoch < 0 else epoch
         self.scope = self._credential_scope(amz_date[:8], region, service)
         self.credential = f"{access_key_id}/{self.scope}"
         self._sts_prefix = f"{self.algorithm}\n{amz_date}\n{self.scope}\n"
