@@ -681,7 +681,12 @@ def test_wsgi_entry_settles_usual_requests_in_one_call():
                         _signed_environ("execute-api", "GET", "/items?id=42"),
                         _signed_environ("s3", "HEAD", "/b/k"),
                         _presigned_environ("GET", "/b/k"),
-                        _presigned_environ("HEAD", "/?list-type=2")):
+                        _presigned_environ("HEAD", "/?list-type=2"),
+                        # Unsigned headers as browsers and proxies send them (latin-1 in the
+                        # environ, a control character): no matter to the signature.
+                        {**_signed_environ("execute-api", "POST", "/items", _WSGI_BODY),
+                         "HTTP_REFERER": "https://example.com/caf\xc3\xa9",
+                         "HTTP_X_NOTE": "a\x01b"}):
             verified = check(middleware._header_verifier, middleware._presigned, environ,
                              middleware.memory_limit, middleware.max_body_size)
             assert verified is not None and verified.access_key_id == "AKIDEXAMPLE", environ

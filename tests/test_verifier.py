@@ -715,6 +715,45 @@ def _sha256_hex(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def test_unsigned_headers_with_odd_values_take_the_compiled_path(backend):
+    """A header that is not signed may hold what no signer signs as sent (non-ASCII, as a
+    browser's Referer or a proxy's header; a control character; a fold): the general path
+    takes it whatever its value, and so does the compiled one-call check, in every header
+    form. Signed, such a value is the general path's to canonicalize."""
+    checker = verifier()
+    header_path = checker._fast_paths()[1]
+    s3 = Signer(CREDS, "us-east-1", "s3")
+    api = Signer(CREDS, "us-east-1", "dynamodb")
+    body = b'{"TableName": "t"}'
+    presigned = s3.presign("GET", "https://b.s3.amazonaws.com/k", timestamp=WHEN,
+                           headers={"Content-Type": "text/plain"})
+    signed = api.sign("POST", "https://dynamodb.us-east-1.amazonaws.com/", body=body,
+                      timestamp=WHEN)
+    for odd in ("caf\u00e9", "a\x01b", "a\n  b", "\u00ff" * 3):
+        extra = [("Referer", odd), ("Accept", "*/*")]
+        for method, target, headers, sent in (
+                ("GET", presigned, [("Host", "b.s3.amazonaws.com"),
+                                    ("Content-Type", "text/plain")] + extra, None),
+                ("POST", signed.url, list(signed.headers.items()) + extra, body)):
+            digest = None if sent is None else _sha256_hex(sent)
+            general = checker._prepare(method, target, headers).finish(sent, None)
+            forms = [headers, dict(headers)]
+            if odd != "\u00ff" * 3:
+                forms.append([(n.encode(), v.encode("latin-1")) for n, v in headers])
+            for form in forms:
+                fast = header_path.check(method, target, form, digest)
+                assert (fast is not None) == (backend == "cython"), (odd, form)
+                assert fast is None or fast == general
+                assert checker.verify(method, target, form, sent) == general
+    # A fold signed: refused by the compiled check, judged by the general path.
+    folded = api.sign("POST", "https://dynamodb.us-east-1.amazonaws.com/",
+                      {"X-Note": "a\n  b"}, body, timestamp=WHEN)
+    headers = [(n, "a\n  b" if n == "X-Note" else v) for n, v in folded.headers.items()]
+    assert header_path.check("POST", folded.url, headers, _sha256_hex(body)) is None
+    assert checker.verify("POST", folded.url, headers, body) == checker._prepare(
+        "POST", folded.url, headers).finish(body, None)
+
+
 def _presigned_with_headers_or_body():
     """Presigned requests the bare check does not take: signed headers beyond host (x-amz-*
     ones too), a body (hashed into a non-S3 signature; S3 presigns UNSIGNED-PAYLOAD), the

@@ -234,6 +234,7 @@ cdef class HeaderVerifier(_FastVerifier):
         buf_init(&creq, 0)
         buf_init(&block, 512)
         buf_init(&signed, 128)
+        hs.lax = True  # odd values of unsigned headers are no matter (checked below)
         try:
             if environ:
                 if hs_collect_environ(&hs, headers):
@@ -313,8 +314,8 @@ cdef class HeaderVerifier(_FastVerifier):
                             and (presigned or not h.flags & IS_CONTENT)) or h.flags & IS_HOST):
                         return None
                     h.flags |= EXCLUDED
-                elif h.flags & IS_AUTH:
-                    return None
+                elif h.flags & (IS_AUTH | ODD_VALUE):
+                    return None  # a signed odd value: the general path canonicalizes it
             if not hs.has_host:
                 if origin is None:
                     return None
