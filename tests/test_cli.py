@@ -327,3 +327,10 @@ def test_bench_writes_its_figures_and_chart(backend, tmp_path):
     assert report["machine"]["cpu"] and report["batch"] == 300
     assert (tmp_path / "b.svg").read_text().startswith("<svg")
     assert "| fastsig sign, datetime given (cython) |" in done.stdout
+    # In CPU time: what other jobs take from a shared machine's cores stretches no batch.
+    done = run_cli(backend, "bench", "--rounds", "1", "--batch", "300", "--group",
+                   "sign DynamoDB POST (100-byte body)", "--clock", "cpu", "--json",
+                   str(tmp_path / "c.json"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "c.json").read_text())["clock"] == "cpu"
+    assert "(CPU time, median of 1 interleaved rounds" in done.stdout

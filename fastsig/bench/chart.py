@@ -28,7 +28,8 @@ def svg(report: Dict[str, Any]) -> str:
     y = 40
     m = report["machine"]
     title = (f"fastsig {report['fastsig']} vs peers, ratio to each group's baseline (log scale); "
-             f"{m['cpu']}, Python {m['python']}; batches of {report['batch']:,}")
+             f"{m['cpu']}, Python {m['python']}; batches of {report['batch']:,}"
+             + ("; CPU time" if report.get("clock") == "cpu" else ""))
     rows.append(f'<text x="10" y="20" font-weight="bold">{escape(title)}</text>')
     for group, figures in report["groups"].items():
         rows.append(f'<text x="10" y="{y + 14}" font-weight="bold">{escape(group)}</text>')
