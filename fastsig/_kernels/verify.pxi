@@ -213,6 +213,9 @@ cdef class _FastVerifier:
         put(result, 6, token_s)
         put(result, 7, presigned)
         put(result, 8, payload)
+        # Out of the cyclic GC, as a SignedRequest is (signing.pxi says why): it holds only
+        # strs, ints, None, a bool and a tuple of strs, so it is in no cycle.
+        PyObject_GC_UnTrack(<PyObject *>result)
         self.last_result = <tuple>result
         self.last_result_memo = memo
         self.last_result_epoch = epoch
