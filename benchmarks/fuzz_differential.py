@@ -682,17 +682,20 @@ def _signature(case: Dict[str, Any], detail: str) -> Tuple[Any, ...]:
     return (case["kind"], case.get("op"), case.get("form"), types)
 
 
-def _libasan() -> str:
+def libasan() -> Optional[str]:
+    """The path of gcc's libasan, to preload under a sanitized core; None without one."""
+    if not sys.platform.startswith("linux") or not shutil.which("gcc"):
+        return None
     path = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
                           text=True).stdout.strip()
-    if not os.path.isabs(path) or not os.path.exists(path):
-        raise SystemExit("--sanitize needs gcc with libasan")
-    return path
+    return path if os.path.isabs(path) and os.path.exists(path) else None
 
 
-def build_sanitized(where: Path) -> None:
-    """A FASTSIG_DEBUG_BUILD copy of the package (gcc -O0 -g, ASan + UBSan) in ``where``."""
-    for name in ("fastsig", "src_c"):
+def build_sanitized(where: Path, also: Tuple[str, ...] = ()) -> Optional[str]:
+    """A FASTSIG_DEBUG_BUILD copy of the package (gcc -O0 -g, ASan + UBSan) in ``where``, with
+    the folders ``also`` beside it (tests/test_sanitizers.py's copy runs the tests); None when
+    it built, else the end of the build's error output."""
+    for name in ("fastsig", "src_c") + also:
         shutil.copytree(ROOT / name, where / name,
                         ignore=shutil.ignore_patterns("*.so", "*.pyd", "_speedups.c", "__pycache__"))
     for name in ("setup.py", "pyproject.toml", "README.md"):
@@ -702,8 +705,8 @@ def build_sanitized(where: Path) -> None:
     build = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
                            cwd=where, env=env, capture_output=True, text=True)
     if not list((where / "fastsig").glob("_speedups*.so")):
-        sys.stderr.write(build.stderr[-3000:])
-        raise SystemExit(2)
+        return build.stderr[-3000:]
+    return None
 
 
 DISAGREED = 3  # the worker's exit status after a disagreement (1 is Python's own failure)
@@ -717,11 +720,17 @@ def supervise(args: argparse.Namespace) -> int:
         env = dict(os.environ)
         env.pop("FASTSIG_NO_EXTENSIONS", None)
         if args.sanitize:
+            asan = libasan()
+            if asan is None:
+                raise SystemExit("--sanitize needs gcc with libasan")
             started = time.monotonic()
-            build_sanitized(Path(tmp))
+            error = build_sanitized(Path(tmp))
+            if error is not None:
+                sys.stderr.write(error)
+                raise SystemExit(2)
             print(f"built the sanitized core in {time.monotonic() - started:.0f} s", flush=True)
             env.update(
-                LD_PRELOAD=_libasan(),
+                LD_PRELOAD=asan,
                 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_memcmp=1:"
                              "detect_stack_use_after_return=1:check_initialization_order=1",
                 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",

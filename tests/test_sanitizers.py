@@ -5,40 +5,26 @@ the test."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from .test_fuzz_regressions import _fuzz_module
+
 pytestmark = pytest.mark.requires_compiled
 COMPARES_BACKENDS = True
-ROOT = Path(__file__).resolve().parent.parent
+FUZZ = _fuzz_module()  # benchmarks/fuzz_differential.py: it builds the sanitized copy
 
 
-def _libasan():
-    if not sys.platform.startswith("linux") or not shutil.which("gcc"):
-        return None
-    path = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
-                          text=True).stdout.strip()
-    return path if os.path.isabs(path) and os.path.exists(path) else None
-
-
-@pytest.mark.skipif(_libasan() is None, reason="needs gcc and libasan on Linux")
+@pytest.mark.skipif(FUZZ.libasan() is None, reason="needs gcc and libasan on Linux")
 def test_differential_tests_pass_under_asan_and_ubsan(tmp_path):
-    for name in ("fastsig", "src_c", "tests", "benchmarks"):
-        shutil.copytree(ROOT / name, tmp_path / name,
-                        ignore=shutil.ignore_patterns("*.so", "*.pyd", "_speedups.c", "__pycache__"))
-    for name in ("setup.py", "pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, tmp_path / name)
+    error = FUZZ.build_sanitized(tmp_path, also=("tests", "benchmarks"))
+    assert error is None, error
     env = dict(os.environ, FASTSIG_DEBUG_BUILD="1")
     env.pop("FASTSIG_NO_EXTENSIONS", None)
-    build = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert list((tmp_path / "fastsig").glob("_speedups*.so")), build.stderr[-3000:]
     env.update(
-        LD_PRELOAD=_libasan(),
+        LD_PRELOAD=FUZZ.libasan(),
         ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_memcmp=1",
         UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",
         PYTHONPATH=str(tmp_path),
