@@ -10,7 +10,7 @@ DEF NOT_FIRST = 32  # a later member of a repeated group
 DEF IS_AUTH = 64    # Authorization
 DEF IS_DATE = 128   # X-Amz-Date
 DEF IS_TOKEN = 256  # X-Amz-Security-Token
-DEF ODD_VALUE = 512  # a value no signer signs as sent (non-ASCII, a control, a fold): lax sets only
+DEF ODD_VALUE = 512  # a value no signer signs as sent (non-ASCII, a control, a fold); hs.lax only
 DEF STACK_HEADERS = 16
 
 cdef struct Hdr:
@@ -32,7 +32,8 @@ cdef struct HeaderSet:
     Hdr **order
     Buf names
     bint has_host
-    bint lax              # the verifier's: an odd value is flagged (ODD_VALUE), not refused
+    bint lax              # the verifier's: odd values flagged (ODD_VALUE), not refused; nothing
+                          # is sent, so repeated headers get no joined value
     PyObject *content     # owned: the canonical X-Amz-Content-SHA256 the caller sent, or NULL
     Hdr stack[STACK_HEADERS]
     Hdr *stack_order[STACK_HEADERS]
@@ -235,9 +236,9 @@ cdef int hs_take(HeaderSet *hs, name, value, bint apply_owned, bint content_owne
 cdef int hs_take_value(HeaderSet *hs, Hdr *h, const char *s, Py_ssize_t n, name, value,
                        bint apply_owned, bint content_owned, bytes excluded) except -1:
     """The rest of hs_take once the name is in hs.names: the value ``s``, ``n`` checked.
-    With hs.lax, an odd value of a header that is not one of the verifier's own (Host, the
-    authorization and x-amz-content-sha256) is flagged instead: the verifier takes it only
-    when the header is not signed, which the general path takes whatever its value."""
+    With hs.lax, an odd value of a header other than Host, Authorization, X-Amz-Date, the
+    token and x-amz-content-sha256 is flagged instead: the verifier takes it only when the
+    header is not signed, as the general path takes it whatever its value."""
     cdef bint owned
     cdef bint odd = not fs_header_value_ok(s, n)
     if odd and not hs.lax:
@@ -268,7 +269,8 @@ cdef int hs_take_value(HeaderSet *hs, Hdr *h, const char *s, Py_ssize_t n, name,
 
 cdef int hs_emit(HeaderSet *hs, Buf *block, Buf *signed) except -1:
     """Sorts the headers and writes CanonicalHeaders and SignedHeaders; marks repeated groups
-    (JOINED on the first in sorted order, holding the value to send; NOT_FIRST on the rest)."""
+    (JOINED on the first in sorted order, holding the value to send; NOT_FIRST on the rest),
+    unless hs.lax: a verifier sends nothing."""
     cdef Py_ssize_t i, j, k
     cdef Hdr **order
     cdef Buf joined
@@ -309,7 +311,7 @@ cdef int hs_emit(HeaderSet *hs, Buf *block, Buf *signed) except -1:
                     buf_addc(signed, b';')
                 first = False
                 buf_add(signed, order[i].name, order[i].name_len)
-            if j - i > 1 and not has_odd_value(order, i, j):
+            if j - i > 1 and not hs.lax:
                 # repeated: sent as one header, canonical values joined with ","
                 joined.n = 0
                 for k in range(i, j):
@@ -326,15 +328,6 @@ cdef int hs_emit(HeaderSet *hs, Buf *block, Buf *signed) except -1:
     finally:
         buf_free(&joined)
     return 0
-
-cdef bint has_odd_value(Hdr **order, Py_ssize_t i, Py_ssize_t j) noexcept:
-    """Whether a header of order[i:j] has an odd value (then only the verifier holds the set,
-    the group is not signed and no joined value to send is needed)."""
-    cdef Py_ssize_t k
-    for k in range(i, j):
-        if order[k].flags & ODD_VALUE:
-            return True
-    return False
 
 cdef object canonical_value_of(const char *s, Py_ssize_t n):
     cdef Buf b
