@@ -237,7 +237,9 @@ def generate(seed: int, index: int) -> Dict[str, Any]:
                                  _headers(rng) if rng.random() < 0.3 else None,
                                  payload or "UNSIGNED-PAYLOAD")
         elif op == "presign_many":
-            case["args"] = (method, [_maybe_wrong_type(rng, _url(rng)) for _ in range(rng.randrange(4))],
+            # Up to six URLs: bulk presigning signs them in pairs, some left waiting.
+            urls = [_maybe_wrong_type(rng, _url(rng)) for _ in range(rng.randrange(7))]
+            case["args"] = (method, urls,
                             rng.choice([1, 3600]), payload or "UNSIGNED-PAYLOAD")
         else:  # presign_lines, presign_key_lines (which also takes the block as bytes)
             keys: Any = "\n".join(_text(rng, most=4) for _ in range(rng.randrange(4)))

@@ -30,6 +30,8 @@ extern const uint32_t fs_sha256_k[64];
 void fs_sha256_blocks_portable(uint32_t state[8], const uint8_t *data, size_t nblocks);
 int fs_sha256_shani_supported(void);
 void fs_sha256_blocks_shani(uint32_t state[8], const uint8_t *data, size_t nblocks);
+void fs_sha256_block_shani_x2(uint32_t state_a[8], const uint8_t *data_a,
+                              uint32_t state_b[8], const uint8_t *data_b);
 int fs_sha256_armv8_supported(void);
 void fs_sha256_blocks_armv8(uint32_t state[8], const uint8_t *data, size_t nblocks);
 
@@ -50,6 +52,17 @@ void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t mac[32
  * updated): the rest is `msg`. Messages that share a prefix hash it once. */
 void fs_hmac_from(const fs_hmac_key *key, const fs_sha256_ctx *start, const void *msg,
                   size_t len, uint8_t mac[32]);
+
+/* Two messages at once, each continuing its own context (copied, not changed) and finished:
+ * what fs_sha256_update then fs_sha256_final give, faster where the CPU can interleave two
+ * compressions (SHA-NI). */
+void fs_sha256_final_x2(const fs_sha256_ctx *start_a, const void *msg_a, size_t len_a,
+                        uint8_t digest_a[32], const fs_sha256_ctx *start_b, const void *msg_b,
+                        size_t len_b, uint8_t digest_b[32]);
+/* fs_hmac_from of two messages under one key and start. */
+void fs_hmac_from_x2(const fs_hmac_key *key, const fs_sha256_ctx *start, const void *msg_a,
+                     size_t len_a, uint8_t mac_a[32], const void *msg_b, size_t len_b,
+                     uint8_t mac_b[32]);
 
 /* Lowercase hex of n bytes into out (2n characters, no terminator). */
 void fs_hex(const uint8_t *in, size_t n, char *out);

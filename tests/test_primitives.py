@@ -81,6 +81,32 @@ def test_sha256_random_lengths(kernels, sha_impl):
         assert kernels.sha256_hex(data) == hashlib.sha256(data).hexdigest(), length
 
 
+class _Text(str):
+    """A str subclass, which the compiled presigning hands to the pure twin."""
+
+
+def test_bulk_presigning_signs_in_pairs_alike(kernels, sha_impl):
+    # Bulk presigning hashes two canonical requests at once (fs_sha256_final_x2): paths of
+    # every length, so pairs of unequal block counts, among URLs signed alone (a query, the
+    # twin's) that must keep their place, equal presigning one by one.
+    pure = _backend.available["python"]
+    args = (b"k" * 32, "AKIDEXAMPLE", "20240229T235959Z", "us-east-1", "s3", "token/+=")
+    ctx = kernels.SigningContext(*args, kernels.S3_PATHS, True, False, frozenset())
+    twin = pure.SigningContext(*args, pure.S3_PATHS, True, False, frozenset())
+    urls = [f"https://b.s3.amazonaws.com/{'k' * n}" for n in range(0, 400, 3)]
+    urls[5:5] = ["https://b.s3.amazonaws.com/q?x=1"]
+    urls[20:20] = [_Text("https://b.s3.amazonaws.com/twin"), "https://b.s3.amazonaws.com/é ü"]
+    urls.append("https://b.s3.amazonaws.com/last?y")
+    payload = "UNSIGNED-PAYLOAD"
+    one_by_one = [twin.presign("GET", str(u), 900, None, payload) for u in urls]
+    for cut in range(6):
+        assert ctx.presign_many("GET", urls[cut:], 900, payload) == one_by_one[cut:], cut
+    assert [ctx.presign("GET", u, 900, None, payload) for u in urls] == one_by_one
+    keys = "\n".join(u.split("/", 3)[3] for u in urls if "?" not in u and type(u) is str)
+    lines = ctx.presign_lines("GET", "https://b.s3.amazonaws.com/", keys, 900, payload)
+    assert lines == twin.presign_lines("GET", "https://b.s3.amazonaws.com/", keys, 900, payload)
+
+
 def test_sha256_object_semantics(kernels):
     h = kernels.Sha256(b"ab")
     clone = h.copy()

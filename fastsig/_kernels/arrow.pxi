@@ -105,6 +105,7 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
     """Presigns one array of keys (``prefix`` non-empty) or URLs into a chunk of ``urls``."""
     cdef fs_urls_chunk chunk
     cdef Buf url, sent, canonical, creq, data
+    cdef Deferred later
     cdef Url u
     cdef int64_t i, j, length = a.length
     cdef Py_ssize_t n, mark
@@ -140,6 +141,7 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
     buf_init(&sent, 1024)
     buf_init(&canonical, 1024)
     buf_init(&creq, 2048)
+    deferred_init(&later)
     # On the heap (it becomes the chunk's), room for typical URLs: untouched pages cost nothing.
     need = INLINE_BYTES + 1 + length * (PyBytes_GET_SIZE(prefix) + 320)
     spare = fs_spare_take(need, &spare_capacity)
@@ -183,7 +185,7 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
                             PyBytes_GET_SIZE(prefix) - path_at)
                     encode_into(&sent, <const uint8_t *>s, n, fs_uri_keep_path)
                     context.presign_plain(m, key_origin, sent.p, sent.n, sent.p, sent.n, auth,
-                                          payload, &creq, &data)
+                                          payload, &creq, &data, &later)
                     chunk.offsets[i + 1] = data.n
                     continue
                 buf_addb(&url, prefix)
@@ -199,7 +201,7 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
                         m, key_origin, url.p + path_at,
                         url.n - path_at - (PyBytes_GET_SIZE(query) + 1 if query_p else 0),
                         query_p, PyBytes_GET_SIZE(query), expires_in, None, payload, &sent,
-                        &canonical, &creq, &data):
+                        &canonical, &creq, &data, &later):
                     chunk.offsets[i + 1] = data.n
                     continue
                 data.n = mark
@@ -211,13 +213,14 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
                     m, origin, u.s + u.authority_end, u.path_end - u.authority_end,
                     u.s + u.query_start if u.query_start >= 0 else NULL,
                     u.query_end - u.query_start if u.query_start >= 0 else 0,
-                    expires_in, None, payload, &sent, &canonical, &creq, &data):
+                    expires_in, None, payload, &sent, &canonical, &creq, &data, &later):
                 data.n = mark
                 result = context.fallback().presign(
                     method, PyUnicode_DecodeUTF8(url.p, url.n, NULL), expires_in, None,
                     payload_hash)
                 buf_adds(&data, result)
             chunk.offsets[i + 1] = data.n
+        sign_deferred(&context.key, &context.sts_inner, &later, &data)
         chunk.data = data.p
         chunk.capacity = data.cap
         if fs_urls_append(urls, &chunk):
@@ -233,6 +236,7 @@ cdef int presign_chunk(SigningContext context, bytes m, object method, bytes pre
         buf_free(&canonical)
         buf_free(&creq)
         buf_free(&data)
+        deferred_free(&later)
     return 0
 
 

@@ -20,6 +20,12 @@ cdef extern from "sha256.h" nogil:
     void fs_hmac(const fs_hmac_key *key, const void *msg, size_t len, uint8_t *mac)
     void fs_hmac_from(const fs_hmac_key *key, const fs_sha256_ctx *start, const void *msg,
                       size_t len, uint8_t *mac)
+    void fs_sha256_final_x2(const fs_sha256_ctx *start_a, const void *msg_a, size_t len_a,
+                            uint8_t *digest_a, const fs_sha256_ctx *start_b, const void *msg_b,
+                            size_t len_b, uint8_t *digest_b)
+    void fs_hmac_from_x2(const fs_hmac_key *key, const fs_sha256_ctx *start, const void *msg_a,
+                         size_t len_a, uint8_t *mac_a, const void *msg_b, size_t len_b,
+                         uint8_t *mac_b)
     void fs_hex(const uint8_t *inp, size_t n, char *out)
 
 cdef extern from "crc.h" nogil:

@@ -90,6 +90,7 @@ cdef object presign_key_lines(SigningContext context, method, str prefix, object
     the pure twin, which gives the result or the error."""
     cdef Url u
     cdef Buf path, sent, canonical, creq, local
+    cdef Deferred later
     cdef Buf *out
     cdef Py_ssize_t keys_n, start, end, prefix_n
     cdef const char *k = NULL
@@ -121,6 +122,7 @@ cdef object presign_key_lines(SigningContext context, method, str prefix, object
     buf_init(&canonical, 1024)
     buf_init(&creq, 2048)
     buf_init(&local, 0)
+    deferred_init(&later)
     out = &local if context.lines_busy else &context.lines_out
     out.n = 0
     context.lines_busy = True
@@ -154,11 +156,12 @@ cdef object presign_key_lines(SigningContext context, method, str prefix, object
             else:
                 buf_add(&path, k + start, end - start)
             if context.presign_into(m, origin, path.p, path.n, NULL, 0, expires_in, None,
-                                    payload, &sent, &canonical, &creq, out):
+                                    payload, &sent, &canonical, &creq, out, &later):
                 return context.fallback().presign_key_lines(method, prefix, keys, expires_in,
                                                             payload_hash)
             buf_addc(out, b'\n')
             start = end + 1
+        sign_deferred(&context.key, &context.sts_inner, &later, out)
         return PyBytes_FromStringAndSize(out.p, out.n)
     finally:
         if out is &context.lines_out:
@@ -168,3 +171,4 @@ cdef object presign_key_lines(SigningContext context, method, str prefix, object
         buf_free(&canonical)
         buf_free(&creq)
         buf_free(&local)
+        deferred_free(&later)
