@@ -162,6 +162,45 @@ int fs_header_value_ok(const char *s, size_t n)
     return 1;
 }
 
+#if defined(__SSE2__) || defined(_M_X64)
+/* A bit for each of the sixteen bytes at s that is '?', '#', a control character (below
+ * 0x20, or 0x7f) or, with `slash`, '/'. */
+static unsigned url_stops16(const char *s, __m128i slash)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)s);
+    __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')),
+                                            _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)), control));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(hit, _mm_cmpeq_epi8(v, slash)));
+}
+#endif
+
+size_t fs_url_stop(const char *s, size_t n, size_t i, int slash)
+{
+    unsigned char c;
+#if defined(__SSE2__) || defined(_M_X64)
+    /* Without `slash`, compared with 0x7f: a byte found anyway. */
+    const __m128i also = _mm_set1_epi8(slash ? '/' : 0x7f);
+    unsigned hit;
+    for (; i + 16 <= n; i += 16) {
+        hit = url_stops16(s + i, also);
+        if (hit)
+            return i + trailing_ones(~hit);
+    }
+    if (i < n && n >= 16) { /* the last sixteen, overlapping bytes already seen */
+        hit = url_stops16(s + n - 16, also) >> (i - (n - 16));
+        return hit ? i + trailing_ones(~hit) : n;
+    }
+#endif
+    for (; i < n; i++) {
+        c = (unsigned char)s[i];
+        if (c == '?' || c == '#' || c < 0x20 || c == 0x7f || (slash && c == '/'))
+            return i;
+    }
+    return n;
+}
+
 size_t fs_uri_encode(const uint8_t *in, size_t len, char *out, const uint8_t keep[256])
 {
     static const char hex[] = "0123456789ABCDEF";

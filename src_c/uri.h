@@ -39,6 +39,10 @@ size_t fs_ascii_run(const char *s, size_t n);
  * and tab. */
 int fs_header_value_ok(const char *s, size_t n);
 
+/* The index of the first byte of s[i..n) that is '?', '#', a control character (below 0x20,
+ * or 0x7f) or, with `slash`, '/'; or n: the scan of a URL's authority, path and query. */
+size_t fs_url_stop(const char *s, size_t n, size_t i, int slash);
+
 /* Encodes in[0..len) into out, which must hold 3 * len bytes; returns the bytes written. */
 size_t fs_uri_encode(const uint8_t *in, size_t len, char *out, const uint8_t keep[256]);
 

@@ -676,3 +676,18 @@ def test_scope_fast_path_reads_keys_by_value():
                 emptied = {Emptying(k) if k == key else k: v for k, v in usual.items()}
                 verdict = _check_scope(verifier, emptied)
                 assert verdict is None or verdict == expected
+
+
+@pytest.mark.parametrize("text", ["#", "?", "/", "\x00", "\x1f", "\x7f", "\x80", "é", " "])
+def test_urls_scanned_alike_at_every_place(text):
+    """A character put at each place of a URL, authority included: the compiled parse finds
+    its ends sixteen bytes at a time (fs_url_stop), so each lane and the overlapping tail are
+    tried, in presign, presign_many and sign alike."""
+    pure, compiled = contexts(None, False, False, False, False, frozenset())
+    url = "https://bucket.s3.example.com/" + "p" * 37 + "?k=" + "v" * 21 + "#frag"
+    for index in range(len("https://"), len(url) + 1):
+        target = url[:index] + text + url[index:]
+        for call in (lambda c: c.presign("GET", target, 60, None, py.EMPTY_SHA256),
+                     lambda c: c.presign_many("GET", [target] * 3, 60, py.EMPTY_SHA256),
+                     lambda c: c.sign("GET", target, {}, py.EMPTY_SHA256)):
+            assert outcome(lambda: call(compiled)) == outcome(lambda: call(pure)), (index, text)

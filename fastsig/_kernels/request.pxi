@@ -111,25 +111,20 @@ cdef int parse_url_at(Url *u, const char *s, Py_ssize_t n, bint trust_query) noe
     if i + 3 > n or s[i] != b':' or s[i + 1] != b'/' or s[i + 2] != b'/':
         return 1
     u.scheme_end = i
-    u.authority_end = u.path_end = u.query_end = n
+    u.path_end = u.query_end = n
     u.query_start = -1
-    # One pass: the first "/", "?" or "#" ends the authority, the first "?" or "#" the path,
-    # the first "#" the query; any control character anywhere sends the URL to the pure twin.
-    for i in range(i + 3, n):
+    # The first "/", "?" or "#" ends the authority, the first "?" or "#" the path, the first
+    # "#" the query; any control character anywhere sends the URL to the pure twin.
+    i = u.authority_end = fs_url_stop(s, n, i + 3, True)
+    while i < n:
         c = URL_CLASS[<uint8_t>s[i]]
-        if c == 0:
-            continue
         if c == CONTROL:
             return 1
         if c == HASH:
-            if u.authority_end == n:
-                u.authority_end = i
             if u.path_end == n:
                 u.path_end = i
             u.query_end = i
             break
-        if u.authority_end == n:
-            u.authority_end = i
         if c == QUESTION and u.path_end == n:
             u.path_end = i
             u.query_start = i + 1
@@ -141,6 +136,7 @@ cdef int parse_url_at(Url *u, const char *s, Py_ssize_t n, bint trust_query) noe
                         if URL_CLASS[<uint8_t>s[i]] == CONTROL:
                             return 1
                 return 0
+        i = fs_url_stop(s, n, i + 1, False)
     for i in range(i, n):  # the fragment: dropped, but still no control characters
         if URL_CLASS[<uint8_t>s[i]] == CONTROL:
             return 1

@@ -9,6 +9,7 @@ cdef extern from "uri.h" nogil:
     unsigned fs_lowest_bit(uint64_t x)
     bint fs_header_value_ok(const char *s, size_t n)
     size_t fs_ascii_run(const char *s, size_t n)
+    size_t fs_url_stop(const char *s, size_t n, size_t i, bint slash)
     size_t fs_uri_encode(const uint8_t *inp, size_t len, char *out, const uint8_t *keep)
     Py_ssize_t fs_uri_decode(const uint8_t *inp, size_t len, uint8_t *out)
 
