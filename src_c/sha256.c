@@ -25,12 +25,27 @@ static uint32_t load_be32(const uint8_t *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* A word at a time: GCC merged byte-wise stores into 8-byte pieces that the next 16-byte
+ * load (a digest's, a padded block's) waited on, store forwarding failing. */
 static void store_be32(uint8_t *p, uint32_t v)
 {
+#if defined(__GNUC__)
+    v = __builtin_bswap32(v);
+    memcpy(p, &v, 4);
+#else
     p[0] = (uint8_t)(v >> 24);
     p[1] = (uint8_t)(v >> 16);
     p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
+#endif
+}
+
+/* The digest, big-endian, from the state. */
+static void digest_of(const uint32_t state[8], uint8_t digest[32])
+{
+    int i;
+    for (i = 0; i < 8; i++)
+        store_be32(digest + 4 * i, state[i]);
 }
 
 void fs_sha256_blocks_portable(uint32_t state[8], const uint8_t *data, size_t nblocks)
@@ -144,7 +159,6 @@ void fs_sha256_final(fs_sha256_ctx *ctx, uint8_t digest[32])
 {
     uint64_t bits = ctx->length * 8;
     size_t n = ctx->buffered;
-    int i;
     ctx->buffer[n++] = 0x80;
     if (n > 56) {
         memset(ctx->buffer + n, 0, 64 - n);
@@ -155,8 +169,7 @@ void fs_sha256_final(fs_sha256_ctx *ctx, uint8_t digest[32])
     store_be32(ctx->buffer + 56, (uint32_t)(bits >> 32));
     store_be32(ctx->buffer + 60, (uint32_t)bits);
     sha256_blocks(ctx->state, ctx->buffer, 1);
-    for (i = 0; i < 8; i++)
-        store_be32(digest + 4 * i, ctx->state[i]);
+    digest_of(ctx->state, digest);
 }
 
 void fs_sha256(const void *data, size_t len, uint8_t digest[32])
@@ -232,7 +245,6 @@ void fs_sha256_final_x2(const fs_sha256_ctx *start_a, const void *msg_a, size_t 
 {
     lane a, b;
     size_t na, nb, i;
-    int j;
     if (sha256_block_x2 == NULL) {
         fs_sha256_ctx ctx = *start_a;
         fs_sha256_update(&ctx, msg_a, len_a);
@@ -250,10 +262,8 @@ void fs_sha256_final_x2(const fs_sha256_ctx *start_a, const void *msg_a, size_t 
         sha256_blocks(a.ctx.state, lane_block(&a, i), 1);
     for (; i < nb; i++)
         sha256_blocks(b.ctx.state, lane_block(&b, i), 1);
-    for (j = 0; j < 8; j++) {
-        store_be32(digest_a + 4 * j, a.ctx.state[j]);
-        store_be32(digest_b + 4 * j, b.ctx.state[j]);
-    }
+    digest_of(a.ctx.state, digest_a);
+    digest_of(b.ctx.state, digest_b);
 }
 
 /* -- HMAC ---------------------------------------------------------------------------------- */
